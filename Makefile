@@ -1,0 +1,112 @@
+# spfpd - Postfix policy daemon for SPF and iprev.
+#
+#   make            build spfpd
+#   make run        install Debian packages if missing, build, run in the
+#                   foreground with etc/spfpd.conf on run/spfpd.sock
+#   make check      install packages if missing, build, run every test
+#                   (also under AddressSanitizer + UBSan)
+#   make install    PREFIX=/usr/local DESTDIR=
+#   make clean
+
+VERSION   = 0.1.0
+PREFIX   ?= /usr/local
+SBINDIR  ?= $(PREFIX)/sbin
+MANDIR   ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+DESTDIR  ?=
+
+CC       ?= cc
+B        ?= build
+SANITIZE ?=
+
+PKGS      = libevent libcares
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN     = -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes \
+           -Wshadow -Wpointer-arith -Wcast-qual -Wsign-compare
+CFLAGS  ?= -O2 -g
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DSPFPD_VERSION='"$(VERSION)"' \
+           -Iinclude $(WARN) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP
+ifeq ($(SANITIZE),1)
+ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer \
+           -fno-sanitize-recover=all
+LDSAN    = -fsanitize=address,undefined
+endif
+LIBS     = $(PKG_LIBS) -lspf2 -lresolv
+
+LIB_SRCS = src/log.c src/cidr.c src/codec.c src/config.c src/listener.c \
+           src/session.c src/policy.c src/server.c
+LIB_OBJS = $(LIB_SRCS:src/%.c=$(B)/%.o)
+UNIT_TESTS = test_codec test_config test_cidr
+
+.PHONY: all deps run check check-unit check-blackbox check-golden \
+        check-asan install clean
+
+all: $(B)/spfpd
+
+$(B)/%.o: src/%.c | $(B)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/libspfpd.a: $(LIB_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+$(B)/spfpd: $(B)/spfpd.o $(B)/libspfpd.a
+	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(B)/test_%: tests/unit/test_%.c $(B)/libspfpd.a
+	$(CC) $(ALL_CFLAGS) $(LDSAN) $(LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
+
+$(B):
+	mkdir -p $(B)
+
+# The Debian packages the build and the tests need (idempotent).
+deps:
+	@contrib/install-deps.sh
+
+run: deps
+	$(MAKE) all
+	@mkdir -p run
+	@echo "spfpd: listening on unix:$(CURDIR)/run/spfpd.sock (Ctrl-C stops)."
+	@echo "Talk to it:  printf 'request=smtpd_access_policy\\nclient_address=192.0.2.1\\nsender=a@example.com\\n\\n' | nc -U -q1 $(CURDIR)/run/spfpd.sock"
+	$(B)/spfpd -d -c etc/spfpd.conf -l unix:$(CURDIR)/run/spfpd.sock
+
+check: deps
+	rm -f $(B)/*.out $(B)/*.log $(B)-asan/*.out $(B)-asan/*.log
+	$(MAKE) check-unit check-golden check-blackbox
+	$(MAKE) check-asan
+	@tests/summary.sh $(B) $(B)-asan
+
+check-unit: $(addprefix $(B)/,$(UNIT_TESTS))
+	@for t in $(UNIT_TESTS); do \
+	  CMOCKA_MESSAGE_OUTPUT=stdout $(B)/$$t > $(B)/$$t.log 2>&1; rc=$$?; \
+	  cat $(B)/$$t.log; [ $$rc -eq 0 ] || exit 1; done
+
+check-golden: $(B)/spfpd
+	@tests/golden.sh $(B)/spfpd > $(B)/golden.out 2>&1; rc=$$?; \
+	  cat $(B)/golden.out; exit $$rc
+
+check-blackbox: $(B)/spfpd
+	@/usr/bin/python3 tests/blackbox.py --spfpd $(B)/spfpd \
+	  --log $(B)/blackbox.log > $(B)/blackbox.out 2>&1; rc=$$?; \
+	  cat $(B)/blackbox.out; exit $$rc
+
+check-asan:
+	$(MAKE) B=$(B)-asan SANITIZE=1 CFLAGS="-O1 -g" \
+	  check-unit check-golden check-blackbox
+
+install: $(B)/spfpd
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 \
+	  $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(SYSCONFDIR)/spfpd
+	install -m 0755 $(B)/spfpd $(DESTDIR)$(SBINDIR)/spfpd
+	install -m 0644 spfpd.8 $(DESTDIR)$(MANDIR)/man8/spfpd.8
+	install -m 0644 spfpd.conf.5 $(DESTDIR)$(MANDIR)/man5/spfpd.conf.5
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/spfpd/spfpd.conf ]; then \
+	  echo "keeping existing $(DESTDIR)$(SYSCONFDIR)/spfpd/spfpd.conf"; \
+	else install -m 0644 etc/spfpd.conf \
+	  $(DESTDIR)$(SYSCONFDIR)/spfpd/spfpd.conf; fi
+
+clean:
+	rm -rf build build-asan run
+
+-include $(wildcard $(B)/*.d)

@@ -1,0 +1,47 @@
+/*
+ * listener - UNIX and TCP listening sockets.
+ *
+ * "unix:/path" or "inet:host:port" ("inet:[::1]:10045" for IPv6).  A stale
+ * UNIX socket file (nobody accepts on it) is replaced; one with a live
+ * server behind it, or a file that is not a socket, is an error.  The
+ * listener accepts in a loop and hands each new descriptor to its owner;
+ * accept errors such as EMFILE go to the owner too, who decides when to
+ * pause and resume (listener_enable).
+ */
+#ifndef SPFPD_LISTENER_H
+#define SPFPD_LISTENER_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+struct event_base;
+struct config;
+struct listener;
+
+struct listen_addr {
+	int family;                     /* AF_UNIX, AF_INET, AF_INET6 */
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+};
+
+typedef void listener_accept_fn(int fd, const char *peer, void *arg);
+typedef void listener_error_fn(int err, void *arg);
+
+/* listener_parse - parse a listen spec; -1 with a message in err */
+int listener_parse(const char *spec, struct listen_addr *la, char *err,
+    size_t errsz);
+
+/* listener_open - bind and listen; NULL on error (logged) */
+struct listener *listener_open(struct event_base *base, const char *spec,
+    const struct config *cfg, listener_accept_fn *acb, listener_error_fn *ecb,
+    void *arg);
+
+void listener_enable(struct listener *l, int on);
+const char *listener_spec(const struct listener *l);
+
+/* listener_close - stop, close and (UNIX) remove the socket file */
+void listener_close(struct listener *l);
+
+#endif

@@ -1,0 +1,608 @@
+/*
+ * config - the option table and the spfpd.conf parser.  See config.h.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "config.h"
+#include "listener.h"
+
+enum opt_type {
+	T_BOOL,
+	T_UINT,
+	T_DURATION,     /* stored in milliseconds */
+	T_OCTAL,
+	T_STRING,
+	T_LISTEN,
+	T_CIDRS,
+	T_FACILITY
+};
+
+struct option {
+	const char *name;
+	enum opt_type type;
+	size_t off;
+	unsigned long min, max;         /* T_UINT, T_DURATION (ms), T_OCTAL */
+	const char *def;
+};
+
+#define O(f) offsetof(struct config, f)
+#define SEC 1000UL
+
+static const struct option options[] = {
+	{ "listen", T_LISTEN, O(listen), 0, 0, "" },
+	{ "socket_mode", T_OCTAL, O(socket_mode), 0, 0777, "0666" },
+	{ "socket_owner", T_STRING, O(socket_owner), 0, 0, "" },
+	{ "socket_group", T_STRING, O(socket_group), 0, 0, "" },
+	{ "user", T_STRING, O(user), 0, 0, "nobody" },
+	{ "group", T_STRING, O(group), 0, 0, "" },
+	{ "syslog_facility", T_FACILITY, O(syslog_facility), 0, 0, "mail" },
+	{ "debug", T_BOOL, O(debug), 0, 0, "no" },
+
+	{ "max_connections", T_UINT, O(max_connections), 1, 100000, "1024" },
+	{ "max_line_length", T_UINT, O(max_line_length), 256, 65536, "4096" },
+	{ "max_attributes", T_UINT, O(max_attributes), 16, 4096, "128" },
+	{ "max_request_size", T_UINT, O(max_request_size), 1024, 1048576,
+	    "32768" },
+	{ "idle_timeout", T_DURATION, O(idle_timeout), 1 * SEC, 86400 * SEC,
+	    "330s" },
+	{ "request_timeout", T_DURATION, O(request_timeout), 1 * SEC,
+	    3600 * SEC, "30s" },
+	{ "shutdown_timeout", T_DURATION, O(shutdown_timeout), 0, 300 * SEC,
+	    "10s" },
+
+	{ "skip_addresses", T_CIDRS, O(skip_addresses), 0, 0,
+	    "127.0.0.0/8, ::ffff:127.0.0.0/104, ::1" },
+	{ "whitelist", T_CIDRS, O(whitelist), 0, 0, "" },
+};
+
+#define NOPTIONS (sizeof(options) / sizeof(options[0]))
+
+static const struct {
+	const char *name;
+	int value;
+} facilities[] = {
+	{ "mail", LOG_MAIL }, { "daemon", LOG_DAEMON }, { "user", LOG_USER },
+	{ "local0", LOG_LOCAL0 }, { "local1", LOG_LOCAL1 },
+	{ "local2", LOG_LOCAL2 }, { "local3", LOG_LOCAL3 },
+	{ "local4", LOG_LOCAL4 }, { "local5", LOG_LOCAL5 },
+	{ "local6", LOG_LOCAL6 }, { "local7", LOG_LOCAL7 },
+};
+
+static const struct option *
+option_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NOPTIONS; i++)
+		if (strcmp(options[i].name, name) == 0)
+			return &options[i];
+	return NULL;
+}
+
+/* split_list - next item of a comma/space separated list, or NULL */
+static char *
+split_list(char **cursor)
+{
+	char *s = *cursor, *start;
+
+	while (*s == ',' || isspace((unsigned char)*s))
+		s++;
+	if (*s == '\0') {
+		*cursor = s;
+		return NULL;
+	}
+	start = s;
+	while (*s != '\0' && *s != ',' && !isspace((unsigned char)*s))
+		s++;
+	if (*s != '\0')
+		*s++ = '\0';
+	*cursor = s;
+	return start;
+}
+
+static int
+parse_ulong(const char *v, unsigned long *out, char **endp)
+{
+	char *end;
+
+	if (!isdigit((unsigned char)*v))
+		return -1;
+	errno = 0;
+	*out = strtoul(v, &end, 10);
+	if (errno != 0)
+		return -1;
+	*endp = end;
+	return 0;
+}
+
+static void
+free_listen(struct config *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->nlisten; i++)
+		free(c->listen[i]);
+	free(c->listen);
+	c->listen = NULL;
+	c->nlisten = 0;
+}
+
+static int
+set_value(struct config *c, const struct option *o, const char *value,
+    char *err, size_t errsz)
+{
+	void *p = (char *)c + o->off;
+	unsigned long n, mult;
+	char *end, *copy, *cur, *item;
+	size_t i;
+
+	switch (o->type) {
+	case T_BOOL:
+		if (!strcmp(value, "yes") || !strcmp(value, "true") ||
+		    !strcmp(value, "on") || !strcmp(value, "1"))
+			*(int *)p = 1;
+		else if (!strcmp(value, "no") || !strcmp(value, "false") ||
+		    !strcmp(value, "off") || !strcmp(value, "0"))
+			*(int *)p = 0;
+		else {
+			snprintf(err, errsz, "%s: expected yes or no, "
+			    "not '%.100s'", o->name, value);
+			return -1;
+		}
+		return 0;
+	case T_UINT:
+		if (parse_ulong(value, &n, &end) < 0 || *end != '\0' ||
+		    n < o->min || n > o->max) {
+			snprintf(err, errsz, "%s: expected a number from %lu "
+			    "to %lu, not '%.100s'", o->name, o->min, o->max,
+			    value);
+			return -1;
+		}
+		*(unsigned *)p = (unsigned)n;
+		return 0;
+	case T_DURATION:
+		mult = 0;
+		if (parse_ulong(value, &n, &end) == 0) {
+			if (!strcmp(end, "") || !strcmp(end, "s"))
+				mult = SEC;
+			else if (!strcmp(end, "ms"))
+				mult = 1;
+			else if (!strcmp(end, "m"))
+				mult = 60 * SEC;
+			else if (!strcmp(end, "h"))
+				mult = 3600 * SEC;
+			else if (!strcmp(end, "d"))
+				mult = 86400 * SEC;
+		}
+		if (mult == 0 || n > o->max / mult || n * mult < o->min) {
+			snprintf(err, errsz, "%s: expected a time from %lums "
+			    "to %lus (units ms, s, m, h, d), not '%.100s'",
+			    o->name, o->min, o->max / SEC, value);
+			return -1;
+		}
+		*(unsigned *)p = (unsigned)(n * mult);
+		return 0;
+	case T_OCTAL:
+		errno = 0;
+		n = strtoul(value, &end, 8);
+		if (*value < '0' || *value > '7' || *end != '\0' ||
+		    errno != 0 || n > o->max) {
+			snprintf(err, errsz, "%s: expected an octal mode such "
+			    "as 0660, not '%.100s'", o->name, value);
+			return -1;
+		}
+		*(unsigned *)p = (unsigned)n;
+		return 0;
+	case T_STRING:
+		if ((copy = strdup(value)) == NULL)
+			goto nomem;
+		free(*(char **)p);
+		*(char **)p = copy;
+		return 0;
+	case T_FACILITY:
+		for (i = 0; i < sizeof(facilities) / sizeof(facilities[0]);
+		    i++) {
+			if (strcmp(facilities[i].name, value) == 0) {
+				*(int *)p = facilities[i].value;
+				return 0;
+			}
+		}
+		snprintf(err, errsz, "%s: expected mail, daemon, user or "
+		    "local0 to local7, not '%.100s'", o->name, value);
+		return -1;
+	case T_LISTEN: {
+		struct listen_addr la;
+		char **nv;
+
+		if ((copy = strdup(value)) == NULL)
+			goto nomem;
+		free_listen(c);
+		cur = copy;
+		while ((item = split_list(&cur)) != NULL) {
+			if (listener_parse(item, &la, err, errsz) < 0) {
+				free(copy);
+				return -1;
+			}
+			nv = realloc(c->listen, (c->nlisten + 1) * sizeof(*nv));
+			if (nv == NULL || (nv[c->nlisten] = strdup(item)) ==
+			    NULL) {
+				if (nv != NULL)
+					c->listen = nv;
+				free(copy);
+				goto nomem;
+			}
+			c->listen = nv;
+			c->nlisten++;
+		}
+		free(copy);
+		return 0;
+	}
+	case T_CIDRS: {
+		struct cidr_list *l = p, nl = { NULL, 0 };
+		struct cidr cr;
+		char msg[256];
+
+		if ((copy = strdup(value)) == NULL)
+			goto nomem;
+		cur = copy;
+		while ((item = split_list(&cur)) != NULL) {
+			if (cidr_parse(item, &cr, msg, sizeof(msg)) < 0) {
+				snprintf(err, errsz, "%s: %s", o->name, msg);
+				goto cidr_fail;
+			}
+			if (cidr_list_add(&nl, &cr) < 0) {
+				snprintf(err, errsz, "out of memory");
+				goto cidr_fail;
+			}
+		}
+		free(copy);
+		cidr_list_free(l);
+		*l = nl;
+		return 0;
+cidr_fail:
+		free(copy);
+		cidr_list_free(&nl);
+		return -1;
+	}
+	}
+nomem:
+	snprintf(err, errsz, "out of memory");
+	return -1;
+}
+
+int
+config_set(struct config *c, const char *key, const char *value,
+    char *err, size_t errsz)
+{
+	const struct option *o;
+
+	if ((o = option_find(key)) == NULL) {
+		snprintf(err, errsz, "unknown option '%.100s'", key);
+		return -1;
+	}
+	return set_value(c, o, value, err, errsz);
+}
+
+static struct config *
+config_defaults(void)
+{
+	struct config *c;
+	char err[256];
+	size_t i;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	c->refs = 1;
+	for (i = 0; i < NOPTIONS; i++) {
+		if (set_value(c, &options[i], options[i].def, err,
+		    sizeof(err)) < 0) {
+			/* a bad row in the table is a programming error */
+			fprintf(stderr, "spfpd: built-in default: %s\n", err);
+			abort();
+		}
+	}
+	return c;
+}
+
+static void
+report(config_err_fn *errfn, void *arg, const char *path, unsigned line,
+    const char *msg)
+{
+	char buf[1024];
+
+	if (line)
+		snprintf(buf, sizeof(buf), "%s:%u: %s", path, line, msg);
+	else
+		snprintf(buf, sizeof(buf), "%s: %s", path, msg);
+	errfn(arg, buf);
+}
+
+static char *
+trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+/* logical line being assembled from a line and its continuations */
+struct logical {
+	char *text;
+	size_t len;
+	unsigned line;
+};
+
+/* apply_line - parse one logical "key = value" line */
+static int
+apply_line(struct config *c, struct logical *l, unsigned char *seen,
+    unsigned *seen_line, const char *path, config_err_fn *errfn, void *arg)
+{
+	char msg[512], *eq, *key, *value;
+	const struct option *o;
+	size_t idx;
+
+	eq = strchr(l->text, '=');
+	if (eq == NULL) {
+		snprintf(msg, sizeof(msg), "missing '=' in '%.100s'",
+		    trim(l->text));
+		report(errfn, arg, path, l->line, msg);
+		return -1;
+	}
+	*eq = '\0';
+	key = trim(l->text);
+	value = trim(eq + 1);
+	if ((o = option_find(key)) == NULL) {
+		snprintf(msg, sizeof(msg), "unknown option '%.100s'", key);
+		report(errfn, arg, path, l->line, msg);
+		return -1;
+	}
+	idx = (size_t)(o - options);
+	if (seen[idx]) {
+		snprintf(msg, sizeof(msg), "%s: already set at line %u",
+		    key, seen_line[idx]);
+		report(errfn, arg, path, l->line, msg);
+		return -1;
+	}
+	seen[idx] = 1;
+	seen_line[idx] = l->line;
+	if (set_value(c, o, value, msg, sizeof(msg)) < 0) {
+		report(errfn, arg, path, l->line, msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+logical_append(struct logical *l, const char *s)
+{
+	size_t n = strlen(s);
+	char *nt;
+
+	nt = realloc(l->text, l->len + n + 2);
+	if (nt == NULL)
+		return -1;
+	l->text = nt;
+	if (l->len)
+		nt[l->len++] = ' ';
+	memcpy(nt + l->len, s, n + 1);
+	l->len += n;
+	return 0;
+}
+
+#define CONFIG_MAX_LINE 65536
+
+struct config *
+config_load(const char *path, int must_exist, config_err_fn *errfn, void *arg)
+{
+	unsigned char seen[NOPTIONS] = { 0 };
+	unsigned seen_line[NOPTIONS] = { 0 };
+	struct logical l = { NULL, 0, 0 };
+	char *buf = NULL, *s;
+	size_t bufsz = 0;
+	ssize_t nread;
+	struct config *c;
+	unsigned lineno = 0;
+	int errors = 0;
+	FILE *fp;
+
+	if ((c = config_defaults()) == NULL) {
+		errfn(arg, "out of memory");
+		return NULL;
+	}
+	if (path == NULL)
+		return c;
+	if ((c->path = strdup(path)) == NULL) {
+		errfn(arg, "out of memory");
+		config_unref(c);
+		return NULL;
+	}
+	if ((fp = fopen(path, "r")) == NULL) {
+		if (errno == ENOENT && !must_exist)
+			return c;
+		report(errfn, arg, path, 0, strerror(errno));
+		config_unref(c);
+		return NULL;
+	}
+	while ((nread = getline(&buf, &bufsz, fp)) != -1) {
+		size_t n = (size_t)nread;
+
+		lineno++;
+		if (n > 0 && buf[n - 1] == '\n')
+			buf[--n] = '\0';
+		if (n > CONFIG_MAX_LINE) {
+			report(errfn, arg, path, lineno, "line too long");
+			errors++;
+			continue;
+		}
+		if (memchr(buf, '\0', n) != NULL) {
+			report(errfn, arg, path, lineno, "NUL byte in line");
+			errors++;
+			continue;
+		}
+		s = trim(buf);
+		if (*s == '#' || (*s == '\0' && !isspace((unsigned char)buf[0])))
+		{
+			if (*s == '\0' && l.text != NULL) {
+				errors += apply_line(c, &l, seen, seen_line,
+				    path, errfn, arg) < 0;
+				free(l.text);
+				l.text = NULL;
+				l.len = 0;
+			}
+			continue;
+		}
+		if (*s == '\0')
+			continue;
+		if (isspace((unsigned char)buf[0]) && l.text != NULL) {
+			if (logical_append(&l, s) < 0)
+				goto nomem;
+			continue;
+		}
+		if (isspace((unsigned char)buf[0])) {
+			report(errfn, arg, path, lineno,
+			    "continuation line without a line to continue");
+			errors++;
+			continue;
+		}
+		if (l.text != NULL) {
+			errors += apply_line(c, &l, seen, seen_line, path,
+			    errfn, arg) < 0;
+			free(l.text);
+			l.text = NULL;
+			l.len = 0;
+		}
+		l.line = lineno;
+		if (logical_append(&l, s) < 0)
+			goto nomem;
+	}
+	if (ferror(fp)) {
+		report(errfn, arg, path, lineno, strerror(errno));
+		errors++;
+	}
+	if (l.text != NULL) {
+		errors += apply_line(c, &l, seen, seen_line, path, errfn,
+		    arg) < 0;
+		free(l.text);
+	}
+	free(buf);
+	fclose(fp);
+	if (errors) {
+		config_unref(c);
+		return NULL;
+	}
+	return c;
+nomem:
+	fclose(fp);
+	free(buf);
+	free(l.text);
+	errfn(arg, "out of memory");
+	config_unref(c);
+	return NULL;
+}
+
+struct config *
+config_ref(struct config *c)
+{
+	c->refs++;
+	return c;
+}
+
+void
+config_unref(struct config *c)
+{
+	size_t i;
+
+	if (c == NULL || --c->refs > 0)
+		return;
+	for (i = 0; i < NOPTIONS; i++) {
+		void *p = (char *)c + options[i].off;
+
+		switch (options[i].type) {
+		case T_STRING:
+			free(*(char **)p);
+			break;
+		case T_CIDRS:
+			cidr_list_free(p);
+			break;
+		case T_LISTEN:
+			free_listen(c);
+			break;
+		default:
+			break;
+		}
+	}
+	free(c->path);
+	free(c);
+}
+
+static void
+print_duration(FILE *fp, unsigned ms)
+{
+	if (ms % SEC)
+		fprintf(fp, "%ums", ms);
+	else
+		fprintf(fp, "%us", ms / (unsigned)SEC);
+}
+
+void
+config_dump(const struct config *c, FILE *fp)
+{
+	char a[CIDR_STRLEN];
+	size_t i, j;
+
+	for (i = 0; i < NOPTIONS; i++) {
+		const void *p = (const char *)c + options[i].off;
+
+		fprintf(fp, "%s =", options[i].name);
+		switch (options[i].type) {
+		case T_BOOL:
+			fprintf(fp, " %s", *(const int *)p ? "yes" : "no");
+			break;
+		case T_UINT:
+			fprintf(fp, " %u", *(const unsigned *)p);
+			break;
+		case T_DURATION:
+			fputc(' ', fp);
+			print_duration(fp, *(const unsigned *)p);
+			break;
+		case T_OCTAL:
+			fprintf(fp, " %04o", *(const unsigned *)p);
+			break;
+		case T_STRING:
+			if (**(char *const *)p)
+				fprintf(fp, " %s", *(char *const *)p);
+			break;
+		case T_FACILITY:
+			for (j = 0; j < sizeof(facilities) /
+			    sizeof(facilities[0]); j++)
+				if (facilities[j].value == *(const int *)p)
+					fprintf(fp, " %s", facilities[j].name);
+			break;
+		case T_LISTEN:
+			for (j = 0; j < c->nlisten; j++)
+				fprintf(fp, "%s %s", j ? "," : "",
+				    c->listen[j]);
+			break;
+		case T_CIDRS: {
+			const struct cidr_list *l = p;
+
+			for (j = 0; j < l->n; j++)
+				fprintf(fp, "%s %s", j ? "," : "",
+				    cidr_format(&l->v[j], a, sizeof(a)));
+			break;
+		}
+		}
+		fputc('\n', fp);
+	}
+}

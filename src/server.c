@@ -1,0 +1,397 @@
+/*
+ * server - the process: event loop, listeners, sessions, signals.
+ * See server.h.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "config.h"
+#include "listener.h"
+#include "log.h"
+#include "server.h"
+#include "session.h"
+
+/* one node per live session, so that shutdown can reach them all */
+struct conn {
+	struct session *s;
+	struct conn *prev, *next;
+};
+
+static struct {
+	struct event_base *base;
+	struct config *cfg;
+	const struct server_opts *opts;
+	struct listener **listeners;
+	size_t nlisteners;
+	struct conn *conns;
+	unsigned nconns;
+	int accepting;          /* listeners enabled now */
+	int fd_starved;         /* EMFILE seen: wait for the retry timer */
+	int stopping;
+	int stdio;
+	struct event *retry_timer, *stop_timer;
+	unsigned warn_emfile, warn_maxconn;
+} srv;
+
+struct config *
+server_config(void)
+{
+	return srv.cfg;
+}
+
+/* server_update_accepting - enable or pause every listener as limits say */
+static void
+server_update_accepting(void)
+{
+	int want = !srv.stopping && !srv.fd_starved &&
+	    srv.nconns < srv.cfg->max_connections;
+	size_t i;
+
+	if (!want && !srv.stopping && !srv.fd_starved &&
+	    srv.accepting && srv.nlisteners)
+		log_warnx_ratelimited(&srv.warn_maxconn, "max_connections "
+		    "(%u) reached: not accepting until a connection closes",
+		    srv.cfg->max_connections);
+	if (want == srv.accepting)
+		return;
+	srv.accepting = want;
+	for (i = 0; i < srv.nlisteners; i++)
+		listener_enable(srv.listeners[i], want);
+}
+
+static void
+conn_gone(struct session *s, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)s;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		srv.conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	free(c);
+	srv.nconns--;
+	if (srv.stdio || (srv.stopping && srv.nconns == 0)) {
+		event_base_loopexit(srv.base, NULL);
+		return;
+	}
+	srv.fd_starved = 0;     /* a descriptor was just freed */
+	server_update_accepting();
+}
+
+static int
+conn_add(int rfd, int wfd, const char *peer)
+{
+	struct conn *c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return -1;
+	c->s = session_new(srv.base, rfd, wfd, peer, conn_gone, c);
+	if (c->s == NULL) {
+		free(c);
+		return -1;
+	}
+	c->next = srv.conns;
+	if (srv.conns)
+		srv.conns->prev = c;
+	srv.conns = c;
+	srv.nconns++;
+	return 0;
+}
+
+static void
+on_accept(int fd, const char *peer, void *arg)
+{
+	(void)arg;
+	if (conn_add(fd, fd, peer) < 0) {
+		log_warnx("out of memory: dropping connection from %s", peer);
+		close(fd);
+		return;
+	}
+	server_update_accepting();
+}
+
+static void
+retry_accept(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	srv.fd_starved = 0;
+	server_update_accepting();
+}
+
+static void
+on_accept_error(int err, void *arg)
+{
+	struct timeval tv = { 1, 0 };
+
+	(void)arg;
+	if (err == EMFILE || err == ENFILE || err == ENOBUFS ||
+	    err == ENOMEM) {
+		/* stop accepting for a second or until a session frees */
+		log_warnx_ratelimited(&srv.warn_emfile, "accept: %s (%u "
+		    "connections open): pausing accept", strerror(err),
+		    srv.nconns);
+		srv.fd_starved = 1;
+		server_update_accepting();
+		evtimer_add(srv.retry_timer, &tv);
+		return;
+	}
+	log_warnx("accept: %s", strerror(err));
+}
+
+static void
+stop_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	log_warnx("shutdown_timeout reached with %u connections busy: "
+	    "exiting", srv.nconns);
+	event_base_loopexit(srv.base, NULL);
+}
+
+static void
+server_stop(void)
+{
+	struct conn *c, *next;
+	struct timeval tv;
+	size_t i;
+
+	if (srv.stopping)
+		return;
+	srv.stopping = 1;
+	log_info("stopping: %u connections open", srv.nconns);
+	for (i = 0; i < srv.nlisteners; i++)
+		listener_close(srv.listeners[i]);
+	srv.nlisteners = 0;
+	if (srv.nconns == 0) {
+		event_base_loopexit(srv.base, NULL);
+		return;
+	}
+	tv.tv_sec = srv.cfg->shutdown_timeout / 1000;
+	tv.tv_usec = (srv.cfg->shutdown_timeout % 1000) * 1000;
+	evtimer_add(srv.stop_timer, &tv);
+	for (c = srv.conns; c != NULL; c = next) {
+		next = c->next;
+		session_drain(c->s);    /* may free c */
+	}
+}
+
+static void
+apply_cli_listen(struct config *cfg)
+{
+	char err[256], *joined;
+	size_t len = 1;
+	int i;
+
+	if (srv.opts->nlisten == 0)
+		return;
+	for (i = 0; i < srv.opts->nlisten; i++)
+		len += strlen(srv.opts->listen[i]) + 1;
+	if ((joined = calloc(1, len)) == NULL)
+		fatalx("out of memory");
+	for (i = 0; i < srv.opts->nlisten; i++) {
+		strcat(joined, srv.opts->listen[i]);
+		strcat(joined, " ");
+	}
+	if (config_set(cfg, "listen", joined, err, sizeof(err)) < 0)
+		fatalx("-l: %s", err);
+	free(joined);
+}
+
+static void
+reload_error(void *arg, const char *msg)
+{
+	(void)arg;
+	log_warnx("%s", msg);
+}
+
+static int
+same_listen(const struct config *a, const struct config *b)
+{
+	size_t i;
+
+	if (a->nlisten != b->nlisten)
+		return 0;
+	for (i = 0; i < a->nlisten; i++)
+		if (strcmp(a->listen[i], b->listen[i]) != 0)
+			return 0;
+	return 1;
+}
+
+static void
+server_reload(void)
+{
+	struct config *nc;
+
+	nc = config_load(srv.opts->config_path, srv.opts->config_must_exist,
+	    reload_error, NULL);
+	if (nc == NULL) {
+		log_warnx("reload: errors in %s: keeping the running "
+		    "configuration", srv.opts->config_path ?
+		    srv.opts->config_path : "(defaults)");
+		return;
+	}
+	apply_cli_listen(nc);
+	if (!srv.stdio && !same_listen(nc, srv.cfg))
+		log_warnx("reload: listen changed: the new addresses take "
+		    "effect at the next start");
+	if (nc->syslog_facility != srv.cfg->syslog_facility)
+		log_warnx("reload: syslog_facility changed: takes effect at "
+		    "the next start");
+	log_set_debug(nc->debug);
+	config_unref(srv.cfg);
+	srv.cfg = nc;
+	log_info("reloaded configuration from %s", srv.opts->config_path ?
+	    srv.opts->config_path : "(defaults)");
+	server_update_accepting();
+}
+
+static void
+on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	(void)what;
+	(void)arg;
+	if (sig == SIGHUP) {
+		if (!srv.stopping)
+			server_reload();
+		return;
+	}
+	server_stop();
+}
+
+static void
+drop_privileges(const struct config *cfg)
+{
+	struct passwd *pw;
+	struct group *gr;
+	gid_t gid;
+
+	if (geteuid() != 0 || *cfg->user == '\0')
+		return;
+	if ((pw = getpwnam(cfg->user)) == NULL)
+		fatalx("user: unknown user '%s'", cfg->user);
+	gid = pw->pw_gid;
+	if (*cfg->group) {
+		if ((gr = getgrnam(cfg->group)) == NULL)
+			fatalx("group: unknown group '%s'", cfg->group);
+		gid = gr->gr_gid;
+	}
+	if (setgroups(1, &gid) < 0 || setgid(gid) < 0 ||
+	    setuid(pw->pw_uid) < 0)
+		fatal("cannot drop privileges to %s", cfg->user);
+	if (setuid(0) == 0)
+		fatalx("privileges were not dropped");
+	log_debug("running as user %s", cfg->user);
+}
+
+/* raise_nofile - room for max_connections plus our own descriptors */
+static void
+raise_nofile(unsigned want)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	if (rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ?
+	    want : rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur < want)
+		log_warnx("open file limit is %lu: fewer than max_connections "
+		    "(%u) connections can be served", (unsigned long)rl.rlim_cur,
+		    want - 64);
+}
+
+int
+server_run(struct config *cfg, const struct server_opts *opts)
+{
+	struct event *sigs[4];
+	int signums[4] = { SIGTERM, SIGINT, SIGHUP, 0 };
+	size_t i;
+
+	memset(&srv, 0, sizeof(srv));
+	srv.cfg = cfg;
+	srv.opts = opts;
+	srv.stdio = opts->stdio;
+	apply_cli_listen(cfg);
+	signal(SIGPIPE, SIG_IGN);
+	if ((srv.base = event_base_new()) == NULL)
+		fatalx("event_base_new failed");
+	srv.retry_timer = evtimer_new(srv.base, retry_accept, NULL);
+	srv.stop_timer = evtimer_new(srv.base, stop_timeout, NULL);
+	for (i = 0; signums[i]; i++) {
+		sigs[i] = evsignal_new(srv.base, signums[i], on_signal, NULL);
+		event_add(sigs[i], NULL);
+	}
+	sigs[i] = NULL;
+
+	if (opts->stdio) {
+		if (fcntl(0, F_SETFL, fcntl(0, F_GETFL) | O_NONBLOCK) < 0 ||
+		    fcntl(1, F_SETFL, fcntl(1, F_GETFL) | O_NONBLOCK) < 0)
+			fatal("stdin/stdout: fcntl");
+		drop_privileges(cfg);
+		if (conn_add(0, 1, "stdio") < 0)
+			fatalx("out of memory");
+	} else {
+		if (cfg->nlisten == 0)
+			fatalx("nothing to listen on: set listen = in %s or "
+			    "use -l (or --stdio for Postfix spawn)",
+			    opts->config_path ? opts->config_path :
+			    "the config file");
+		raise_nofile(cfg->max_connections + 64);
+		srv.listeners = calloc(cfg->nlisten, sizeof(*srv.listeners));
+		if (srv.listeners == NULL)
+			fatalx("out of memory");
+		for (i = 0; i < cfg->nlisten; i++) {
+			srv.listeners[i] = listener_open(srv.base,
+			    cfg->listen[i], cfg, on_accept, on_accept_error,
+			    NULL);
+			if (srv.listeners[i] == NULL) {
+				while (i-- > 0)
+					listener_close(srv.listeners[i]);
+				fatalx("cannot listen on %s", cfg->listen[i]);
+			}
+			srv.nlisteners++;
+		}
+		srv.accepting = 1;
+		drop_privileges(cfg);
+		for (i = 0; i < srv.nlisteners; i++)
+			log_info("listening on %s", listener_spec(
+			    srv.listeners[i]));
+		log_info("started, version %s", SPFPD_VERSION);
+	}
+
+	event_base_dispatch(srv.base);
+
+	srv.stopping = 1;
+	for (i = 0; i < srv.nlisteners; i++)
+		listener_close(srv.listeners[i]);
+	srv.nlisteners = 0;
+	free(srv.listeners);
+	while (srv.conns)
+		session_free(srv.conns->s, "exit");
+	for (i = 0; sigs[i]; i++)
+		event_free(sigs[i]);
+	event_free(srv.retry_timer);
+	event_free(srv.stop_timer);
+	event_base_free(srv.base);
+	if (!srv.stdio)
+		log_info("stopped");
+	config_unref(srv.cfg);
+	return 0;
+}

@@ -1,0 +1,137 @@
+/*
+ * spfpd - Postfix policy daemon: SPF (RFC 7208) and iprev (RFC 8601).
+ *
+ * The command line: see usage() and spfpd(8).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+#include "server.h"
+
+static void
+usage(FILE *fp)
+{
+	fprintf(fp,
+	    "usage: spfpd [-d] [-c file] [-l unix:/path | -l inet:addr:port]...\n"
+	    "       spfpd --stdio [-d] [-c file]\n"
+	    "       spfpd -n [-c file]\n"
+	    "       spfpd -p [-c file]\n"
+	    "       spfpd -V | -h\n"
+	    "\n"
+	    "  -c file    configuration file (default " CONFIG_DEFAULT_PATH ")\n"
+	    "  -d         log to stderr instead of syslog\n"
+	    "  -l addr    listen on addr (repeatable; overrides listen =)\n"
+	    "  -n         check the configuration and exit\n"
+	    "  -p         print every option's value in force and exit\n"
+	    "  --stdio    serve one client on stdin/stdout (Postfix spawn)\n"
+	    "  -V         print the version\n"
+	    "  -h         this help\n");
+}
+
+static void
+print_error(void *arg, const char *msg)
+{
+	(void)arg;
+	fprintf(stderr, "%s\n", msg);
+}
+
+static void
+log_error(void *arg, const char *msg)
+{
+	(void)arg;
+	log_warnx("%s", msg);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "stdio", no_argument, NULL, 'S' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct server_opts opts;
+	struct config *cfg;
+	int ch, check = 0, print = 0;
+
+	memset(&opts, 0, sizeof(opts));
+	opts.config_path = CONFIG_DEFAULT_PATH;
+	if ((opts.listen = calloc((size_t)argc, sizeof(char *))) == NULL)
+		return 1;
+	while ((ch = getopt_long(argc, argv, "c:dhl:npV", longopts, NULL)) !=
+	    -1) {
+		switch (ch) {
+		case 'c':
+			opts.config_path = optarg;
+			opts.config_must_exist = 1;
+			break;
+		case 'd':
+			opts.foreground_stderr = 1;
+			break;
+		case 'l':
+			opts.listen[opts.nlisten++] = optarg;
+			break;
+		case 'n':
+			check = 1;
+			break;
+		case 'p':
+			print = 1;
+			break;
+		case 'S':
+			opts.stdio = 1;
+			break;
+		case 'V':
+			printf("spfpd %s\n", SPFPD_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "spfpd: unexpected argument '%s'\n",
+		    argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	if (opts.stdio && opts.nlisten) {
+		fprintf(stderr, "spfpd: --stdio and -l exclude each other\n");
+		return 2;
+	}
+
+	if (check || print) {
+		cfg = config_load(opts.config_path, opts.config_must_exist,
+		    print_error, NULL);
+		if (cfg == NULL)
+			return 1;
+		if (print)
+			config_dump(cfg, stdout);
+		else
+			printf("configuration OK\n");
+		config_unref(cfg);
+		return 0;
+	}
+
+	/* config errors go to the log and, when a person is watching, stderr */
+	log_init(opts.foreground_stderr, LOG_MAIL);
+	cfg = config_load(opts.config_path, opts.config_must_exist,
+	    !opts.foreground_stderr && isatty(2) ? print_error : log_error,
+	    NULL);
+	if (cfg == NULL)
+		fatalx("errors in %s", opts.config_path);
+	if (cfg->syslog_facility != LOG_MAIL)
+		log_init(opts.foreground_stderr, cfg->syslog_facility);
+	log_set_debug(cfg->debug);
+	return server_run(cfg, &opts);
+}

@@ -1,0 +1,132 @@
+/*
+ * test_cidr - address range parsing and matching, IPv4, IPv6 and
+ * IPv4-mapped IPv6.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "cidr.h"
+
+static const struct {
+	const char *range, *addr;
+	int match;
+} match_rows[] = {
+	{ "192.0.2.0/24", "192.0.2.7", 1 },
+	{ "192.0.2.0/24", "192.0.3.7", 0 },
+	{ "192.0.2.0/24", "::ffff:192.0.2.7", 1 },
+	{ "192.0.2.128/25", "192.0.2.127", 0 },
+	{ "192.0.2.128/25", "192.0.2.200", 1 },
+	{ "192.0.2.1", "192.0.2.1", 1 },
+	{ "192.0.2.1", "192.0.2.2", 0 },
+	{ "0.0.0.0/0", "203.0.113.9", 1 },
+	{ "0.0.0.0/0", "2001:db8::1", 0 },
+	{ "::/0", "2001:db8::1", 1 },
+	{ "::/0", "203.0.113.9", 1 },
+	{ "127.0.0.0/8", "127.1.2.3", 1 },
+	{ "::ffff:127.0.0.0/104", "127.0.0.1", 1 },
+	{ "::ffff:127.0.0.0/104", "::ffff:127.9.9.9", 1 },
+	{ "::ffff:127.0.0.0/104", "128.0.0.1", 0 },
+	{ "::1", "::1", 1 },
+	{ "::1", "::2", 0 },
+	{ "2001:db8::/32", "2001:db8:ffff::1", 1 },
+	{ "2001:db8::/32", "2001:db9::1", 0 },
+	{ "2001:db8::/33", "2001:db8:8000::1", 0 },
+	{ "2001:db8::/33", "2001:db8:7fff::1", 1 },
+	{ "10.0.0.0/7", "11.255.255.255", 1 },
+	{ "10.0.0.0/7", "12.0.0.0", 0 },
+	{ "192.0.2.0/24", "not-an-address", 0 },
+	{ "192.0.2.0/24", "", 0 },
+};
+
+static void
+test_match(void **state)
+{
+	struct cidr c;
+	unsigned char a[16];
+	char err[128];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(match_rows) / sizeof(match_rows[0]); i++) {
+		print_message("%s ~ %s\n", match_rows[i].range,
+		    match_rows[i].addr);
+		assert_int_equal(cidr_parse(match_rows[i].range, &c, err,
+		    sizeof(err)), 0);
+		if (cidr_addr_parse(match_rows[i].addr, a) < 0) {
+			assert_int_equal(match_rows[i].match, 0);
+			continue;
+		}
+		assert_int_equal(cidr_match(&c, a), match_rows[i].match);
+	}
+}
+
+static const struct {
+	const char *in, *err;
+} bad_rows[] = {
+	{ "192.0.2.1/24", "non-zero host bits in '192.0.2.1/24' beyond /24" },
+	{ "192.0.2.0/33", "bad prefix length in '192.0.2.0/33'" },
+	{ "192.0.2.0/", "bad prefix length in '192.0.2.0/'" },
+	{ "192.0.2.0/-1", "bad prefix length in '192.0.2.0/-1'" },
+	{ "192.0.2.0/2x", "bad prefix length in '192.0.2.0/2x'" },
+	{ "2001:db8::/129", "bad prefix length in '2001:db8::/129'" },
+	{ "2001:db8::1/64", "non-zero host bits in '2001:db8::1/64' beyond /64" },
+	{ "example.com", "bad address 'example.com'" },
+	{ "300.1.1.1", "bad address '300.1.1.1'" },
+	{ "", "bad address ''" },
+};
+
+static void
+test_bad(void **state)
+{
+	struct cidr c;
+	char err[128];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad_rows) / sizeof(bad_rows[0]); i++) {
+		assert_int_equal(cidr_parse(bad_rows[i].in, &c, err,
+		    sizeof(err)), -1);
+		assert_string_equal(err, bad_rows[i].err);
+	}
+}
+
+static void
+test_list_and_format(void **state)
+{
+	struct cidr_list l = { NULL, 0 };
+	struct cidr c;
+	char err[128], buf[CIDR_STRLEN];
+
+	(void)state;
+	assert_false(cidr_list_match(&l, "192.0.2.1"));
+	assert_int_equal(cidr_parse("192.0.2.0/24", &c, err, sizeof(err)), 0);
+	assert_string_equal(cidr_format(&c, buf, sizeof(buf)), "192.0.2.0/24");
+	assert_int_equal(cidr_list_add(&l, &c), 0);
+	assert_int_equal(cidr_parse("2001:db8::/32", &c, err, sizeof(err)), 0);
+	assert_string_equal(cidr_format(&c, buf, sizeof(buf)), "2001:db8::/32");
+	assert_int_equal(cidr_list_add(&l, &c), 0);
+	assert_true(cidr_list_match(&l, "192.0.2.1"));
+	assert_true(cidr_list_match(&l, "2001:db8::25"));
+	assert_false(cidr_list_match(&l, "198.51.100.1"));
+	assert_true(cidr_addr_is_v4(l.v[0].addr));
+	assert_false(cidr_addr_is_v4(l.v[1].addr));
+	cidr_list_free(&l);
+	assert_int_equal(l.n, 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_match),
+		cmocka_unit_test(test_bad),
+		cmocka_unit_test(test_list_and_format),
+	};
+
+	return cmocka_run_group_tests_name("cidr", tests, NULL, NULL);
+}
