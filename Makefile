@@ -67,8 +67,9 @@ deps:
 run: deps
 	$(MAKE) all
 	@mkdir -p run
-	@echo "spfpd: listening on unix:$(CURDIR)/run/spfpd.sock (Ctrl-C stops)."
-	@echo "Talk to it:  printf 'request=smtpd_access_policy\\nclient_address=192.0.2.1\\nsender=a@example.com\\n\\n' | nc -U -q1 $(CURDIR)/run/spfpd.sock"
+	@printf '%s\n' "spfpd: listening on unix:$(CURDIR)/run/spfpd.sock (Ctrl-C stops)." \
+	  "Talk to it from another terminal:" \
+	  "  printf 'request=smtpd_access_policy\\nclient_address=192.0.2.1\\nsender=a@example.com\\n\\n' | nc -U -q1 $(CURDIR)/run/spfpd.sock"
 	$(B)/spfpd -d -c etc/spfpd.conf -l unix:$(CURDIR)/run/spfpd.sock
 
 check: deps

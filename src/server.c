@@ -213,6 +213,8 @@ apply_cli_listen(struct config *cfg)
 	free(joined);
 }
 
+static void raise_nofile(unsigned want);
+
 static void
 reload_error(void *arg, const char *msg)
 {
@@ -254,6 +256,8 @@ server_reload(void)
 		log_warnx("reload: syslog_facility changed: takes effect at "
 		    "the next start");
 	log_set_debug(nc->debug);
+	if (!srv.stdio)
+		raise_nofile(nc->max_connections + 64);
 	config_unref(srv.cfg);
 	srv.cfg = nc;
 	log_info("reloaded configuration from %s", srv.opts->config_path ?

@@ -70,7 +70,7 @@ session_arm_timer(struct session *s)
 	unsigned ms;
 
 	if (s->state == S_CHECKING)
-		m = TM_NONE;    /* the check bounds itself (lookup_time) */
+		m = TM_NONE;    /* a check bounds its own time */
 	else if (codec_in_progress(&s->req) || evbuffer_get_length(s->in) ||
 	    evbuffer_get_length(s->out))
 		m = TM_REQUEST;
@@ -97,8 +97,8 @@ session_update_events(struct session *s)
 	/*
 	 * Read while there is room: the input buffer is bounded by one
 	 * request plus one line, the output by SESSION_OUT_MAX.  While a
-	 * check runs we keep reading (up to the bound) so that a client that
-	 * goes away is noticed and its DNS work cancelled.
+	 * check runs we keep reading (up to the bound) so that EOF and
+	 * pipelined requests are seen.
 	 */
 	if (!s->eof && evbuffer_get_length(s->in) < read_limit(cfg) &&
 	    evbuffer_get_length(s->out) < SESSION_OUT_MAX)
@@ -129,8 +129,10 @@ session_flush(struct session *s)
 		if (n == 0)
 			break;
 	}
+	/* shutting down: answer what was already sent to us, then close */
 	if (s->draining && s->state == S_READING &&
-	    evbuffer_get_length(s->out) == 0 && !codec_in_progress(&s->req)) {
+	    evbuffer_get_length(s->out) == 0 && !codec_in_progress(&s->req) &&
+	    evbuffer_get_length(s->in) == 0) {
 		session_free(s, "server shutdown");
 		return;
 	}
@@ -165,6 +167,9 @@ session_malformed(struct session *s, const char *why)
 
 	snprintf(msg, sizeof(msg), "malformed request: %s", why);
 	log_warnx("%s %s: %s, disconnecting", s->id, s->peer, msg);
+	/* replies to the good requests before it are still owed: try once */
+	if (evbuffer_get_length(s->out) > 0)
+		(void)evbuffer_write(s->out, s->wfd);
 	session_free(s, msg);
 }
 
@@ -182,7 +187,7 @@ session_process(struct session *s)
 	lim.max_line = cfg->max_line_length;
 	lim.max_attrs = cfg->max_attributes;
 	lim.max_request = cfg->max_request_size;
-	while (s->state == S_READING && !s->draining) {
+	while (s->state == S_READING) {
 		if (evbuffer_get_length(s->out) >= SESSION_OUT_MAX)
 			break;
 		line = evbuffer_readln(s->in, &n, EVBUFFER_EOL_LF);

@@ -123,7 +123,10 @@ main(int argc, char **argv)
 		return 0;
 	}
 
-	/* config errors go to the log and, when a person is watching, stderr */
+	/*
+	 * Config errors: to stderr when a person is watching (a terminal), to
+	 * the log otherwise (the log is stderr too with -d).
+	 */
 	log_init(opts.foreground_stderr, LOG_MAIL);
 	cfg = config_load(opts.config_path, opts.config_must_exist,
 	    !opts.foreground_stderr && isatty(2) ? print_error : log_error,
