@@ -18,6 +18,12 @@
 
 #define CONFIG_DEFAULT_PATH "/etc/spfpd/spfpd.conf"
 
+/* dns_servers: for c-ares, "1.2.3.4:53,[::1]:5353"; n == 0: resolv.conf */
+struct server_list {
+	char *csv;
+	size_t n;
+};
+
 struct config {
 	int refs;
 	char *path;                     /* NULL: built-in defaults only */
@@ -41,6 +47,14 @@ struct config {
 	unsigned idle_timeout;          /* milliseconds, all durations */
 	unsigned request_timeout;
 	unsigned shutdown_timeout;
+
+	/* DNS */
+	struct server_list dns_servers;
+	unsigned dns_timeout;
+	unsigned dns_tries;
+	unsigned dns_cache_size;
+	unsigned dns_negative_ttl;
+	unsigned dns_max_ttl;
 
 	/* local checks */
 	struct cidr_list skip_addresses;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <arpa/inet.h>
 
 #include "config.h"
 #include "listener.h"
@@ -20,7 +21,8 @@ enum opt_type {
 	T_STRING,
 	T_LISTEN,
 	T_CIDRS,
-	T_FACILITY
+	T_FACILITY,
+	T_SERVERS
 };
 
 struct option {
@@ -55,6 +57,15 @@ static const struct option options[] = {
 	    3600 * SEC, "30s" },
 	{ "shutdown_timeout", T_DURATION, O(shutdown_timeout), 0, 300 * SEC,
 	    "10s" },
+
+	{ "dns_servers", T_SERVERS, O(dns_servers), 0, 0, "" },
+	{ "dns_timeout", T_DURATION, O(dns_timeout), 100, 60 * SEC, "2s" },
+	{ "dns_tries", T_UINT, O(dns_tries), 1, 10, "3" },
+	{ "dns_cache_size", T_UINT, O(dns_cache_size), 0, 10000000, "20000" },
+	{ "dns_negative_ttl", T_DURATION, O(dns_negative_ttl), 0, 86400 * SEC,
+	    "5m" },
+	{ "dns_max_ttl", T_DURATION, O(dns_max_ttl), 0, 7 * 86400 * SEC,
+	    "1d" },
 
 	{ "skip_addresses", T_CIDRS, O(skip_addresses), 0, 0,
 	    "127.0.0.0/8, ::ffff:127.0.0.0/104, ::1" },
@@ -118,6 +129,69 @@ parse_ulong(const char *v, unsigned long *out, char **endp)
 	if (errno != 0)
 		return -1;
 	*endp = end;
+	return 0;
+}
+
+/* dns_server_parse - "a.b.c.d", "a.b.c.d:port", "v6", "[v6]:port" -> csv */
+static int
+dns_server_parse(const char *s, char *out, size_t outsz)
+{
+	char host[INET6_ADDRSTRLEN + 1];
+	unsigned char a[16];
+	const char *port = NULL, *p;
+	unsigned long n;
+	char *end;
+	size_t hl;
+
+	if (*s == '[') {
+		if ((p = strchr(s, ']')) == NULL || (p[1] != '\0' &&
+		    p[1] != ':'))
+			return -1;
+		hl = (size_t)(p - s - 1);
+		s++;
+		if (p[1] == ':')
+			port = p + 2;
+	} else if ((p = strchr(s, ':')) != NULL && strchr(p + 1, ':') ==
+	    NULL) {
+		hl = (size_t)(p - s);
+		port = p + 1;
+	} else {
+		hl = strlen(s);
+	}
+	if (hl == 0 || hl >= sizeof(host))
+		return -1;
+	memcpy(host, s, hl);
+	host[hl] = '\0';
+	if (cidr_addr_parse(host, a) < 0)
+		return -1;
+	if (port) {
+		errno = 0;
+		n = strtoul(port, &end, 10);
+		if (!isdigit((unsigned char)*port) || *end || errno || n == 0 ||
+		    n > 65535)
+			return -1;
+	} else {
+		n = 53;
+	}
+	if (strchr(host, ':'))
+		snprintf(out, outsz, "[%s]:%lu", host, n);
+	else
+		snprintf(out, outsz, "%s:%lu", host, n);
+	return 0;
+}
+
+static int
+csv_append(char **csv, const char *item)
+{
+	size_t old = *csv ? strlen(*csv) : 0;
+	char *n;
+
+	if ((n = realloc(*csv, old + strlen(item) + 2)) == NULL)
+		return -1;
+	if (old)
+		n[old++] = ',';
+	strcpy(n + old, item);
+	*csv = n;
 	return 0;
 }
 
@@ -241,6 +315,34 @@ set_value(struct config *c, const struct option *o, const char *value,
 			c->nlisten++;
 		}
 		free(copy);
+		return 0;
+	}
+	case T_SERVERS: {
+		struct server_list *sl = p, ns = { NULL, 0 };
+		char entry[INET6_ADDRSTRLEN + 16];
+
+		if ((copy = strdup(value)) == NULL)
+			goto nomem;
+		cur = copy;
+		while ((item = split_list(&cur)) != NULL) {
+			if (dns_server_parse(item, entry, sizeof(entry)) < 0) {
+				snprintf(err, errsz, "%s: '%.100s': expected "
+				    "address, address:port or [IPv6]:port",
+				    o->name, item);
+				free(copy);
+				free(ns.csv);
+				return -1;
+			}
+			if (csv_append(&ns.csv, entry) < 0) {
+				free(copy);
+				free(ns.csv);
+				goto nomem;
+			}
+			ns.n++;
+		}
+		free(copy);
+		free(sl->csv);
+		*sl = ns;
 		return 0;
 	}
 	case T_CIDRS: {
@@ -538,6 +640,9 @@ config_unref(struct config *c)
 		case T_LISTEN:
 			free_listen(c);
 			break;
+		case T_SERVERS:
+			free(((struct server_list *)p)->csv);
+			break;
 		default:
 			break;
 		}
@@ -593,6 +698,11 @@ config_dump(const struct config *c, FILE *fp)
 			for (j = 0; j < c->nlisten; j++)
 				fprintf(fp, "%s %s", j ? "," : "",
 				    c->listen[j]);
+			break;
+		case T_SERVERS:
+			if (((const struct server_list *)p)->csv)
+				fprintf(fp, " %s",
+				    ((const struct server_list *)p)->csv);
 			break;
 		case T_CIDRS: {
 			const struct cidr_list *l = p;

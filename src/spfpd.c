@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "query.h"
 #include "server.h"
 
 static void
@@ -23,6 +24,7 @@ usage(FILE *fp)
 	    "       spfpd --stdio [-d] [-c file]\n"
 	    "       spfpd -n [-c file]\n"
 	    "       spfpd -p [-c file]\n"
+	    "       spfpd -q -i address [-s sender] [-H helo] [-c file]\n"
 	    "       spfpd -V | -h\n"
 	    "\n"
 	    "  -c file    configuration file (default " CONFIG_DEFAULT_PATH ")\n"
@@ -60,13 +62,14 @@ main(int argc, char **argv)
 	};
 	struct server_opts opts;
 	struct config *cfg;
-	int ch, check = 0, print = 0;
+	int ch, check = 0, print = 0, query = 0;
+	const char *q_ip = NULL, *q_sender = NULL, *q_helo = NULL;
 
 	memset(&opts, 0, sizeof(opts));
 	opts.config_path = CONFIG_DEFAULT_PATH;
 	if ((opts.listen = calloc((size_t)argc, sizeof(char *))) == NULL)
 		return 1;
-	while ((ch = getopt_long(argc, argv, "c:dhl:npV", longopts, NULL)) !=
+	while ((ch = getopt_long(argc, argv, "c:dhH:i:l:npqs:V", longopts, NULL)) !=
 	    -1) {
 		switch (ch) {
 		case 'c':
@@ -84,6 +87,18 @@ main(int argc, char **argv)
 			break;
 		case 'p':
 			print = 1;
+			break;
+		case 'q':
+			query = 1;
+			break;
+		case 'i':
+			q_ip = optarg;
+			break;
+		case 's':
+			q_sender = optarg;
+			break;
+		case 'H':
+			q_helo = optarg;
 			break;
 		case 'S':
 			opts.stdio = 1;
@@ -121,6 +136,22 @@ main(int argc, char **argv)
 			printf("configuration OK\n");
 		config_unref(cfg);
 		return 0;
+	}
+
+	if (query) {
+		if (q_ip == NULL) {
+			fprintf(stderr, "spfpd: -q needs -i address\n");
+			return 2;
+		}
+		log_init(1, LOG_MAIL);
+		cfg = config_load(opts.config_path, opts.config_must_exist,
+		    print_error, NULL);
+		if (cfg == NULL)
+			return 1;
+		log_set_debug(opts.foreground_stderr);
+		ch = query_run(cfg, q_ip, q_sender, q_helo);
+		config_unref(cfg);
+		return ch;
 	}
 
 	/*

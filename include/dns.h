@@ -1,0 +1,105 @@
+/*
+ * dns - asynchronous DNS over c-ares on the libevent loop, with a
+ * process-wide answer cache.
+ *
+ * dns_query() never answers before it returns: the callback runs from the
+ * event loop, exactly once, unless the query is cancelled first.  Identical
+ * questions in flight share one upstream query; answers are cached for
+ * their TTL (negative answers for the SOA minimum, bounded by
+ * dns_negative_ttl), at most dns_cache_size entries, least recently used
+ * evicted first.  Answers are immutable and reference counted.
+ *
+ * Outcomes are told apart because SPF and iprev map them differently:
+ * NXDOMAIN, NODATA, SERVFAIL (and REFUSED), timeout, and other errors.
+ */
+#ifndef SPFPD_DNS_H
+#define SPFPD_DNS_H
+
+#include <netinet/in.h>
+#include <stddef.h>
+
+struct event_base;
+struct config;
+
+enum dns_status {
+	DNS_OK,
+	DNS_NXDOMAIN,
+	DNS_NODATA,
+	DNS_SERVFAIL,           /* SERVFAIL or REFUSED from the server */
+	DNS_TIMEOUT,
+	DNS_ERROR               /* malformed reply, bad name, no memory */
+};
+
+/* DNS types we ask for (values from RFC 1035 / 3596) */
+enum {
+	DNS_T_A = 1,
+	DNS_T_PTR = 12,
+	DNS_T_MX = 15,
+	DNS_T_TXT = 16,
+	DNS_T_AAAA = 28
+};
+
+struct dns_rr {
+	unsigned short pref;            /* MX */
+	size_t len;                     /* TXT: bytes in txt */
+	union {
+		struct in_addr a;
+		struct in6_addr aaaa;
+		char *name;             /* MX exchange, PTR target */
+		char *txt;              /* TXT: strings of one record joined */
+	} u;
+};
+
+struct dns_answer {
+	int refs;
+	int type;
+	enum dns_status status;
+	unsigned ttl;                   /* seconds, as cached */
+	size_t n;
+	struct dns_rr *rr;
+	char *name;                     /* the question, lower case */
+};
+
+struct dns_query;
+
+typedef void dns_cb(void *arg, struct dns_answer *ans);
+
+/* dns_init - set up the resolver from the config; -1 with a logged error */
+int dns_init(struct event_base *base, const struct config *cfg);
+
+/* dns_reconfigure - new servers/timeouts after a reload (when idle) */
+void dns_reconfigure(const struct config *cfg);
+void dns_shutdown(void);
+
+/*
+ * dns_query - ask for name/type.  The callback gets a borrowed answer (take
+ * a reference with dns_answer_ref to keep it).  Returns a handle for
+ * dns_cancel(), or NULL when out of memory.
+ */
+struct dns_query *dns_query(const char *name, int type, dns_cb *cb,
+    void *arg);
+void dns_cancel(struct dns_query *q);
+
+/* dns_cache_get - a cached, unexpired answer (a new reference) or NULL */
+struct dns_answer *dns_cache_get(const char *name, int type);
+
+struct dns_answer *dns_answer_ref(struct dns_answer *a);
+void dns_answer_unref(struct dns_answer *a);
+
+/* dns_name_ok - is name usable as a query (length, labels)? */
+int dns_name_ok(const char *name);
+
+const char *dns_status_str(enum dns_status st);
+const char *dns_type_str(int type);
+
+struct dns_stats {
+	unsigned long queries;          /* dns_query() calls */
+	unsigned long upstream;         /* questions sent to c-ares */
+	unsigned long hits;             /* answered from the cache */
+	unsigned long coalesced;        /* joined a question in flight */
+	unsigned long evictions;
+	size_t entries;
+};
+void dns_get_stats(struct dns_stats *st);
+
+#endif

@@ -1,0 +1,856 @@
+/*
+ * dns - c-ares on the libevent loop, and the answer cache.  See dns.h.
+ *
+ * c-ares tells us which sockets it wants watched (sock_state_cb); we keep
+ * one libevent event per socket and one timer for ares_timeout().  Raw
+ * answers are parsed here with libresolv's ns_parse, which gives what
+ * c-ares 1.18's parsers do not: TTLs for every type, the SOA minimum for
+ * negative caching, and TXT character-strings we join per record.
+ *
+ * The cache is a hash table of entries keyed by (lower-cased name, type).
+ * An entry is either pending (one upstream query, a list of waiters) or
+ * holds an answer until it expires.  Waiters are always called from a
+ * deferred event, never from inside dns_query() or ares_query(): c-ares
+ * may call back synchronously, and callers must not be re-entered.
+ */
+#include <arpa/inet.h>
+#include <arpa/nameser.h>
+#include <ctype.h>
+#include <resolv.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <ares.h>
+#include <event2/event.h>
+
+#include "config.h"
+#include "dns.h"
+#include "log.h"
+
+struct dns_query {
+	struct entry *e;
+	dns_cb *cb;
+	void *arg;
+	struct dns_query *prev, *next;
+};
+
+struct entry {
+	char *name;
+	int type;
+	uint32_t hash;
+	struct dns_answer *ans;         /* NULL while pending */
+	uint64_t expires;               /* monotonic ms */
+	struct dns_query *waiters;
+	struct entry *hnext;            /* hash chain */
+	struct entry *lprev, *lnext;    /* LRU (answered entries only) */
+	struct entry *rnext;            /* ready list */
+	int in_lru, ready, cached;
+};
+
+struct sockev {
+	ares_socket_t fd;
+	struct event *ev;
+	struct sockev *next;
+};
+
+static struct {
+	struct event_base *base;
+	ares_channel ch;
+	int ch_ok;
+	struct event *timer, *ready_ev;
+	struct sockev *socks;
+	struct entry **buckets;
+	size_t nbuckets;
+	struct entry *lru_head, *lru_tail;      /* head: most recent */
+	struct entry *ready_head, *ready_tail;
+	size_t max_entries;
+	unsigned neg_ttl_max, ttl_max;
+	struct dns_stats st;
+} dns;
+
+/* bound on what one cached answer may hold; bigger ones are not cached */
+#define DNS_CACHE_MAX_ANSWER 16384
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+const char *
+dns_status_str(enum dns_status st)
+{
+	switch (st) {
+	case DNS_OK: return "ok";
+	case DNS_NXDOMAIN: return "nxdomain";
+	case DNS_NODATA: return "nodata";
+	case DNS_SERVFAIL: return "servfail";
+	case DNS_TIMEOUT: return "timeout";
+	case DNS_ERROR: return "error";
+	}
+	return "?";
+}
+
+const char *
+dns_type_str(int type)
+{
+	switch (type) {
+	case DNS_T_A: return "A";
+	case DNS_T_AAAA: return "AAAA";
+	case DNS_T_MX: return "MX";
+	case DNS_T_PTR: return "PTR";
+	case DNS_T_TXT: return "TXT";
+	}
+	return "?";
+}
+
+int
+dns_name_ok(const char *name)
+{
+	size_t len = strlen(name), label = 0, i;
+
+	if (len == 0 || len > 253)
+		return 0;
+	for (i = 0; i < len; i++) {
+		if (name[i] == '.') {
+			if (label == 0 && !(i == len - 1 && len == 1))
+				return 0;       /* empty label */
+			label = 0;
+		} else if (++label > 63) {
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/* ----- answers ----- */
+
+struct dns_answer *
+dns_answer_ref(struct dns_answer *a)
+{
+	a->refs++;
+	return a;
+}
+
+void
+dns_answer_unref(struct dns_answer *a)
+{
+	size_t i;
+
+	if (a == NULL || --a->refs > 0)
+		return;
+	if (a->type == DNS_T_MX || a->type == DNS_T_PTR || a->type ==
+	    DNS_T_TXT)
+		for (i = 0; i < a->n; i++)
+			free(a->rr[i].u.txt);
+	free(a->rr);
+	free(a->name);
+	free(a);
+}
+
+static struct dns_answer *
+answer_new(const char *name, int type, enum dns_status st)
+{
+	struct dns_answer *a;
+
+	if ((a = calloc(1, sizeof(*a))) == NULL)
+		return NULL;
+	if ((a->name = strdup(name)) == NULL) {
+		free(a);
+		return NULL;
+	}
+	a->refs = 1;
+	a->type = type;
+	a->status = st;
+	return a;
+}
+
+static int
+answer_add(struct dns_answer *a, const struct dns_rr *rr)
+{
+	struct dns_rr *nv;
+
+	nv = realloc(a->rr, (a->n + 1) * sizeof(*nv));
+	if (nv == NULL)
+		return -1;
+	a->rr = nv;
+	a->rr[a->n++] = *rr;
+	return 0;
+}
+
+/* lower - a DNS name in our canonical form: lower case, no final dot */
+static void
+lower(char *s)
+{
+	for (; *s; s++)
+		*s = (char)tolower((unsigned char)*s);
+}
+
+static void
+canon(char *dst, size_t dstsz, const char *src)
+{
+	size_t n;
+
+	snprintf(dst, dstsz, "%s", src);
+	lower(dst);
+	n = strlen(dst);
+	if (n > 1 && dst[n - 1] == '.')
+		dst[n - 1] = '\0';
+}
+
+/*
+ * parse_answer - turn a raw reply into an answer for (name, type).
+ * Records of the asked type are taken from the answer section whatever
+ * their owner (a CNAME chain ends in them).  Negative answers get the TTL
+ * of the authority section's SOA (RFC 2308: min of its TTL and MINIMUM).
+ */
+static struct dns_answer *
+parse_answer(const char *name, int type, enum dns_status st,
+    const unsigned char *buf, int len, size_t *bytes)
+{
+	struct dns_answer *a;
+	ns_msg msg;
+	ns_rr rr;
+	struct dns_rr r;
+	unsigned ttl = UINT32_MAX;
+	char host[NS_MAXDNAME];
+	int i, count;
+
+	*bytes = 0;
+	if ((a = answer_new(name, type, st)) == NULL)
+		return NULL;
+	if (buf == NULL || len <= 0 || ns_initparse(buf, len, &msg) < 0) {
+		if (st == DNS_OK)
+			a->status = DNS_ERROR;
+		a->ttl = 0;
+		return a;
+	}
+	if (st == DNS_OK) {
+		count = ns_msg_count(msg, ns_s_an);
+		for (i = 0; i < count; i++) {
+			const unsigned char *rd;
+			int rdlen;
+
+			if (ns_parserr(&msg, ns_s_an, i, &rr) < 0) {
+				a->status = DNS_ERROR;
+				break;
+			}
+			if ((int)ns_rr_type(rr) != type || ns_rr_class(rr) != ns_c_in)
+				continue;
+			rd = ns_rr_rdata(rr);
+			rdlen = ns_rr_rdlen(rr);
+			memset(&r, 0, sizeof(r));
+			switch (type) {
+			case DNS_T_A:
+				if (rdlen != 4)
+					goto bad;
+				memcpy(&r.u.a, rd, 4);
+				break;
+			case DNS_T_AAAA:
+				if (rdlen != 16)
+					goto bad;
+				memcpy(&r.u.aaaa, rd, 16);
+				break;
+			case DNS_T_MX:
+				if (rdlen < 3)
+					goto bad;
+				r.pref = (unsigned short)((rd[0] << 8) | rd[1]);
+				if (ns_name_uncompress(ns_msg_base(msg),
+				    ns_msg_end(msg), rd + 2, host,
+				    sizeof(host)) < 0)
+					goto bad;
+				goto name;
+			case DNS_T_PTR:
+				if (ns_name_uncompress(ns_msg_base(msg),
+				    ns_msg_end(msg), rd, host, sizeof(host)) < 0)
+					goto bad;
+name:
+				lower(host);
+				if ((r.u.name = strdup(host)) == NULL)
+					goto nomem;
+				*bytes += strlen(host) + 1;
+				break;
+			case DNS_T_TXT: {
+				/* join the character-strings (RFC 7208 3.3) */
+				int p = 0;
+				size_t o = 0;
+
+				if ((r.u.txt = malloc((size_t)rdlen + 1)) ==
+				    NULL)
+					goto nomem;
+				while (p < rdlen) {
+					int sl = rd[p++];
+
+					if (p + sl > rdlen) {
+						free(r.u.txt);
+						goto bad;
+					}
+					memcpy(r.u.txt + o, rd + p, (size_t)sl);
+					o += (size_t)sl;
+					p += sl;
+				}
+				r.u.txt[o] = '\0';
+				r.len = o;
+				*bytes += o + 1;
+				break;
+			}
+			default:
+				continue;
+			}
+			if (answer_add(a, &r) < 0) {
+				if (type == DNS_T_MX || type == DNS_T_PTR ||
+				    type == DNS_T_TXT)
+					free(r.u.txt);
+				goto nomem;
+			}
+			*bytes += sizeof(r);
+			if (ns_rr_ttl(rr) < ttl)
+				ttl = ns_rr_ttl(rr);
+			continue;
+bad:
+			a->status = DNS_ERROR;
+			break;
+		}
+		if (a->status == DNS_OK && a->n == 0)
+			a->status = DNS_NODATA;
+	}
+	if (a->status == DNS_NXDOMAIN || a->status == DNS_NODATA) {
+		count = ns_msg_count(msg, ns_s_ns);
+		ttl = 0;
+		for (i = 0; i < count; i++) {
+			if (ns_parserr(&msg, ns_s_ns, i, &rr) < 0)
+				break;
+			if (ns_rr_type(rr) == ns_t_soa) {
+				const unsigned char *rd = ns_rr_rdata(rr);
+				int rdlen = ns_rr_rdlen(rr);
+				unsigned minimum;
+
+				if (rdlen < 4)
+					break;
+				rd += rdlen - 4;
+				minimum = ((unsigned)rd[0] << 24) |
+				    ((unsigned)rd[1] << 16) |
+				    ((unsigned)rd[2] << 8) | rd[3];
+				ttl = ns_rr_ttl(rr) < minimum ?
+				    ns_rr_ttl(rr) : minimum;
+				break;
+			}
+		}
+		if (ttl > dns.neg_ttl_max)
+			ttl = dns.neg_ttl_max;
+	}
+	if (a->status == DNS_ERROR || ttl == UINT32_MAX)
+		ttl = 0;
+	if (ttl > dns.ttl_max)
+		ttl = dns.ttl_max;
+	a->ttl = ttl;
+	return a;
+nomem:
+	dns_answer_unref(a);
+	return NULL;
+}
+
+/* ----- the cache ----- */
+
+static uint32_t
+hash(const char *name, int type)
+{
+	uint32_t h = 2166136261u ^ (uint32_t)type;
+
+	for (; *name; name++)
+		h = (h ^ (unsigned char)*name) * 16777619u;
+	return h;
+}
+
+static struct entry *
+entry_find(const char *name, int type, uint32_t h)
+{
+	struct entry *e;
+
+	for (e = dns.buckets[h & (dns.nbuckets - 1)]; e; e = e->hnext)
+		if (e->hash == h && e->type == type && !strcmp(e->name, name))
+			return e;
+	return NULL;
+}
+
+static void
+lru_unlink(struct entry *e)
+{
+	if (!e->in_lru)
+		return;
+	if (e->lprev)
+		e->lprev->lnext = e->lnext;
+	else
+		dns.lru_head = e->lnext;
+	if (e->lnext)
+		e->lnext->lprev = e->lprev;
+	else
+		dns.lru_tail = e->lprev;
+	e->lprev = e->lnext = NULL;
+	e->in_lru = 0;
+}
+
+static void
+lru_push(struct entry *e)
+{
+	lru_unlink(e);
+	e->lnext = dns.lru_head;
+	if (dns.lru_head)
+		dns.lru_head->lprev = e;
+	dns.lru_head = e;
+	if (dns.lru_tail == NULL)
+		dns.lru_tail = e;
+	e->in_lru = 1;
+}
+
+static void
+entry_free(struct entry *e)
+{
+	struct entry **pp;
+
+	for (pp = &dns.buckets[e->hash & (dns.nbuckets - 1)]; *pp;
+	    pp = &(*pp)->hnext) {
+		if (*pp == e) {
+			*pp = e->hnext;
+			break;
+		}
+	}
+	lru_unlink(e);
+	if (e->cached)
+		dns.st.entries--;
+	dns_answer_unref(e->ans);
+	free(e->name);
+	free(e);
+}
+
+/* entry_idle - no waiters, not queued: may be dropped */
+static int
+entry_idle(const struct entry *e)
+{
+	return e->ans != NULL && e->waiters == NULL && !e->ready;
+}
+
+static void
+cache_evict(void)
+{
+	struct entry *e, *prev;
+
+	for (e = dns.lru_tail; e && dns.st.entries > dns.max_entries;
+	    e = prev) {
+		prev = e->lprev;
+		if (entry_idle(e)) {
+			entry_free(e);
+			dns.st.evictions++;
+		}
+	}
+}
+
+static struct entry *
+entry_new(const char *name, int type, uint32_t h)
+{
+	struct entry *e;
+	size_t idx = h & (dns.nbuckets - 1);
+
+	if ((e = calloc(1, sizeof(*e))) == NULL)
+		return NULL;
+	if ((e->name = strdup(name)) == NULL) {
+		free(e);
+		return NULL;
+	}
+	e->type = type;
+	e->hash = h;
+	e->hnext = dns.buckets[idx];
+	dns.buckets[idx] = e;
+	return e;
+}
+
+struct dns_answer *
+dns_cache_get(const char *qname, int type)
+{
+	char name[NS_MAXDNAME];
+	struct entry *e;
+
+	canon(name, sizeof(name), qname);
+	e = entry_find(name, type, hash(name, type));
+	if (e == NULL || e->ans == NULL || !e->cached)
+		return NULL;
+	if (e->expires <= now_ms()) {
+		if (entry_idle(e))
+			entry_free(e);
+		return NULL;
+	}
+	lru_push(e);
+	dns.st.hits++;
+	return dns_answer_ref(e->ans);
+}
+
+/* ----- dispatch ----- */
+
+static void
+ready_push(struct entry *e)
+{
+	if (e->ready)
+		return;
+	e->ready = 1;
+	e->rnext = NULL;
+	if (dns.ready_tail)
+		dns.ready_tail->rnext = e;
+	else
+		dns.ready_head = e;
+	dns.ready_tail = e;
+	event_active(dns.ready_ev, EV_TIMEOUT, 0);
+}
+
+static void
+ready_run(evutil_socket_t fd, short what, void *arg)
+{
+	struct entry *e;
+	struct dns_query *q;
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	while ((e = dns.ready_head) != NULL) {
+		dns.ready_head = e->rnext;
+		if (dns.ready_head == NULL)
+			dns.ready_tail = NULL;
+		/*
+		 * Pop one waiter at a time: a callback may cancel other
+		 * waiters of this entry or start new queries.  The entry stays
+		 * marked ready (not evictable) until its list is empty.
+		 */
+		while ((q = e->waiters) != NULL) {
+			e->waiters = q->next;
+			if (e->waiters)
+				e->waiters->prev = NULL;
+			q->cb(q->arg, e->ans);
+			free(q);
+		}
+		e->ready = 0;
+		if (!e->cached)
+			entry_free(e);
+	}
+	cache_evict();
+}
+
+static void
+waiter_add(struct entry *e, struct dns_query *q)
+{
+	q->e = e;
+	q->prev = NULL;
+	q->next = e->waiters;
+	if (e->waiters)
+		e->waiters->prev = q;
+	e->waiters = q;
+}
+
+void
+dns_cancel(struct dns_query *q)
+{
+	struct entry *e;
+
+	if (q == NULL)
+		return;
+	e = q->e;
+	if (q->prev)
+		q->prev->next = q->next;
+	else
+		e->waiters = q->next;
+	if (q->next)
+		q->next->prev = q->prev;
+	free(q);
+	/* a pending entry keeps its upstream query: the answer is cached */
+}
+
+/* ----- c-ares ----- */
+
+static void
+reschedule(void)
+{
+	struct timeval tv, *tvp;
+
+	if (!dns.ch_ok)
+		return;
+	tvp = ares_timeout(dns.ch, NULL, &tv);
+	if (tvp)
+		evtimer_add(dns.timer, tvp);
+	else
+		evtimer_del(dns.timer);
+}
+
+static void
+on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	ares_process_fd(dns.ch, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+	reschedule();
+}
+
+static void
+on_sock(evutil_socket_t fd, short what, void *arg)
+{
+	(void)arg;
+	ares_process_fd(dns.ch, (what & EV_READ) ? fd : ARES_SOCKET_BAD,
+	    (what & EV_WRITE) ? fd : ARES_SOCKET_BAD);
+	reschedule();
+}
+
+static void
+sock_state(void *data, ares_socket_t fd, int readable, int writable)
+{
+	struct sockev **pp, *s;
+
+	(void)data;
+	for (pp = &dns.socks; *pp && (*pp)->fd != fd; pp = &(*pp)->next)
+		;
+	s = *pp;
+	if (s) {
+		event_free(s->ev);
+		s->ev = NULL;
+	}
+	if (!readable && !writable) {
+		if (s) {
+			*pp = s->next;
+			free(s);
+		}
+		return;
+	}
+	if (s == NULL) {
+		if ((s = calloc(1, sizeof(*s))) == NULL) {
+			log_warnx("dns: out of memory watching a socket");
+			return;
+		}
+		s->fd = fd;
+		s->next = dns.socks;
+		dns.socks = s;
+	}
+	s->ev = event_new(dns.base, fd, EV_PERSIST | (readable ? EV_READ : 0) |
+	    (writable ? EV_WRITE : 0), on_sock, NULL);
+	if (s->ev)
+		event_add(s->ev, NULL);
+}
+
+static enum dns_status
+map_status(int status)
+{
+	switch (status) {
+	case ARES_SUCCESS: return DNS_OK;
+	case ARES_ENOTFOUND: return DNS_NXDOMAIN;
+	case ARES_ENODATA: return DNS_NODATA;
+	case ARES_ESERVFAIL:
+	case ARES_EREFUSED:
+	case ARES_ECONNREFUSED: return DNS_SERVFAIL;
+	case ARES_ETIMEOUT: return DNS_TIMEOUT;
+	default: return DNS_ERROR;
+	}
+}
+
+static void
+on_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
+{
+	struct entry *e = arg;
+	struct dns_answer *a;
+	size_t bytes = 0;
+
+	(void)timeouts;
+	if (status == ARES_EDESTRUCTION || status == ARES_ECANCELLED)
+		a = answer_new(e->name, e->type, DNS_TIMEOUT);
+	else
+		a = parse_answer(e->name, e->type, map_status(status), abuf,
+		    alen, &bytes);
+	if (a == NULL)
+		a = answer_new(e->name, e->type, DNS_ERROR);
+	if (a == NULL)
+		fatalx("dns: out of memory");
+	e->ans = a;
+	log_debug("dns: %s %s: %s, %zu records, ttl %u", dns_type_str(e->type),
+	    e->name, dns_status_str(a->status), a->n, a->ttl);
+	/* timeouts and errors are not cached: the next asker tries again */
+	if (a->ttl > 0 && bytes <= DNS_CACHE_MAX_ANSWER &&
+	    status != ARES_EDESTRUCTION && a->status != DNS_TIMEOUT &&
+	    a->status != DNS_ERROR && dns.max_entries > 0) {
+		e->cached = 1;
+		e->expires = now_ms() + (uint64_t)a->ttl * 1000;
+		dns.st.entries++;
+		lru_push(e);
+	}
+	ready_push(e);
+}
+
+struct dns_query *
+dns_query(const char *qname, int type, dns_cb *cb, void *arg)
+{
+	char name[NS_MAXDNAME];
+	struct dns_query *q;
+	struct entry *e;
+	uint32_t h;
+
+	if ((q = calloc(1, sizeof(*q))) == NULL)
+		return NULL;
+	q->cb = cb;
+	q->arg = arg;
+	dns.st.queries++;
+	canon(name, sizeof(name), qname);
+	h = hash(name, type);
+	e = entry_find(name, type, h);
+	if (e != NULL && e->ans != NULL && e->cached &&
+	    e->expires <= now_ms() && entry_idle(e)) {
+		entry_free(e);
+		e = NULL;
+	}
+	if (e != NULL && (e->ans == NULL || e->cached || e->ready)) {
+		if (e->ans == NULL) {
+			dns.st.coalesced++;
+		} else {
+			dns.st.hits++;
+			if (e->cached)
+				lru_push(e);
+		}
+		waiter_add(e, q);
+		if (e->ans != NULL)
+			ready_push(e);
+		return q;
+	}
+	if ((e = entry_new(name, type, h)) == NULL) {
+		free(q);
+		return NULL;
+	}
+	waiter_add(e, q);
+	if (!dns_name_ok(name) || !dns.ch_ok) {
+		e->ans = answer_new(name, type, DNS_ERROR);
+		if (e->ans == NULL)
+			fatalx("dns: out of memory");
+		ready_push(e);
+		return q;
+	}
+	dns.st.upstream++;
+	ares_query(dns.ch, name, ns_c_in, type, on_answer, e);
+	reschedule();
+	return q;
+}
+
+void
+dns_get_stats(struct dns_stats *st)
+{
+	*st = dns.st;
+}
+
+/* ----- set-up ----- */
+
+static int
+channel_open(const struct config *cfg)
+{
+	struct ares_options o;
+	int r, mask;
+
+	memset(&o, 0, sizeof(o));
+	/* SERVFAIL must reach us as such, not as ECONNREFUSED */
+	o.flags = ARES_FLAG_NOCHECKRESP | ARES_FLAG_NOSEARCH;
+	o.timeout = (int)cfg->dns_timeout;
+	o.tries = (int)cfg->dns_tries;
+	o.sock_state_cb = sock_state;
+	o.sock_state_cb_data = NULL;
+	mask = ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES |
+	    ARES_OPT_SOCK_STATE_CB;
+	if ((r = ares_init_options(&dns.ch, &o, mask)) != ARES_SUCCESS) {
+		log_warnx("dns: ares_init_options: %s", ares_strerror(r));
+		return -1;
+	}
+	if (cfg->dns_servers.n > 0) {
+		if ((r = ares_set_servers_ports_csv(dns.ch,
+		    cfg->dns_servers.csv)) != ARES_SUCCESS) {
+			log_warnx("dns: dns_servers: %s", ares_strerror(r));
+			ares_destroy(dns.ch);
+			return -1;
+		}
+	}
+	dns.ch_ok = 1;
+	return 0;
+}
+
+int
+dns_init(struct event_base *base, const struct config *cfg)
+{
+	int r;
+
+	memset(&dns, 0, sizeof(dns));
+	if ((r = ares_library_init(ARES_LIB_INIT_ALL)) != ARES_SUCCESS) {
+		log_warnx("dns: ares_library_init: %s", ares_strerror(r));
+		return -1;
+	}
+	dns.base = base;
+	dns.max_entries = cfg->dns_cache_size;
+	dns.neg_ttl_max = cfg->dns_negative_ttl / 1000;
+	dns.ttl_max = cfg->dns_max_ttl / 1000;
+	for (dns.nbuckets = 64; dns.nbuckets < dns.max_entries * 2 &&
+	    dns.nbuckets < (1u << 22); dns.nbuckets <<= 1)
+		;
+	dns.buckets = calloc(dns.nbuckets, sizeof(*dns.buckets));
+	dns.timer = evtimer_new(base, on_timer, NULL);
+	dns.ready_ev = event_new(base, -1, 0, ready_run, NULL);
+	if (dns.buckets == NULL || dns.timer == NULL || dns.ready_ev == NULL) {
+		log_warnx("dns: out of memory");
+		return -1;
+	}
+	return channel_open(cfg);
+}
+
+void
+dns_reconfigure(const struct config *cfg)
+{
+	dns.max_entries = cfg->dns_cache_size;
+	dns.neg_ttl_max = cfg->dns_negative_ttl / 1000;
+	dns.ttl_max = cfg->dns_max_ttl / 1000;
+	cache_evict();
+	/*
+	 * A new channel for new servers and timeouts; queries in flight on
+	 * the old one end with ARES_EDESTRUCTION (seen as a timeout).
+	 */
+	if (dns.ch_ok) {
+		dns.ch_ok = 0;
+		ares_destroy(dns.ch);
+	}
+	if (channel_open(cfg) < 0)
+		log_warnx("dns: resolver not reconfigured: DNS checks will "
+		    "temperror until the next reload");
+	reschedule();
+}
+
+void
+dns_shutdown(void)
+{
+	struct entry *e, *next;
+	size_t i;
+
+	if (dns.ch_ok) {
+		dns.ch_ok = 0;
+		ares_destroy(dns.ch);   /* pending entries get answers */
+	}
+	if (dns.ready_ev)
+		ready_run(-1, 0, NULL);
+	for (i = 0; i < dns.nbuckets; i++) {
+		for (e = dns.buckets[i]; e; e = next) {
+			next = e->hnext;
+			while (e->waiters)
+				dns_cancel(e->waiters);
+			e->ready = 0;
+			entry_free(e);
+		}
+	}
+	free(dns.buckets);
+	dns.buckets = NULL;
+	if (dns.timer)
+		event_free(dns.timer);
+	if (dns.ready_ev)
+		event_free(dns.ready_ev);
+	ares_library_cleanup();
+	memset(&dns, 0, sizeof(dns));
+}

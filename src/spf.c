@@ -1,0 +1,617 @@
+/*
+ * spf - SPF checks: libspf2 evaluated over the asynchronous DNS layer.
+ * See spf.h for the design.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+#include <spf2/spf.h>
+#include <spf2/spf_dns.h>
+
+#include "cidr.h"
+#include "config.h"
+#include "dns.h"
+#include "log.h"
+#include "spf.h"
+
+/* bounds on one check: distinct questions and evaluations */
+#define SPF_MAX_KNOWN 400
+#define SPF_MAX_RUNS 200
+#define SPF_MAX_PTR_NAMES 10
+
+struct known {
+	char *name;
+	int type;
+	unsigned hash;
+	struct dns_answer *ans;         /* NULL while being fetched */
+	struct dns_query *q;
+	int needed;                     /* a run is waiting for it */
+	struct spf_check *c;
+};
+
+struct spf_check {
+	/* the question */
+	int v6;
+	struct in_addr a4;
+	struct in6_addr a6;
+	char *helo;
+	char *sender;                   /* NULL: HELO identity */
+	char *domain;
+
+	/* answers collected, fetched or being fetched */
+	struct known **known;           /* stable addresses: queries hold them */
+	size_t nknown, known_cap;
+	unsigned waiting;               /* needed answers still in flight */
+
+	/* per run */
+	unsigned misses;
+	int dns_trouble;                /* a real SERVFAIL/timeout was seen */
+	int overflow;                   /* more questions than SPF_MAX_KNOWN */
+	unsigned dns_terms, void_lookups;
+
+	unsigned runs;
+	struct event *deadline, *kick;
+	spf_done_fn *done;
+	void *arg;
+	struct spf_outcome out;
+	char *expl, *problem;
+	int finished;
+};
+
+static SPF_server_t *spf_server;
+static SPF_dns_server_t spf_layer;
+static struct spf_check *cur;          /* the check libspf2 is running */
+static struct event_base *spf_base;
+
+const char *
+spf_result_str(enum spf_result r)
+{
+	switch (r) {
+	case SPF_NONE: return "none";
+	case SPF_NEUTRAL: return "neutral";
+	case SPF_PASS: return "pass";
+	case SPF_FAIL: return "fail";
+	case SPF_SOFTFAIL: return "softfail";
+	case SPF_TEMPERROR: return "temperror";
+	case SPF_PERMERROR: return "permerror";
+	}
+	return "?";
+}
+
+static unsigned
+khash(const char *s, int type)
+{
+	unsigned h = 5381u + (unsigned)type;
+
+	for (; *s; s++)
+		h = h * 33 + (unsigned char)*s;
+	return h;
+}
+
+static void
+canon_name(char *dst, size_t dstsz, const char *src)
+{
+	size_t n, i;
+
+	snprintf(dst, dstsz, "%s", src);
+	for (i = 0; dst[i]; i++)
+		dst[i] = (char)tolower((unsigned char)dst[i]);
+	n = strlen(dst);
+	if (n > 1 && dst[n - 1] == '.')
+		dst[n - 1] = '\0';
+}
+
+static struct known *
+known_find(struct spf_check *c, const char *name, int type)
+{
+	unsigned h = khash(name, type);
+	size_t i;
+
+	for (i = 0; i < c->nknown; i++)
+		if (c->known[i]->hash == h && c->known[i]->type == type &&
+		    strcmp(c->known[i]->name, name) == 0)
+			return c->known[i];
+	return NULL;
+}
+
+static void spf_answer(void *arg, struct dns_answer *ans);
+static void spf_run(struct spf_check *c);
+
+/*
+ * known_fetch - make sure (name, type) is known or on its way; needed says
+ * whether the next run waits for it (a miss) or not (a prefetch).
+ */
+static void
+known_fetch(struct spf_check *c, const char *name, int type, int needed)
+{
+	struct known *k;
+
+	if ((k = known_find(c, name, type)) != NULL) {
+		if (needed && k->ans == NULL && !k->needed) {
+			k->needed = 1;
+			c->waiting++;
+		}
+		return;
+	}
+	if (c->nknown >= SPF_MAX_KNOWN) {
+		c->overflow = 1;
+		return;
+	}
+	if (c->nknown == c->known_cap) {
+		size_t ncap = c->known_cap ? c->known_cap * 2 : 16;
+		struct known **nk = realloc(c->known, ncap * sizeof(*nk));
+
+		if (nk == NULL)
+			fatalx("spf: out of memory");
+		c->known = nk;
+		c->known_cap = ncap;
+	}
+	if ((k = calloc(1, sizeof(*k))) == NULL ||
+	    (k->name = strdup(name)) == NULL)
+		fatalx("spf: out of memory");
+	k->type = type;
+	k->hash = khash(name, type);
+	k->c = c;
+	c->known[c->nknown++] = k;
+	if ((k->ans = dns_cache_get(name, type)) != NULL)
+		return;
+	k->needed = needed;
+	if (needed)
+		c->waiting++;
+	if ((k->q = dns_query(name, type, spf_answer, k)) == NULL)
+		fatalx("spf: out of memory");
+}
+
+/* ----- prefetch: names an answer makes likely to be asked next ----- */
+
+static int
+has_macro(const char *s, size_t n)
+{
+	return memchr(s, '%', n) != NULL;
+}
+
+static void
+prefetch_term(struct spf_check *c, const char *t, size_t n)
+{
+	static const struct {
+		const char *name;
+		size_t len;
+		int type;               /* 0: A or AAAA by client family */
+	} terms[] = {
+		{ "include:", 8, DNS_T_TXT }, { "redirect=", 9, DNS_T_TXT },
+		{ "a:", 2, 0 }, { "mx:", 3, DNS_T_MX }, { "exists:", 7, DNS_T_A },
+	};
+	char name[256];
+	size_t i, len;
+	const char *p;
+
+	/* skip a qualifier */
+	if (n && (*t == '+' || *t == '-' || *t == '~' || *t == '?')) {
+		t++;
+		n--;
+	}
+	for (i = 0; i < sizeof(terms) / sizeof(terms[0]); i++) {
+		if (n <= terms[i].len ||
+		    strncasecmp(t, terms[i].name, terms[i].len) != 0)
+			continue;
+		p = t + terms[i].len;
+		len = n - terms[i].len;
+		/* drop a cidr-length */
+		if (terms[i].type != DNS_T_TXT && memchr(p, '/', len))
+			len = (size_t)((const char *)memchr(p, '/', len) - p);
+		if (len == 0 || len >= sizeof(name) || has_macro(p, len))
+			return;
+		memcpy(name, p, len);
+		name[len] = '\0';
+		canon_name(name, sizeof(name), name);
+		if (!dns_name_ok(name))
+			return;
+		known_fetch(c, name, terms[i].type ? terms[i].type :
+		    (c->v6 ? DNS_T_AAAA : DNS_T_A), 0);
+		return;
+	}
+}
+
+static void
+prefetch_record(struct spf_check *c, const struct dns_answer *a)
+{
+	const char *s, *e, *t;
+	size_t i;
+
+	for (i = 0; i < a->n; i++) {
+		s = a->rr[i].u.txt;
+		if (a->rr[i].len < 6 || strncasecmp(s, "v=spf1", 6) != 0 ||
+		    (s[6] != ' ' && s[6] != '\0'))
+			continue;
+		e = s + a->rr[i].len;
+		for (t = s + 6; t < e; ) {
+			const char *sp;
+
+			while (t < e && *t == ' ')
+				t++;
+			if (t >= e)
+				break;
+			sp = memchr(t, ' ', (size_t)(e - t));
+			if (sp == NULL)
+				sp = e;
+			if (sp > t)
+				prefetch_term(c, t, (size_t)(sp - t));
+			t = sp;
+		}
+	}
+}
+
+static void
+prefetch_hosts(struct spf_check *c, const struct dns_answer *a)
+{
+	size_t i;
+
+	for (i = 0; i < a->n && i < SPF_MAX_PTR_NAMES; i++)
+		if (dns_name_ok(a->rr[i].u.name))
+			known_fetch(c, a->rr[i].u.name, c->v6 ? DNS_T_AAAA :
+			    DNS_T_A, 0);
+}
+
+static void
+prefetch(struct spf_check *c, const struct dns_answer *a)
+{
+	if (a->status != DNS_OK)
+		return;
+	if (a->type == DNS_T_TXT)
+		prefetch_record(c, a);
+	else if (a->type == DNS_T_MX || a->type == DNS_T_PTR)
+		prefetch_hosts(c, a);
+}
+
+/* ----- the libspf2 DNS layer ----- */
+
+static SPF_dns_rr_t *
+rr_status(SPF_dns_server_t *s, const char *domain, ns_type type, int herrno)
+{
+	SPF_dns_rr_t *rr;
+
+	rr = SPF_dns_rr_new_init(s, domain, type, 0, herrno);
+	if (rr == NULL)
+		fatalx("spf: out of memory");
+	return rr;
+}
+
+static SPF_dns_rr_t *
+layer_lookup(SPF_dns_server_t *s, const char *domain, ns_type type,
+    int should_cache)
+{
+	struct spf_check *c = cur;
+	char name[NS_MAXDNAME];
+	struct dns_answer *a;
+	struct known *k;
+	SPF_dns_rr_t *rr;
+	size_t i, n;
+
+	(void)should_cache;
+	if (c == NULL)
+		return rr_status(s, domain, type, TRY_AGAIN);
+	if (type != ns_t_a && type != ns_t_aaaa && type != ns_t_mx &&
+	    type != ns_t_ptr && type != ns_t_txt)
+		return rr_status(s, domain, type, NO_DATA);    /* no type 99 */
+	canon_name(name, sizeof(name), domain);
+	k = known_find(c, name, (int)type);
+	if (k == NULL || k->ans == NULL) {
+		/* not fetched yet: ask, and tell libspf2 to give up this run */
+		c->misses++;
+		known_fetch(c, name, (int)type, 1);
+		return rr_status(s, domain, type, TRY_AGAIN);
+	}
+	a = k->ans;
+	switch (a->status) {
+	case DNS_OK:
+		break;
+	case DNS_NXDOMAIN:
+		return rr_status(s, domain, type, HOST_NOT_FOUND);
+	case DNS_NODATA:
+		return rr_status(s, domain, type, NO_DATA);
+	default:
+		c->dns_trouble = 1;
+		return rr_status(s, domain, type, TRY_AGAIN);
+	}
+	rr = rr_status(s, domain, type, NETDB_SUCCESS);
+	n = a->n;
+	if (type == ns_t_ptr && n > SPF_MAX_PTR_NAMES)
+		n = SPF_MAX_PTR_NAMES;  /* RFC 7208 4.6.4: ignore the rest */
+	for (i = 0; i < n; i++) {
+		size_t len;
+
+		switch (type) {
+		case ns_t_a: len = sizeof(struct in_addr); break;
+		case ns_t_aaaa: len = sizeof(struct in6_addr); break;
+		case ns_t_txt: len = a->rr[i].len + 1; break;
+		default: len = strlen(a->rr[i].u.name) + 1; break;
+		}
+		if (SPF_dns_rr_buf_realloc(rr, (int)i, len) != SPF_E_SUCCESS)
+			fatalx("spf: out of memory");
+		switch (type) {
+		case ns_t_a:
+			rr->rr[i]->a = a->rr[i].u.a;
+			break;
+		case ns_t_aaaa:
+			rr->rr[i]->aaaa = a->rr[i].u.aaaa;
+			break;
+		case ns_t_txt:
+			memcpy(rr->rr[i]->txt, a->rr[i].u.txt, len);
+			break;
+		case ns_t_mx:
+			memcpy(rr->rr[i]->mx, a->rr[i].u.name, len);
+			break;
+		default:
+			memcpy(rr->rr[i]->ptr, a->rr[i].u.name, len);
+			break;
+		}
+		rr->num_rr++;
+	}
+	return rr;
+}
+
+/* ----- a check's life ----- */
+
+static void
+spf_finish(struct spf_check *c, enum spf_result r, const char *problem)
+{
+	c->finished = 1;
+	c->out.result = r;
+	if (problem && c->problem == NULL)
+		c->problem = strdup(problem);
+	c->out.problem = c->problem;
+	c->out.explanation = c->expl;
+	c->out.domain = c->domain;
+	c->out.identity = c->sender ? "mailfrom" : "helo";
+	c->out.runs = c->runs;
+	c->out.queries = (unsigned)c->nknown;
+	c->out.dns_terms = c->dns_terms;
+	c->out.void_lookups = c->void_lookups;
+	/* from the loop, never from the caller's own stack */
+	event_active(c->kick, EV_TIMEOUT, 0);
+}
+
+static void
+check_free(struct spf_check *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->nknown; i++) {
+		if (c->known[i]->q)
+			dns_cancel(c->known[i]->q);
+		dns_answer_unref(c->known[i]->ans);
+		free(c->known[i]->name);
+		free(c->known[i]);
+	}
+	free(c->known);
+	if (c->deadline)
+		event_free(c->deadline);
+	if (c->kick)
+		event_free(c->kick);
+	free(c->helo);
+	free(c->sender);
+	free(c->domain);
+	free(c->expl);
+	free(c->problem);
+	free(c);
+}
+
+static void
+spf_kick(evutil_socket_t fd, short what, void *arg)
+{
+	struct spf_check *c = arg;
+
+	(void)fd;
+	(void)what;
+	if (!c->finished) {
+		spf_run(c);
+		return;
+	}
+	c->done(c->arg, &c->out);
+	check_free(c);
+}
+
+static void
+spf_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct spf_check *c = arg;
+
+	(void)fd;
+	(void)what;
+	if (!c->finished)
+		spf_finish(c, SPF_TEMPERROR, "DNS lookup time exceeded");
+}
+
+static void
+spf_answer(void *arg, struct dns_answer *ans)
+{
+	struct known *k = arg;
+	struct spf_check *c = k->c;
+
+	k->q = NULL;
+	k->ans = dns_answer_ref(ans);
+	if (c->finished)
+		return;
+	prefetch(c, ans);
+	if (k->needed) {
+		k->needed = 0;
+		if (--c->waiting == 0)
+			spf_run(c);
+	}
+}
+
+static enum spf_result
+map_result(struct spf_check *c, SPF_response_t *resp)
+{
+	switch (SPF_response_result(resp)) {
+	case SPF_RESULT_PASS: return SPF_PASS;
+	case SPF_RESULT_FAIL: return SPF_FAIL;
+	case SPF_RESULT_SOFTFAIL: return SPF_SOFTFAIL;
+	case SPF_RESULT_NEUTRAL: return SPF_NEUTRAL;
+	case SPF_RESULT_NONE: return SPF_NONE;
+	case SPF_RESULT_TEMPERROR: return SPF_TEMPERROR;
+	case SPF_RESULT_PERMERROR: return SPF_PERMERROR;
+	default:
+		/* a top-level DNS error leaves INVALID (REFERENCE.md) */
+		return c->dns_trouble || SPF_response_errcode(resp) ==
+		    SPF_E_DNS_ERROR ? SPF_TEMPERROR : SPF_PERMERROR;
+	}
+}
+
+/* spf_run - one evaluation; fetch what it missed, or finish */
+static void
+spf_run(struct spf_check *c)
+{
+	SPF_request_t *req;
+	SPF_response_t *resp = NULL;
+	enum spf_result r;
+	const char *e;
+
+	for (;;) {
+		if (++c->runs > SPF_MAX_RUNS) {
+			spf_finish(c, SPF_TEMPERROR, "too many DNS rounds");
+			return;
+		}
+		c->misses = 0;
+		c->dns_trouble = 0;
+		c->dns_terms = c->void_lookups = 0;
+		if ((req = SPF_request_new(spf_server)) == NULL)
+			fatalx("spf: out of memory");
+		if (c->v6)
+			SPF_request_set_ipv6(req, c->a6);
+		else
+			SPF_request_set_ipv4(req, c->a4);
+		if (c->helo && *c->helo)
+			SPF_request_set_helo_dom(req, c->helo);
+		if (c->sender) {
+			SPF_request_set_env_from(req, c->sender);
+		} else {
+			req->use_helo = 1;
+			SPF_request_set_env_from(req, "");
+		}
+		cur = c;
+		SPF_request_query_mailfrom(req, &resp);
+		cur = NULL;
+		if (c->misses == 0)
+			break;
+		SPF_response_free(resp);
+		SPF_request_free(req);
+		resp = NULL;
+		if (c->overflow) {
+			spf_finish(c, SPF_PERMERROR, "too many DNS lookups");
+			return;
+		}
+		if (c->waiting > 0)
+			return;         /* spf_answer() runs us again */
+	}
+	r = map_result(c, resp);
+	if (r == SPF_FAIL && (e = SPF_response_get_explanation(resp)) != NULL)
+		c->expl = strndup(e, 512);
+	if (r == SPF_PERMERROR || r == SPF_TEMPERROR)
+		c->problem = strdup(SPF_strerror(SPF_response_errcode(resp)));
+	SPF_response_free(resp);
+	SPF_request_free(req);
+	spf_finish(c, r, NULL);
+}
+
+/* bound what we hand to libspf2 (its macro expander had CVEs) */
+static int
+name_ok(const char *d)
+{
+	return d != NULL && *d != '\0' && strlen(d) <= 253 && dns_name_ok(d);
+}
+
+struct spf_check *
+spf_check_start(const char *ip, const char *helo, const char *sender,
+    unsigned lookup_time_ms, spf_done_fn *done, void *arg)
+{
+	struct spf_check *c;
+	unsigned char a[16];
+	struct timeval tv;
+	const char *at, *dom;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	c->done = done;
+	c->arg = arg;
+	c->kick = event_new(spf_base, -1, 0, spf_kick, c);
+	c->deadline = evtimer_new(spf_base, spf_deadline, c);
+	if (c->kick == NULL || c->deadline == NULL) {
+		check_free(c);
+		return NULL;
+	}
+	c->helo = strdup(helo ? helo : "");
+	c->sender = sender ? strdup(sender) : NULL;
+	if (c->helo == NULL || (sender && c->sender == NULL)) {
+		check_free(c);
+		return NULL;
+	}
+	at = sender ? strrchr(sender, '@') : NULL;
+	dom = sender ? (at ? at + 1 : sender) : c->helo;
+	c->domain = strdup(dom);
+	if (c->domain == NULL) {
+		check_free(c);
+		return NULL;
+	}
+	if (cidr_addr_parse(ip, a) < 0) {
+		spf_finish(c, SPF_PERMERROR, "bad client address");
+		return c;
+	}
+	/* IPv4-mapped IPv6 is IPv4: libspf2 mishandles the mapped form */
+	if (cidr_addr_is_v4(a)) {
+		memcpy(&c->a4, a + 12, 4);
+	} else {
+		c->v6 = 1;
+		memcpy(&c->a6, a, 16);
+	}
+	/* RFC 7208 4.3: a malformed domain gives "none" */
+	if (!name_ok(c->domain) || strchr(c->domain, '.') == NULL ||
+	    (sender && at && (size_t)(at - sender) > 64) ||
+	    (sender && strlen(sender) > 320)) {
+		spf_finish(c, SPF_NONE, "malformed domain");
+		return c;
+	}
+	tv.tv_sec = lookup_time_ms / 1000;
+	tv.tv_usec = (lookup_time_ms % 1000) * 1000;
+	evtimer_add(c->deadline, &tv);
+	/* first run from the loop, so done() never runs inside this call */
+	event_active(c->kick, EV_TIMEOUT, 0);
+	return c;
+}
+
+void
+spf_check_cancel(struct spf_check *c)
+{
+	if (c != NULL)
+		check_free(c);
+}
+
+int
+spf_init(struct event_base *base, const struct config *cfg)
+{
+	(void)cfg;
+	spf_base = base;
+	memset(&spf_layer, 0, sizeof(spf_layer));
+	spf_layer.lookup = layer_lookup;
+	spf_layer.name = "spfpd";
+	spf_layer.destroy = NULL;       /* static: not freed by libspf2 */
+	spf_server = SPF_server_new_dns(&spf_layer, 0);
+	if (spf_server == NULL) {
+		log_warnx("spf: SPF_server_new_dns failed");
+		return -1;
+	}
+	return 0;
+}
+
+void
+spf_shutdown(void)
+{
+	if (spf_server)
+		SPF_server_free(spf_server);
+	spf_server = NULL;
+}
