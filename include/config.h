@@ -56,6 +56,9 @@ struct config {
 	unsigned dns_negative_ttl;
 	unsigned dns_max_ttl;
 
+	/* SPF */
+	char *default_explanation;
+
 	/* local checks */
 	struct cidr_list skip_addresses;
 	struct cidr_list whitelist;

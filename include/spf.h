@@ -47,6 +47,7 @@ typedef void spf_done_fn(void *arg, const struct spf_outcome *o);
 
 struct event_base;
 int spf_init(struct event_base *base, const struct config *cfg);
+int spf_configure(const struct config *cfg);
 void spf_shutdown(void);
 
 /*

@@ -67,6 +67,10 @@ static const struct option options[] = {
 	{ "dns_max_ttl", T_DURATION, O(dns_max_ttl), 0, 7 * 86400 * SEC,
 	    "1d" },
 
+	{ "default_explanation", T_STRING, O(default_explanation), 0, 0,
+	    "See https://www.open-spf.org/Why?s=%{_scope}&id=%{S}&ip=%{C}&r=%{R}"
+	},
+
 	{ "skip_addresses", T_CIDRS, O(skip_addresses), 0, 0,
 	    "127.0.0.0/8, ::ffff:127.0.0.0/104, ::1" },
 	{ "whitelist", T_CIDRS, O(whitelist), 0, 0, "" },

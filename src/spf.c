@@ -591,10 +591,26 @@ spf_check_cancel(struct spf_check *c)
 		check_free(c);
 }
 
+/* spf_configure - settings that a reload may change */
+int
+spf_configure(const struct config *cfg)
+{
+	SPF_response_t *resp = NULL;
+	SPF_errcode_t err;
+
+	err = SPF_server_set_explanation(spf_server, cfg->default_explanation,
+	    &resp);
+	SPF_response_free(resp);
+	if (err != SPF_E_SUCCESS) {
+		log_warnx("default_explanation: %s", SPF_strerror(err));
+		return -1;
+	}
+	return 0;
+}
+
 int
 spf_init(struct event_base *base, const struct config *cfg)
 {
-	(void)cfg;
 	spf_base = base;
 	memset(&spf_layer, 0, sizeof(spf_layer));
 	spf_layer.lookup = layer_lookup;
@@ -605,7 +621,7 @@ spf_init(struct event_base *base, const struct config *cfg)
 		log_warnx("spf: SPF_server_new_dns failed");
 		return -1;
 	}
-	return 0;
+	return spf_configure(cfg);
 }
 
 void

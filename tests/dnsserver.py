@@ -34,32 +34,67 @@ import dns.rcode
 import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
+import dns.rdtypes.ANY.TXT
 import dns.rrset
 
 import yaml
 
 
 class Zone:
+    """Zone data with the semantics of pyspf's test driver (testspf.py):
+    SPF records are duplicated as TXT unless the name has a TXT record of
+    its own; a value NONE adds nothing (the name exists: NODATA); a bare
+    TIMEOUT entry times out every type not answered by an earlier entry;
+    {TYPE: TIMEOUT} times out that type; an absent name under "error." times
+    out, any other absent name is NXDOMAIN."""
+
     def __init__(self, data, ttl):
         self.ttl = ttl
         self.names = {}
-        self.timeouts = set()
         for name, recs in (data or {}).items():
             key = str(name).lower().rstrip('.')
-            self.names.setdefault(key, [])
+            entries = []
+            gen = []
+            has_txt = False
             for rec in recs or []:
                 if rec == 'TIMEOUT':
-                    self.timeouts.add(key)
+                    entries.append(('TIMEOUT', None))
                     continue
                 for rtype, value in rec.items():
-                    self.names[key].append((rtype.upper(), value))
+                    rtype = rtype.upper()
+                    if rtype == 'TXT':
+                        has_txt = True
+                    elif rtype == 'SPF':
+                        gen.append(('TXT', value))
+                    entries.append((rtype, value))
+            if not has_txt:
+                entries.extend(gen)
+            self.names[key] = entries
+
+    def lookup(self, key, rtype):
+        """-> ('timeout'|'nxdomain'|'ok', [values])"""
+        if key not in self.names:
+            if key.startswith('error.'):
+                return 'timeout', []
+            return 'nxdomain', []
+        seen = False
+        out = []
+        for t, v in self.names[key]:
+            if t == 'TIMEOUT':
+                if not seen:
+                    return 'timeout', []
+                break
+            if t == rtype:
+                seen = True
+                if v == 'TIMEOUT':
+                    return 'timeout', []
+                if v == 'NONE':
+                    continue
+                out.append(v)
+        return 'ok', out
 
     def rdatas(self, key, rtype):
-        out = []
-        for t, value in self.names.get(key, []):
-            if t == rtype:
-                out.append(value)
-        return out
+        return self.lookup(key, rtype)[1]
 
 
 def txt_rdata(value):
@@ -109,44 +144,58 @@ class Server:
             self.log.write('%s %s %s\n' % (proto, key, rtype))
         with self.lock:
             zone = self.zone
-        if key in zone.timeouts:
-            return None
         r = dns.message.make_response(q)
         r.flags |= dns.flags.AA
         if key in self.servfail:
             r.set_rcode(dns.rcode.SERVFAIL)
             return r
-        if key not in zone.names:
+        state, values = zone.lookup(key, rtype)
+        if state == 'timeout':
+            return None
+        if state == 'nxdomain':
             r.set_rcode(dns.rcode.NXDOMAIN)
             self.add_soa(r, qname)
             return r
         # CNAME: answer it, and follow inside our data
-        seen = 0
         cur = key
-        while seen < 8:
-            cn = zone.rdatas(cur, 'CNAME')
-            if not cn or rtype == 'CNAME':
+        for _ in range(8):
+            if rtype == 'CNAME' or values:
                 break
-            target = str(cn[0]).rstrip('.')
-            rr = dns.rrset.from_text(cur + '.', zone.ttl, 'IN', 'CNAME',
-                                     target + '.')
-            r.answer.append(rr)
-            cur = target.lower()
-            seen += 1
-            if cur not in zone.names:
-                if not r.answer:
-                    r.set_rcode(dns.rcode.NXDOMAIN)
+            cn = zone.rdatas(cur, 'CNAME')
+            if not cn:
+                break
+            target = str(cn[0]).lower().rstrip('.')
+            r.answer.append(dns.rrset.from_text(cur + '.', zone.ttl, 'IN',
+                                                'CNAME', target + '.'))
+            cur = target
+            state, values = zone.lookup(cur, rtype)
+            if state == 'timeout':
+                return None
+            if state == 'nxdomain':
                 return r
-        values = zone.rdatas(cur, rtype)
         if not values:
             if not r.answer:
                 self.add_soa(r, qname)
             return r
+        if rtype in ('TXT', 'SPF'):
+            rds = []
+            for v in values:
+                parts = v if isinstance(v, (list, tuple)) else [v]
+                strings = []
+                for part in parts:
+                    b = part if isinstance(part, bytes) else \
+                        str(part).encode('utf-8')
+                    strings.extend([b[i:i + 255]
+                                    for i in range(0, len(b), 255)] or [b''])
+                rds.append(dns.rdtypes.ANY.TXT.TXT(
+                    dns.rdataclass.IN, dns.rdatatype.from_text(rtype),
+                    strings))
+            rr = dns.rrset.from_rdata_list(cur + '.', zone.ttl, rds)
+            r.answer.append(rr)
+            return r
         texts = []
         for v in values:
-            if rtype in ('TXT', 'SPF'):
-                texts.append(txt_rdata(v))
-            elif rtype == 'MX':
+            if rtype == 'MX':
                 texts.append('%d %s.' % (int(v[0]), str(v[1]).rstrip('.')))
             elif rtype in ('PTR', 'CNAME', 'NS'):
                 texts.append(str(v).rstrip('.') + '.')
@@ -156,7 +205,7 @@ class Server:
             rr = dns.rrset.from_text_list(cur + '.', zone.ttl, 'IN', rtype,
                                           texts)
         except Exception:
-            # data the suite calls malformed: answer SERVFAIL-free garbage
+            # data the zone cannot express (a malformed address): FORMERR
             r.set_rcode(dns.rcode.FORMERR)
             return r
         r.answer.append(rr)
