@@ -68,7 +68,7 @@ static const struct option options[] = {
 	    "1d" },
 
 	{ "default_explanation", T_STRING, O(default_explanation), 0, 0,
-	    "See https://www.open-spf.org/Why?s=%{_scope}&id=%{S}&ip=%{C}&r=%{R}"
+	    "See https://www.open-spf.org/Why?id=%{S}&ip=%{C}&r=%{R}"
 	},
 
 	{ "skip_addresses", T_CIDRS, O(skip_addresses), 0, 0,

@@ -18,11 +18,15 @@
 #include "dns.h"
 #include "log.h"
 #include "spf.h"
+#include "spfrec.h"
 
 /* bounds on one check: distinct questions and evaluations */
 #define SPF_MAX_KNOWN 400
 #define SPF_MAX_RUNS 200
 #define SPF_MAX_PTR_NAMES 10
+
+/* an unknown mechanism: libspf2 returns permerror for it, at any depth */
+#define SPF_REJECTED_RECORD "v=spf1 invalid-record:x"
 
 struct known {
 	char *name;
@@ -290,6 +294,8 @@ layer_lookup(SPF_dns_server_t *s, const char *domain, ns_type type,
 	struct dns_answer *a;
 	struct known *k;
 	SPF_dns_rr_t *rr;
+	const char *txt = NULL;
+	char why[128];
 	size_t i, n;
 
 	(void)should_cache;
@@ -328,7 +334,25 @@ layer_lookup(SPF_dns_server_t *s, const char *domain, ns_type type,
 		switch (type) {
 		case ns_t_a: len = sizeof(struct in_addr); break;
 		case ns_t_aaaa: len = sizeof(struct in6_addr); break;
-		case ns_t_txt: len = a->rr[i].len + 1; break;
+		case ns_t_txt:
+			txt = a->rr[i].u.txt;
+			len = a->rr[i].len + 1;
+			/*
+			 * An SPF record RFC 7208 calls invalid is a permerror
+			 * even where libspf2 would accept it: hand libspf2 a
+			 * record it certainly rejects instead.
+			 */
+			if (spfrec_is_spf(txt, a->rr[i].len) &&
+			    spfrec_check(txt, a->rr[i].len, NULL, why,
+			    sizeof(why)) < 0) {
+				if (c->problem == NULL && (c->problem =
+				    malloc(strlen(why) + strlen(name) + 32)))
+					sprintf(c->problem, "invalid record at "
+					    "%s: %s", name, why);
+				txt = SPF_REJECTED_RECORD;
+				len = sizeof(SPF_REJECTED_RECORD);
+			}
+			break;
 		default: len = strlen(a->rr[i].u.name) + 1; break;
 		}
 		if (SPF_dns_rr_buf_realloc(rr, (int)i, len) != SPF_E_SUCCESS)
@@ -341,7 +365,7 @@ layer_lookup(SPF_dns_server_t *s, const char *domain, ns_type type,
 			rr->rr[i]->aaaa = a->rr[i].u.aaaa;
 			break;
 		case ns_t_txt:
-			memcpy(rr->rr[i]->txt, a->rr[i].u.txt, len);
+			memcpy(rr->rr[i]->txt, txt, len);
 			break;
 		case ns_t_mx:
 			memcpy(rr->rr[i]->mx, a->rr[i].u.name, len);

@@ -1,0 +1,41 @@
+/*
+ * spfrec - strict RFC 7208 syntax of an SPF record (section 12 ABNF).
+ *
+ * libspf2 lets through records RFC 7208 calls invalid (bad modifiers,
+ * duplicate redirect=/exp=, bad macro characters, bad top labels, ...).
+ * Every record goes through spfrec_check() before libspf2 sees it; a
+ * record that fails is a permerror, whatever libspf2 would have said.
+ * The check also bounds what reaches libspf2's macro expander.
+ */
+#ifndef SPFPD_SPFREC_H
+#define SPFPD_SPFREC_H
+
+#include <stddef.h>
+
+struct spfrec_info {
+	int has_all;                    /* an "all" mechanism */
+	int has_redirect;
+	int has_exp;
+	unsigned nterms;
+};
+
+/*
+ * spfrec_is_spf - does this TXT string select as an SPF record
+ * ("v=spf1" alone or followed by a space, case-insensitive; RFC 7208 4.5)?
+ */
+int spfrec_is_spf(const char *txt, size_t len);
+
+/* spfrec_check - 0 when valid; -1 with a reason in err */
+int spfrec_check(const char *txt, size_t len, struct spfrec_info *info,
+    char *err, size_t errsz);
+
+/*
+ * spfrec_domain_spec_ok - is s (len bytes) a valid domain-spec?  exp says
+ * whether the explanation-only macro letters c, r, t are allowed.
+ */
+int spfrec_domain_spec_ok(const char *s, size_t len);
+
+/* spfrec_macro_string_ok - a valid macro-string (exp= TXT: exp_text) */
+int spfrec_macro_string_ok(const char *s, size_t len, int exp);
+
+#endif

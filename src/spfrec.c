@@ -1,0 +1,378 @@
+/*
+ * spfrec - strict RFC 7208 record syntax.  See spfrec.h.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "spfrec.h"
+
+int
+spfrec_is_spf(const char *txt, size_t len)
+{
+	return len >= 6 && strncasecmp(txt, "v=spf1", 6) == 0 &&
+	    (len == 6 || txt[6] == ' ');
+}
+
+static int
+is_alnum(int c)
+{
+	return isascii(c) && isalnum(c);
+}
+
+static int
+is_alpha(int c)
+{
+	return isascii(c) && isalpha(c);
+}
+
+/*
+ * macro_ok - check one macro-expand at s[0] == '%'; returns its length or
+ * 0 when invalid.  exp allows the letters c, r, t.
+ */
+static size_t
+macro_ok(const char *s, size_t len, int exp)
+{
+	size_t i;
+	int c;
+
+	if (len < 2)
+		return 0;
+	if (s[1] == '%' || s[1] == '_' || s[1] == '-')
+		return 2;
+	if (s[1] != '{' || len < 4)
+		return 0;
+	c = tolower((unsigned char)s[2]);
+	if (strchr("slodiphv", c) == NULL && !(exp && strchr("crt", c)))
+		return 0;
+	i = 3;
+	while (i < len && isdigit((unsigned char)s[i]))
+		i++;
+	if (i < len && tolower((unsigned char)s[i]) == 'r')
+		i++;
+	while (i < len && strchr(".-+,/_=", s[i]) != NULL)
+		i++;
+	if (i >= len || s[i] != '}')
+		return 0;
+	return i + 1;
+}
+
+int
+spfrec_macro_string_ok(const char *s, size_t len, int exp)
+{
+	size_t i = 0, n;
+	unsigned char c;
+
+	while (i < len) {
+		c = (unsigned char)s[i];
+		if (c == '%') {
+			if ((n = macro_ok(s + i, len - i, exp)) == 0)
+				return 0;
+			i += n;
+			continue;
+		}
+		/* macro-literal = %x21-24 / %x26-7E (exp text: also space) */
+		if (!((c >= 0x21 && c <= 0x7e) || (exp && c == ' ')))
+			return 0;
+		i++;
+	}
+	return 1;
+}
+
+/* toplabel: alphanumerics with at least one letter, or with a dash inside */
+static int
+toplabel_ok(const char *s, size_t len)
+{
+	size_t i;
+	int alpha = 0;
+
+	if (len == 0 || len > 63)
+		return 0;
+	if (!is_alnum((unsigned char)s[0]) ||
+	    !is_alnum((unsigned char)s[len - 1]))
+		return 0;
+	for (i = 0; i < len; i++) {
+		if (is_alpha((unsigned char)s[i]))
+			alpha = 1;
+		else if (s[i] == '-')
+			alpha = 1;      /* 1*alphanum "-" ... alphanum form */
+		else if (!isdigit((unsigned char)s[i]))
+			return 0;
+	}
+	return alpha;
+}
+
+int
+spfrec_domain_spec_ok(const char *s, size_t len)
+{
+	const char *end, *dot;
+	size_t n;
+
+	if (len == 0 || !spfrec_macro_string_ok(s, len, 0))
+		return 0;
+	/* domain-end = ( "." toplabel [ "." ] ) / macro-expand */
+	end = s + len;
+	if (end[-1] == '}') {
+		/* ends in a macro-expand: find its "%{" start */
+		const char *p = end - 1;
+
+		while (p > s && !(p[0] == '%' && p[1] == '{'))
+			p--;
+		if (p[0] == '%' && macro_ok(p, (size_t)(end - p), 0) ==
+		    (size_t)(end - p))
+			return 1;
+		return 0;
+	}
+	if (len >= 2 && end[-1] == '%' ) {
+		/* "%%", "%_" or "%-" ending: not a domain-end */
+		return 0;
+	}
+	if (end[-1] == '.')
+		end--;
+	if (end == s)
+		return 0;
+	n = (size_t)(end - s);
+	dot = NULL;
+	{
+		const char *p;
+
+		for (p = end - 1; p >= s; p--)
+			if (*p == '.') {
+				dot = p;
+				break;
+			}
+	}
+	if (dot == NULL)
+		return 0;       /* a single label has no "." toplabel */
+	(void)n;
+	return toplabel_ok(dot + 1, (size_t)(end - dot - 1));
+}
+
+static int
+cidr_ok(const char *s, size_t len, unsigned max)
+{
+	unsigned v = 0;
+	size_t i;
+
+	if (len == 0 || len > 3)
+		return 0;
+	if (s[0] == '0' && len > 1)
+		return 0;       /* no leading zeros */
+	for (i = 0; i < len; i++) {
+		if (!isdigit((unsigned char)s[i]))
+			return 0;
+		v = v * 10 + (unsigned)(s[i] - '0');
+	}
+	return v <= max;
+}
+
+/* dual-cidr-length = [ ip4-cidr-length ] [ "/" ip6-cidr-length ] */
+static int
+dual_cidr_ok(const char *s, size_t len)
+{
+	const char *slash2;
+
+	if (len == 0)
+		return 1;
+	if (s[0] != '/')
+		return 0;
+	if (len >= 2 && s[1] == '/')
+		return cidr_ok(s + 2, len - 2, 128);
+	slash2 = memchr(s + 1, '/', len - 1);
+	if (slash2 == NULL)
+		return cidr_ok(s + 1, len - 1, 32);
+	if (!cidr_ok(s + 1, (size_t)(slash2 - s - 1), 32))
+		return 0;
+	if ((size_t)(slash2 - s) + 1 >= len || slash2[1] != '/')
+		return 0;
+	return cidr_ok(slash2 + 2, len - (size_t)(slash2 - s) - 2, 128);
+}
+
+/*
+ * split_cidr - the domain-spec part of "a:domain/24//64": the cidr suffix
+ * starts at the first '/' (a domain-spec cannot hold one: '/' is only a
+ * macro delimiter, inside "%{...}").
+ */
+static size_t
+spec_len(const char *s, size_t len)
+{
+	size_t i;
+	int in_macro = 0;
+
+	for (i = 0; i < len; i++) {
+		if (s[i] == '%' && i + 1 < len && s[i + 1] == '{')
+			in_macro = 1;
+		else if (s[i] == '}')
+			in_macro = 0;
+		else if (s[i] == '/' && !in_macro)
+			return i;
+	}
+	return len;
+}
+
+static int
+ip4_ok(const char *s, size_t len)
+{
+	char buf[INET_ADDRSTRLEN];
+	struct in_addr a;
+
+	if (len == 0 || len >= sizeof(buf))
+		return 0;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	/* inet_pton takes exactly four decimal octets, no leading zeros */
+	return inet_pton(AF_INET, buf, &a) == 1;
+}
+
+static int
+ip6_ok(const char *s, size_t len)
+{
+	char buf[INET6_ADDRSTRLEN + 1];
+	struct in6_addr a;
+
+	if (len == 0 || len >= sizeof(buf))
+		return 0;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	return inet_pton(AF_INET6, buf, &a) == 1;
+}
+
+#define FAIL(...) do { snprintf(err, errsz, __VA_ARGS__); return -1; } \
+    while (0)
+
+static int
+term_ok(const char *t, size_t len, struct spfrec_info *info, char *err,
+    size_t errsz)
+{
+	const char *eq, *colon, *arg;
+	size_t nlen, alen, sl, i;
+	const char *name = t;
+	int qual = 0;
+
+	/* a modifier: name "=" ... (name starts with a letter) */
+	eq = memchr(t, '=', len);
+	colon = memchr(t, ':', len);
+	if (eq && (colon == NULL || eq < colon) && is_alpha((unsigned char)*t)) {
+		nlen = (size_t)(eq - t);
+		for (i = 1; i < nlen; i++)
+			if (!is_alnum((unsigned char)t[i]) &&
+			    strchr("-_.", t[i]) == NULL)
+				FAIL("bad modifier name '%.*s'", (int)nlen, t);
+		arg = eq + 1;
+		alen = len - nlen - 1;
+		if (nlen == 8 && strncasecmp(t, "redirect", 8) == 0) {
+			if (info->has_redirect++)
+				FAIL("redirect= given twice");
+			if (!spfrec_domain_spec_ok(arg, alen))
+				FAIL("bad domain in redirect=");
+		} else if (nlen == 3 && strncasecmp(t, "exp", 3) == 0) {
+			if (info->has_exp++)
+				FAIL("exp= given twice");
+			if (!spfrec_domain_spec_ok(arg, alen))
+				FAIL("bad domain in exp=");
+		} else if (!spfrec_macro_string_ok(arg, alen, 0)) {
+			FAIL("bad value of modifier '%.*s'", (int)nlen, t);
+		}
+		return 0;
+	}
+	if (len && strchr("+-~?", *t)) {
+		qual = 1;
+		name++;
+		len--;
+	}
+	(void)qual;
+	nlen = 0;
+	while (nlen < len && name[nlen] != ':' && name[nlen] != '/')
+		nlen++;
+	arg = name + nlen;
+	alen = len - nlen;
+	info->nterms++;
+#define IS(m) (nlen == sizeof(m) - 1 && strncasecmp(name, m, nlen) == 0)
+	if (IS("all")) {
+		if (alen)
+			FAIL("'all' takes no argument");
+		info->has_all = 1;
+	} else if (IS("include") || IS("exists")) {
+		if (alen < 1 || *arg != ':' || !spfrec_domain_spec_ok(arg + 1,
+		    alen - 1))
+			FAIL("bad domain in '%.*s'", (int)len, name);
+	} else if (IS("a") || IS("mx")) {
+		if (alen && *arg == ':') {
+			sl = spec_len(arg + 1, alen - 1);
+			if (!spfrec_domain_spec_ok(arg + 1, sl))
+				FAIL("bad domain in '%.*s'", (int)len, name);
+			arg += 1 + sl;
+			alen -= 1 + sl;
+		}
+		if (!dual_cidr_ok(arg, alen))
+			FAIL("bad cidr-length in '%.*s'", (int)len, name);
+	} else if (IS("ptr")) {
+		if (alen && (*arg != ':' || !spfrec_domain_spec_ok(arg + 1,
+		    alen - 1)))
+			FAIL("bad domain in '%.*s'", (int)len, name);
+	} else if (IS("ip4")) {
+		const char *slash;
+
+		if (alen < 2 || *arg != ':')
+			FAIL("bad ip4 '%.*s'", (int)len, name);
+		arg++;
+		alen--;
+		slash = memchr(arg, '/', alen);
+		sl = slash ? (size_t)(slash - arg) : alen;
+		if (!ip4_ok(arg, sl) || (slash && !cidr_ok(slash + 1,
+		    alen - sl - 1, 32)))
+			FAIL("bad ip4 '%.*s'", (int)len, name);
+	} else if (IS("ip6")) {
+		const char *slash;
+
+		if (alen < 2 || *arg != ':')
+			FAIL("bad ip6 '%.*s'", (int)len, name);
+		arg++;
+		alen--;
+		slash = memchr(arg, '/', alen);
+		sl = slash ? (size_t)(slash - arg) : alen;
+		if (!ip6_ok(arg, sl) || (slash && !cidr_ok(slash + 1,
+		    alen - sl - 1, 128)))
+			FAIL("bad ip6 '%.*s'", (int)len, name);
+	} else {
+		FAIL("unknown mechanism '%.*s'", (int)(nlen > 40 ? 40 : nlen),
+		    name);
+	}
+#undef IS
+	return 0;
+}
+
+int
+spfrec_check(const char *txt, size_t len, struct spfrec_info *info,
+    char *err, size_t errsz)
+{
+	struct spfrec_info dummy;
+	const char *p, *end = txt + len, *sp;
+	size_t i;
+
+	if (info == NULL)
+		info = &dummy;
+	memset(info, 0, sizeof(*info));
+	if (!spfrec_is_spf(txt, len))
+		FAIL("not an SPF record");
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)txt[i];
+
+		if (c < 0x20 || c > 0x7e)
+			FAIL("non-ASCII or control character in record");
+	}
+	for (p = txt + 6; p < end; p = sp) {
+		while (p < end && *p == ' ')
+			p++;
+		if (p >= end)
+			break;
+		sp = memchr(p, ' ', (size_t)(end - p));
+		if (sp == NULL)
+			sp = end;
+		if (term_ok(p, (size_t)(sp - p), info, err, errsz) < 0)
+			return -1;
+	}
+	return 0;
+}
