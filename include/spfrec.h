@@ -38,4 +38,7 @@ int spfrec_domain_spec_ok(const char *s, size_t len);
 /* spfrec_macro_string_ok - a valid macro-string (exp= TXT: exp_text) */
 int spfrec_macro_string_ok(const char *s, size_t len, int exp);
 
+/* spfrec_rewrite - a valid record in the form libspf2 gets right */
+int spfrec_rewrite(const char *txt, size_t len, char *out, size_t outsz);
+
 #endif

@@ -295,7 +295,7 @@ layer_lookup(SPF_dns_server_t *s, const char *domain, ns_type type,
 	struct known *k;
 	SPF_dns_rr_t *rr;
 	const char *txt = NULL;
-	char why[128];
+	char why[128], rewritten[2 * 65536 + 64];
 	size_t i, n;
 
 	(void)should_cache;
@@ -342,15 +342,23 @@ layer_lookup(SPF_dns_server_t *s, const char *domain, ns_type type,
 			 * even where libspf2 would accept it: hand libspf2 a
 			 * record it certainly rejects instead.
 			 */
-			if (spfrec_is_spf(txt, a->rr[i].len) &&
-			    spfrec_check(txt, a->rr[i].len, NULL, why,
-			    sizeof(why)) < 0) {
-				if (c->problem == NULL && (c->problem =
-				    malloc(strlen(why) + strlen(name) + 32)))
-					sprintf(c->problem, "invalid record at "
-					    "%s: %s", name, why);
-				txt = SPF_REJECTED_RECORD;
-				len = sizeof(SPF_REJECTED_RECORD);
+			if (spfrec_is_spf(txt, a->rr[i].len)) {
+				if (spfrec_check(txt, a->rr[i].len, NULL, why,
+				    sizeof(why)) < 0) {
+					if (c->problem == NULL && (c->problem =
+					    malloc(strlen(why) + strlen(name) +
+					    32)))
+						sprintf(c->problem, "invalid "
+						    "record at %s: %s", name,
+						    why);
+					txt = SPF_REJECTED_RECORD;
+				} else if (spfrec_rewrite(txt, a->rr[i].len,
+				    rewritten, sizeof(rewritten)) == 0) {
+					txt = rewritten;
+				} else {
+					txt = SPF_REJECTED_RECORD;
+				}
+				len = strlen(txt) + 1;
 			}
 			break;
 		default: len = strlen(a->rr[i].u.name) + 1; break;

@@ -191,24 +191,32 @@ dual_cidr_ok(const char *s, size_t len)
 }
 
 /*
- * split_cidr - the domain-spec part of "a:domain/24//64": the cidr suffix
- * starts at the first '/' (a domain-spec cannot hold one: '/' is only a
- * macro delimiter, inside "%{...}").
+ * spec_len - the domain-spec part of "a:domain/24//64": a dual-cidr-length
+ * is recognised at the end of the term (as pyspf does), so a domain-spec
+ * may itself hold '/' and ':' (RFC 7208 7.1: any visible character).
  */
 static size_t
 spec_len(const char *s, size_t len)
 {
-	size_t i;
-	int in_macro = 0;
+	size_t i = len, d;
 
-	for (i = 0; i < len; i++) {
-		if (s[i] == '%' && i + 1 < len && s[i + 1] == '{')
-			in_macro = 1;
-		else if (s[i] == '}')
-			in_macro = 0;
-		else if (s[i] == '/' && !in_macro)
-			return i;
+	/* optional "//" 1*3DIGIT at the very end */
+	d = 0;
+	while (i > 0 && d < 4 && isdigit((unsigned char)s[i - 1])) {
+		i--;
+		d++;
 	}
+	if (d > 0 && i >= 2 && s[i - 1] == '/' && s[i - 2] == '/') {
+		len = i - 2;
+		i = len;
+		d = 0;
+		while (i > 0 && d < 4 && isdigit((unsigned char)s[i - 1])) {
+			i--;
+			d++;
+		}
+	}
+	if (d > 0 && i >= 1 && s[i - 1] == '/' && (i < 2 || s[i - 2] != '/'))
+		return i - 1;
 	return len;
 }
 
@@ -374,5 +382,81 @@ spfrec_check(const char *txt, size_t len, struct spfrec_info *info,
 		if (term_ok(p, (size_t)(sp - p), info, err, errsz) < 0)
 			return -1;
 	}
+	return 0;
+}
+
+/*
+ * spfrec_rewrite - the record in a form libspf2 evaluates as RFC 7208 says:
+ * unknown modifiers dropped (libspf2 rejects some valid names), redirect=
+ * dropped when the record has "all" (RFC 7208 6.1), and an ip4/ip6 range
+ * of length 0 (which libspf2 refuses) written as its two halves.  The
+ * record must have passed spfrec_check().  Returns 0, or -1 when out is
+ * too small.
+ */
+int
+spfrec_rewrite(const char *txt, size_t len, char *out, size_t outsz)
+{
+	struct spfrec_info info;
+	const char *p, *end = txt + len, *sp, *eq, *colon;
+	size_t o, n;
+	char err[128], q[2] = { 0, 0 };
+
+	if (spfrec_check(txt, len, &info, err, sizeof(err)) < 0)
+		return -1;
+	if (outsz < 7)
+		return -1;
+	memcpy(out, "v=spf1", 6);
+	o = 6;
+#define PUT(str, l) do { if (o + 1 + (l) >= outsz) return -1;		\
+	out[o++] = ' '; memcpy(out + o, (str), (l)); o += (l); } while (0)
+	for (p = txt + 6; p < end; p = sp) {
+		while (p < end && *p == ' ')
+			p++;
+		if (p >= end)
+			break;
+		sp = memchr(p, ' ', (size_t)(end - p));
+		if (sp == NULL)
+			sp = end;
+		n = (size_t)(sp - p);
+		eq = memchr(p, '=', n);
+		colon = memchr(p, ':', n);
+		if (eq && (colon == NULL || eq < colon) &&
+		    is_alpha((unsigned char)*p)) {
+			size_t nl = (size_t)(eq - p);
+
+			if (nl == 8 && strncasecmp(p, "redirect", 8) == 0 &&
+			    !info.has_all)
+				PUT(p, n);
+			else if (nl == 3 && strncasecmp(p, "exp", 3) == 0)
+				PUT(p, n);
+			continue;       /* unknown modifier: no effect */
+		}
+		{
+			const char *m = p;
+			size_t mn = n;
+
+			q[0] = '\0';
+			if (strchr("+-~?", *m)) {
+				q[0] = *m;
+				m++;
+				mn--;
+			}
+			if (mn > 4 && (strncasecmp(m, "ip4:", 4) == 0 ||
+			    strncasecmp(m, "ip6:", 4) == 0) &&
+			    mn >= 2 && m[mn - 2] == '/' && m[mn - 1] == '0') {
+				char buf[64];
+				int v4 = m[2] == '4';
+
+				snprintf(buf, sizeof(buf), "%s%s %s%s", q,
+				    v4 ? "ip4:0.0.0.0/1" : "ip6:::/1", q,
+				    v4 ? "ip4:128.0.0.0/1" : "ip6:8000::/1");
+				PUT(buf, strlen(buf));
+				continue;
+			}
+		}
+		PUT(p, n);
+	}
+#undef PUT
+	out[o] = '\0';
 	return 0;
 }

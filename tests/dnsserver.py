@@ -85,11 +85,11 @@ class Zone:
                     return 'timeout', []
                 break
             if t == rtype:
+                if v == 'NONE':
+                    continue        # pyspf's driver drops these entries
                 seen = True
                 if v == 'TIMEOUT':
                     return 'timeout', []
-                if v == 'NONE':
-                    continue
                 out.append(v)
         return 'ok', out
 
