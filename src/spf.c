@@ -305,6 +305,12 @@ layer_lookup(SPF_dns_server_t *s, const char *domain, ns_type type,
 	    type != ns_t_ptr && type != ns_t_txt)
 		return rr_status(s, domain, type, NO_DATA);    /* no type 99 */
 	canon_name(name, sizeof(name), domain);
+	/*
+	 * A name no DNS query can carry (empty or over-long label, usually
+	 * from a macro expansion) does not exist (RFC 7208 4.3, 5/10).
+	 */
+	if (!dns_name_ok(name))
+		return rr_status(s, domain, type, HOST_NOT_FOUND);
 	k = known_find(c, name, (int)type);
 	if (k == NULL || k->ans == NULL) {
 		/* not fetched yet: ask, and tell libspf2 to give up this run */

@@ -138,7 +138,9 @@ class Server:
             return None
         question = q.question[0]
         qname = question.name
-        key = qname.to_text(omit_final_dot=True).lower()
+        # the raw labels: names may hold spaces or '%' (macro expansions)
+        key = b'.'.join(l for l in qname.labels if l).decode(
+            'latin-1').lower()
         rtype = dns.rdatatype.to_text(question.rdtype)
         if self.log:
             self.log.write('%s %s %s\n' % (proto, key, rtype))
