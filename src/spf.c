@@ -285,6 +285,42 @@ rr_status(SPF_dns_server_t *s, const char *domain, ns_type type, int herrno)
 	return rr;
 }
 
+static int
+answer_has_spf(const struct dns_answer *a)
+{
+	size_t i;
+
+	for (i = 0; i < a->n; i++)
+		if (spfrec_is_spf(a->rr[i].u.txt, a->rr[i].len))
+			return 1;
+	return 0;
+}
+
+/* exp_rr - an explanation TXT answer, spaces written as "%_" */
+static SPF_dns_rr_t *
+exp_rr(SPF_dns_server_t *s, const char *domain, const char *txt, size_t len)
+{
+	SPF_dns_rr_t *rr;
+	size_t i, o = 0;
+	char *out;
+
+	rr = rr_status(s, domain, ns_t_txt, NETDB_SUCCESS);
+	if (SPF_dns_rr_buf_realloc(rr, 0, 2 * len + 1) != SPF_E_SUCCESS)
+		fatalx("spf: out of memory");
+	out = rr->rr[0]->txt;
+	for (i = 0; i < len; i++) {
+		if (txt[i] == ' ') {
+			out[o++] = '%';
+			out[o++] = '_';
+		} else {
+			out[o++] = txt[i];
+		}
+	}
+	out[o] = '\0';
+	rr->num_rr = 1;
+	return rr;
+}
+
 static SPF_dns_rr_t *
 layer_lookup(SPF_dns_server_t *s, const char *domain, ns_type type,
     int should_cache)
@@ -329,6 +365,19 @@ layer_lookup(SPF_dns_server_t *s, const char *domain, ns_type type,
 	default:
 		c->dns_trouble = 1;
 		return rr_status(s, domain, type, TRY_AGAIN);
+	}
+	if (type == ns_t_txt && !answer_has_spf(a)) {
+		/*
+		 * No SPF record here, so this is an explanation (or a domain
+		 * without SPF, where NO_DATA means the same: none).  RFC 7208
+		 * 6.2: one record, 7-bit, valid macro-string, else the default
+		 * explanation.  libspf2 expands it as a macro-string, in which
+		 * a space must be written "%_".
+		 */
+		if (a->n != 1 || !spfrec_macro_string_ok(a->rr[0].u.txt,
+		    a->rr[0].len, 1))
+			return rr_status(s, domain, type, NO_DATA);
+		return exp_rr(s, domain, a->rr[0].u.txt, a->rr[0].len);
 	}
 	rr = rr_status(s, domain, type, NETDB_SUCCESS);
 	n = a->n;
