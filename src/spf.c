@@ -24,6 +24,9 @@
 #define SPF_MAX_KNOWN 400
 #define SPF_MAX_RUNS 200
 #define SPF_MAX_PTR_NAMES 10
+#define SPF_MAX_MX_NAMES 10
+#define SPF_MAX_TERMS 10
+#define SPF_MAX_VOID 2
 
 /* an unknown mechanism: libspf2 returns permerror for it, at any depth */
 #define SPF_REJECTED_RECORD "v=spf1 invalid-record:x"
@@ -57,6 +60,10 @@ struct spf_check {
 	int dns_trouble;                /* a real SERVFAIL/timeout was seen */
 	int overflow;                   /* more questions than SPF_MAX_KNOWN */
 	unsigned dns_terms, void_lookups;
+	int txt_seen;                   /* the first TXT is the top record */
+	const struct dns_answer *expand;        /* MX/PTR hosts being looked up */
+	unsigned expand_used;           /* bitmap over expand->rr[0..15] */
+	int over_limit;                 /* RFC 7208 4.6.4 limit exceeded */
 
 	unsigned runs;
 	struct event *deadline, *kick;
@@ -285,6 +292,49 @@ rr_status(SPF_dns_server_t *s, const char *domain, ns_type type, int herrno)
 	return rr;
 }
 
+static void
+note_problem(struct spf_check *c, const char *what)
+{
+	if (c->problem == NULL)
+		c->problem = strdup(what);
+}
+
+/*
+ * count_term - RFC 7208 4.6.4 accounting of one lookup libspf2 makes.
+ * Terms that query DNS (include, a, mx, ptr, exists, redirect) count to
+ * 10; the address lookups of MX and PTR hosts do not (they have their own
+ * limit of 10 per mechanism).  The first TXT lookup is the record being
+ * checked.  Returns whether the lookup is a counted term.
+ */
+static int
+count_term(struct spf_check *c, const char *name, int type)
+{
+	size_t i;
+
+	if (type == ns_t_a || type == ns_t_aaaa) {
+		if (c->expand != NULL) {
+			for (i = 0; i < c->expand->n && i < 16; i++) {
+				if (!(c->expand_used & (1u << i)) &&
+				    strcmp(c->expand->rr[i].u.name, name) == 0) {
+					c->expand_used |= 1u << i;
+					return 0;
+				}
+			}
+		}
+	} else if (type == ns_t_txt) {
+		if (!c->txt_seen) {
+			c->txt_seen = 1;
+			return 0;
+		}
+	}
+	c->expand = NULL;
+	if (++c->dns_terms > SPF_MAX_TERMS) {
+		c->over_limit = 1;
+		note_problem(c, "more than 10 DNS-querying terms");
+	}
+	return 1;
+}
+
 static int
 answer_has_spf(const struct dns_answer *a)
 {
@@ -330,6 +380,7 @@ layer_lookup(SPF_dns_server_t *s, const char *domain, ns_type type,
 	struct dns_answer *a;
 	struct known *k;
 	SPF_dns_rr_t *rr;
+	int counted;
 	const char *txt = NULL;
 	char why[128], rewritten[2 * 65536 + 64];
 	size_t i, n;
@@ -347,6 +398,12 @@ layer_lookup(SPF_dns_server_t *s, const char *domain, ns_type type,
 	 */
 	if (!dns_name_ok(name))
 		return rr_status(s, domain, type, HOST_NOT_FOUND);
+	/* past a limit the result is permerror: ask nothing more */
+	if (c->over_limit)
+		return rr_status(s, domain, type, HOST_NOT_FOUND);
+	counted = count_term(c, name, (int)type);
+	if (c->over_limit)
+		return rr_status(s, domain, type, HOST_NOT_FOUND);
 	k = known_find(c, name, (int)type);
 	if (k == NULL || k->ans == NULL) {
 		/* not fetched yet: ask, and tell libspf2 to give up this run */
@@ -355,6 +412,21 @@ layer_lookup(SPF_dns_server_t *s, const char *domain, ns_type type,
 		return rr_status(s, domain, type, TRY_AGAIN);
 	}
 	a = k->ans;
+	if (counted && (a->status == DNS_NXDOMAIN || a->status == DNS_NODATA) &&
+	    type != ns_t_txt && ++c->void_lookups > SPF_MAX_VOID) {
+		c->over_limit = 1;
+		note_problem(c, "more than 2 void lookups");
+	}
+	if (type == ns_t_mx && a->status == DNS_OK && a->n > SPF_MAX_MX_NAMES) {
+		/* RFC 7208 4.6.4: more than 10 MX names is a permerror */
+		c->over_limit = 1;
+		note_problem(c, "more than 10 MX records");
+		return rr_status(s, domain, type, HOST_NOT_FOUND);
+	}
+	if ((type == ns_t_mx || type == ns_t_ptr) && a->status == DNS_OK) {
+		c->expand = a;
+		c->expand_used = 0;
+	}
 	switch (a->status) {
 	case DNS_OK:
 		break;
@@ -567,6 +639,10 @@ spf_run(struct spf_check *c)
 		c->misses = 0;
 		c->dns_trouble = 0;
 		c->dns_terms = c->void_lookups = 0;
+		c->txt_seen = 0;
+		c->expand = NULL;
+		c->expand_used = 0;
+		c->over_limit = 0;
 		if ((req = SPF_request_new(spf_server)) == NULL)
 			fatalx("spf: out of memory");
 		if (c->v6)
@@ -596,10 +672,10 @@ spf_run(struct spf_check *c)
 		if (c->waiting > 0)
 			return;         /* spf_answer() runs us again */
 	}
-	r = map_result(c, resp);
+	r = c->over_limit ? SPF_PERMERROR : map_result(c, resp);
 	if (r == SPF_FAIL && (e = SPF_response_get_explanation(resp)) != NULL)
 		c->expl = strndup(e, 512);
-	if (r == SPF_PERMERROR || r == SPF_TEMPERROR)
+	if ((r == SPF_PERMERROR || r == SPF_TEMPERROR) && c->problem == NULL)
 		c->problem = strdup(SPF_strerror(SPF_response_errcode(resp)));
 	SPF_response_free(resp);
 	SPF_request_free(req);
