@@ -38,7 +38,14 @@ int spfrec_domain_spec_ok(const char *s, size_t len);
 /* spfrec_macro_string_ok - a valid macro-string (exp= TXT: exp_text) */
 int spfrec_macro_string_ok(const char *s, size_t len, int exp);
 
-/* spfrec_rewrite - a valid record in the form libspf2 gets right */
-int spfrec_rewrite(const char *txt, size_t len, char *out, size_t outsz);
+/*
+ * spfrec_rewrite - a valid record in the form libspf2 gets right, for a
+ * client of the given family.  "a/0" and "mx/0" become exists: on names
+ * under these reserved suffixes, which spf.c answers itself.
+ */
+#define SPFREC_ANY_A ".any-a.spfpd.invalid"
+#define SPFREC_ANY_MX ".any-mx.spfpd.invalid"
+int spfrec_rewrite(const char *txt, size_t len, int v6, char *out,
+    size_t outsz);
 
 #endif

@@ -371,6 +371,103 @@ exp_rr(SPF_dns_server_t *s, const char *domain, const char *txt, size_t len)
 	return rr;
 }
 
+/*
+ * need - the answer to (name, type), or NULL after recording a miss.
+ */
+static const struct dns_answer *
+need(struct spf_check *c, const char *name, int type)
+{
+	struct known *k = known_find(c, name, type);
+
+	if (k != NULL && k->ans != NULL)
+		return k->ans;
+	c->misses++;
+	known_fetch(c, name, type, 1);
+	return NULL;
+}
+
+static int
+has_suffix(const char *name, const char *suffix, char *base, size_t basesz)
+{
+	size_t n = strlen(name), l = strlen(suffix);
+
+	if (n <= l || strcmp(name + n - l, suffix) != 0 || n - l >= basesz)
+		return 0;
+	memcpy(base, name, n - l);
+	base[n - l] = '\0';
+	return 1;
+}
+
+/*
+ * synth_lookup - the reserved names spfrec_rewrite() puts in exists: for
+ * "a/0" and "mx/0" (RFC 7208 5.3, 5.4: with a length of 0 any address of
+ * the client's family matches).  Answers "exists" with one A record when
+ * the name (a) or one of its first 10 MX hosts (mx) has such an address.
+ * Returns NULL when name is not one of ours.
+ */
+static SPF_dns_rr_t *
+synth_lookup(SPF_dns_server_t *s, struct spf_check *c, const char *domain,
+    const char *name, ns_type type)
+{
+	char base[NS_MAXDNAME];
+	const struct dns_answer *a, *h;
+	int at = c->v6 ? DNS_T_AAAA : DNS_T_A, mx, missing = 0, match = 0;
+	SPF_dns_rr_t *rr;
+	size_t i;
+
+	if (has_suffix(name, SPFREC_ANY_A, base, sizeof(base)))
+		mx = 0;
+	else if (has_suffix(name, SPFREC_ANY_MX, base, sizeof(base)))
+		mx = 1;
+	else
+		return NULL;
+	if (type != ns_t_a || !dns_name_ok(base))
+		return rr_status(s, domain, type, HOST_NOT_FOUND);
+	if ((a = need(c, base, mx ? DNS_T_MX : at)) == NULL)
+		return rr_status(s, domain, type, TRY_AGAIN);
+	switch (a->status) {
+	case DNS_OK:
+		break;
+	case DNS_NXDOMAIN:
+	case DNS_NODATA:
+		if (++c->void_lookups > SPF_MAX_VOID) {
+			c->over_limit = 1;
+			note_problem(c, "more than 2 void lookups");
+		}
+		return rr_status(s, domain, type, HOST_NOT_FOUND);
+	default:
+		c->dns_trouble = 1;
+		return rr_status(s, domain, type, TRY_AGAIN);
+	}
+	if (!mx) {
+		match = a->n > 0;
+	} else if (a->n > SPF_MAX_MX_NAMES) {
+		c->over_limit = 1;
+		note_problem(c, "more than 10 MX records");
+		return rr_status(s, domain, type, HOST_NOT_FOUND);
+	} else {
+		for (i = 0; i < a->n && !match; i++) {
+			if (!dns_name_ok(a->rr[i].u.name))
+				continue;
+			if ((h = need(c, a->rr[i].u.name, at)) == NULL)
+				missing = 1;
+			else if (h->status == DNS_OK && h->n > 0)
+				match = 1;
+		}
+		if (!match && missing)
+			return rr_status(s, domain, type, TRY_AGAIN);
+	}
+	if (!match)
+		return rr_status(s, domain, type, NO_DATA);
+	rr = rr_status(s, domain, type, NETDB_SUCCESS);
+	if (SPF_dns_rr_buf_realloc(rr, 0, sizeof(struct in_addr)) !=
+	    SPF_E_SUCCESS)
+		fatalx("spf: out of memory");
+	rr->rr[0]->a.s_addr = htonl(0x7f000002);
+	rr->num_rr = 1;
+	return rr;
+}
+
 static SPF_dns_rr_t *
 layer_lookup(SPF_dns_server_t *s, const char *domain, ns_type type,
     int should_cache)
@@ -404,6 +501,8 @@ layer_lookup(SPF_dns_server_t *s, const char *domain, ns_type type,
 	counted = count_term(c, name, (int)type);
 	if (c->over_limit)
 		return rr_status(s, domain, type, HOST_NOT_FOUND);
+	if ((rr = synth_lookup(s, c, domain, name, type)) != NULL)
+		return rr;
 	k = known_find(c, name, (int)type);
 	if (k == NULL || k->ans == NULL) {
 		/* not fetched yet: ask, and tell libspf2 to give up this run */
@@ -480,7 +579,7 @@ layer_lookup(SPF_dns_server_t *s, const char *domain, ns_type type,
 						    why);
 					txt = SPF_REJECTED_RECORD;
 				} else if (spfrec_rewrite(txt, a->rr[i].len,
-				    rewritten, sizeof(rewritten)) == 0) {
+				    c->v6, rewritten, sizeof(rewritten)) == 0) {
 					txt = rewritten;
 				} else {
 					txt = SPF_REJECTED_RECORD;

@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -393,8 +394,55 @@ spfrec_check(const char *txt, size_t len, struct spfrec_info *info,
  * record must have passed spfrec_check().  Returns 0, or -1 when out is
  * too small.
  */
+/*
+ * rewrite_amx - "a" and "mx" terms: keep only the cidr-length of the
+ * client's family (libspf2 refuses a length of 0 and applies both); a
+ * length of 0 means "the name has any address" and becomes an exists: on
+ * a reserved name that spf.c resolves (SPFREC_ANY_A / SPFREC_ANY_MX).
+ */
+static int
+rewrite_amx(const char *q, const char *m, size_t mn, int v6, char *buf,
+    size_t bufsz)
+{
+	int mx = tolower((unsigned char)m[0]) == 'm';
+	size_t nl = mx ? 2 : 1, dl, sl;
+	const char *dom = "%{d}", *cidr, *p;
+	unsigned long c4 = 32, c6 = 128;
+	char *end;
+
+	p = m + nl;
+	sl = mn - nl;
+	dl = 4;
+	if (sl && *p == ':') {
+		dl = spec_len(p + 1, sl - 1);
+		dom = p + 1;
+		cidr = p + 1 + dl;
+		sl -= 1 + dl;
+	} else {
+		cidr = p;
+	}
+	/* cidr: "", "/N", "//N", "/N//M" (checked by spfrec_check) */
+	if (sl >= 2 && cidr[0] == '/' && cidr[1] == '/') {
+		c6 = strtoul(cidr + 2, &end, 10);
+	} else if (sl >= 1 && cidr[0] == '/') {
+		c4 = strtoul(cidr + 1, &end, 10);
+		if (end[0] == '/' && end[1] == '/')
+			c6 = strtoul(end + 2, &end, 10);
+	}
+	if ((v6 ? c6 : c4) == 0)
+		return snprintf(buf, bufsz, "%sexists:%.*s%s", q, (int)dl, dom,
+		    mx ? SPFREC_ANY_MX : SPFREC_ANY_A) >= (int)bufsz ? -1 : 0;
+	if (v6)
+		return snprintf(buf, bufsz, "%s%.*s%s%.*s//%lu", q, (int)nl, m,
+		    dom == p + 1 ? ":" : "", dom == p + 1 ? (int)dl : 0, dom,
+		    c6) >= (int)bufsz ? -1 : 0;
+	return snprintf(buf, bufsz, "%s%.*s%s%.*s/%lu", q, (int)nl, m,
+	    dom == p + 1 ? ":" : "", dom == p + 1 ? (int)dl : 0, dom, c4) >=
+	    (int)bufsz ? -1 : 0;
+}
+
 int
-spfrec_rewrite(const char *txt, size_t len, char *out, size_t outsz)
+spfrec_rewrite(const char *txt, size_t len, int v6, char *out, size_t outsz)
 {
 	struct spfrec_info info;
 	const char *p, *end = txt + len, *sp, *eq, *colon;
@@ -450,6 +498,18 @@ spfrec_rewrite(const char *txt, size_t len, char *out, size_t outsz)
 				snprintf(buf, sizeof(buf), "%s%s %s%s", q,
 				    v4 ? "ip4:0.0.0.0/1" : "ip6:::/1", q,
 				    v4 ? "ip4:128.0.0.0/1" : "ip6:8000::/1");
+				PUT(buf, strlen(buf));
+				continue;
+			}
+			if ((mn >= 1 && tolower((unsigned char)m[0]) == 'a' &&
+			    (mn == 1 || m[1] == ':' || m[1] == '/')) ||
+			    (mn >= 2 && strncasecmp(m, "mx", 2) == 0 &&
+			    (mn == 2 || m[2] == ':' || m[2] == '/'))) {
+				char buf[600];
+
+				if (n > 500 || rewrite_amx(q, m, mn, v6, buf,
+				    sizeof(buf)) < 0)
+					return -1;
 				PUT(buf, strlen(buf));
 				continue;
 			}
