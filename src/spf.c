@@ -292,6 +292,24 @@ rr_status(SPF_dns_server_t *s, const char *domain, ns_type type, int herrno)
 	return rr;
 }
 
+/*
+ * truncate_left - RFC 7208 7.3: an expanded name longer than 253
+ * characters loses labels on the left until it fits.
+ */
+static void
+truncate_left(char *name)
+{
+	size_t n = strlen(name);
+	char *p = name;
+
+	while (n > 253 && (p = strchr(p, '.')) != NULL) {
+		p++;
+		n = strlen(p);
+	}
+	if (p != NULL && p != name)
+		memmove(name, p, n + 1);
+}
+
 static void
 note_problem(struct spf_check *c, const char *what)
 {
@@ -489,6 +507,9 @@ layer_lookup(SPF_dns_server_t *s, const char *domain, ns_type type,
 	    type != ns_t_ptr && type != ns_t_txt)
 		return rr_status(s, domain, type, NO_DATA);    /* no type 99 */
 	canon_name(name, sizeof(name), domain);
+	if (strlen(domain) >= sizeof(name))
+		return rr_status(s, domain, type, HOST_NOT_FOUND);
+	truncate_left(name);
 	/*
 	 * A name no DNS query can carry (empty or over-long label, usually
 	 * from a macro expansion) does not exist (RFC 7208 4.3, 5/10).
