@@ -64,6 +64,7 @@ struct spf_check {
 	const struct dns_answer *expand;        /* MX/PTR hosts being looked up */
 	unsigned expand_used;           /* bitmap over expand->rr[0..15] */
 	int over_limit;                 /* RFC 7208 4.6.4 limit exceeded */
+	int top_result;                 /* set when the top record failed */
 
 	unsigned runs;
 	struct event *deadline, *kick;
@@ -442,7 +443,7 @@ synth_lookup(SPF_dns_server_t *s, struct spf_check *c, const char *domain,
 	if (type != ns_t_a || !dns_name_ok(base))
 		return rr_status(s, domain, type, HOST_NOT_FOUND);
 	if ((a = need(c, base, mx ? DNS_T_MX : at)) == NULL)
-		return rr_status(s, domain, type, TRY_AGAIN);
+		return rr_status(s, domain, type, HOST_NOT_FOUND);
 	switch (a->status) {
 	case DNS_OK:
 		break;
@@ -473,7 +474,7 @@ synth_lookup(SPF_dns_server_t *s, struct spf_check *c, const char *domain,
 				match = 1;
 		}
 		if (!match && missing)
-			return rr_status(s, domain, type, TRY_AGAIN);
+			return rr_status(s, domain, type, HOST_NOT_FOUND);
 	}
 	if (!match)
 		return rr_status(s, domain, type, NO_DATA);
@@ -526,10 +527,14 @@ layer_lookup(SPF_dns_server_t *s, const char *domain, ns_type type,
 		return rr;
 	k = known_find(c, name, (int)type);
 	if (k == NULL || k->ans == NULL) {
-		/* not fetched yet: ask, and tell libspf2 to give up this run */
+		/*
+		 * Not fetched yet: ask for it.  "Does not exist" lets libspf2
+		 * go on, so one run collects every independent miss; the
+		 * result of a run with a miss is thrown away.
+		 */
 		c->misses++;
 		known_fetch(c, name, (int)type, 1);
-		return rr_status(s, domain, type, TRY_AGAIN);
+		return rr_status(s, domain, type, HOST_NOT_FOUND);
 	}
 	a = k->ans;
 	if (counted && (a->status == DNS_NXDOMAIN || a->status == DNS_NODATA) &&
@@ -742,6 +747,47 @@ map_result(struct spf_check *c, SPF_response_t *resp)
 	}
 }
 
+/*
+ * evaluate - what SPF_request_query_mailfrom() does, minus its shortcut
+ * that passes every loopback client: fetch the record, interpret it.
+ * A failure to get the record is mapped here (libspf2 leaves the result
+ * unset for it at the top level).
+ */
+static SPF_response_t *
+evaluate(struct spf_check *c, SPF_request_t *req)
+{
+	SPF_response_t *resp;
+	SPF_record_t *rec = NULL;
+	SPF_errcode_t err;
+
+	if ((resp = SPF_response_new(req)) == NULL)
+		fatalx("spf: out of memory");
+	req->cur_dom = req->use_helo ? req->helo_dom : req->env_from_dp;
+	if (req->cur_dom == NULL) {
+		c->top_result = SPF_NONE;
+		return resp;
+	}
+	err = SPF_server_get_record(spf_server, req, resp, &rec);
+	if (err != SPF_E_SUCCESS) {
+		if (rec)
+			SPF_record_free(rec);
+		if (SPF_response_result(resp) == SPF_RESULT_NONE)
+			c->top_result = SPF_NONE;
+		else if (err == SPF_E_DNS_ERROR)
+			c->top_result = SPF_TEMPERROR;
+		else
+			c->top_result = SPF_PERMERROR;
+		if (c->top_result == SPF_PERMERROR && c->problem == NULL)
+			c->problem = strdup(SPF_strerror(err));
+		return resp;
+	}
+	resp->spf_record_exp = rec;
+	SPF_record_interpret(rec, req, resp, 0);
+	resp->spf_record_exp = NULL;
+	SPF_record_free(rec);
+	return resp;
+}
+
 /* spf_run - one evaluation; fetch what it missed, or finish */
 static void
 spf_run(struct spf_check *c)
@@ -763,6 +809,7 @@ spf_run(struct spf_check *c)
 		c->expand = NULL;
 		c->expand_used = 0;
 		c->over_limit = 0;
+		c->top_result = -1;
 		if ((req = SPF_request_new(spf_server)) == NULL)
 			fatalx("spf: out of memory");
 		if (c->v6)
@@ -778,7 +825,7 @@ spf_run(struct spf_check *c)
 			SPF_request_set_env_from(req, "");
 		}
 		cur = c;
-		SPF_request_query_mailfrom(req, &resp);
+		resp = evaluate(c, req);
 		cur = NULL;
 		if (c->misses == 0)
 			break;
@@ -792,7 +839,12 @@ spf_run(struct spf_check *c)
 		if (c->waiting > 0)
 			return;         /* spf_answer() runs us again */
 	}
-	r = c->over_limit ? SPF_PERMERROR : map_result(c, resp);
+	if (c->over_limit)
+		r = SPF_PERMERROR;
+	else if (c->top_result >= 0)
+		r = (enum spf_result)c->top_result;
+	else
+		r = map_result(c, resp);
 	if (r == SPF_FAIL && (e = SPF_response_get_explanation(resp)) != NULL)
 		c->expl = strndup(e, 512);
 	if ((r == SPF_PERMERROR || r == SPF_TEMPERROR) && c->problem == NULL)
@@ -880,10 +932,24 @@ spf_configure(const struct config *cfg)
 {
 	SPF_response_t *resp = NULL;
 	SPF_errcode_t err;
+	const char *p;
+	char *text, *o;
 
-	err = SPF_server_set_explanation(spf_server, cfg->default_explanation,
-	    &resp);
+	/* a macro-string for libspf2: spaces as "%_" (it mangles them) */
+	if ((text = malloc(2 * strlen(cfg->default_explanation) + 1)) == NULL)
+		return -1;
+	for (p = cfg->default_explanation, o = text; *p; p++) {
+		if (*p == ' ') {
+			*o++ = '%';
+			*o++ = '_';
+		} else {
+			*o++ = *p;
+		}
+	}
+	*o = '\0';
+	err = SPF_server_set_explanation(spf_server, text, &resp);
 	SPF_response_free(resp);
+	free(text);
 	if (err != SPF_E_SUCCESS) {
 		log_warnx("default_explanation: %s", SPF_strerror(err));
 		return -1;

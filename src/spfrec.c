@@ -446,7 +446,8 @@ spfrec_rewrite(const char *txt, size_t len, int v6, char *out, size_t outsz)
 {
 	struct spfrec_info info;
 	const char *p, *end = txt + len, *sp, *eq, *colon;
-	size_t o, n;
+	size_t o, n, redirect_len = 0;
+	const char *redirect = NULL;
 	char err[128], q[2] = { 0, 0 };
 
 	if (spfrec_check(txt, len, &info, err, sizeof(err)) < 0)
@@ -473,8 +474,10 @@ spfrec_rewrite(const char *txt, size_t len, int v6, char *out, size_t outsz)
 			size_t nl = (size_t)(eq - p);
 
 			if (nl == 8 && strncasecmp(p, "redirect", 8) == 0 &&
-			    !info.has_all)
-				PUT(p, n);
+			    !info.has_all) {
+				redirect = p;   /* last: libspf2 takes it */
+				redirect_len = n;       /* where it stands */
+			}
 			else if (nl == 3 && strncasecmp(p, "exp", 3) == 0)
 				PUT(p, n);
 			continue;       /* unknown modifier: no effect */
@@ -516,6 +519,8 @@ spfrec_rewrite(const char *txt, size_t len, int v6, char *out, size_t outsz)
 		}
 		PUT(p, n);
 	}
+	if (redirect != NULL)
+		PUT(redirect, redirect_len);
 #undef PUT
 	out[o] = '\0';
 	return 0;
