@@ -15,7 +15,8 @@ for type 99.  Answers over UDP larger than 512 bytes are truncated (TC) so
 clients retry over TCP.
 
 Options: --zone FILE (JSON or YAML; reloaded on SIGHUP), --delay-ms N (hold
-every answer N ms, to model Internet latency), --log FILE (one line per
+every answer N ms, to model Internet latency), --delay-name NAME=MS (hold
+answers about one name), --log FILE (one line per
 query: "proto name type"), --ttl N (default TTL), --servfail NAME (answer
 SERVFAIL for that name; repeatable).
 """
@@ -115,6 +116,10 @@ class Server:
         self.lock = threading.Lock()
         self.log = open(args.log, 'a', buffering=1) if args.log else None
         self.servfail = set(n.lower().rstrip('.') for n in args.servfail)
+        self.name_delay = {}
+        for spec in args.delay_name:
+            name, ms = spec.rsplit('=', 1)
+            self.name_delay[name.lower().rstrip('.')] = int(ms) / 1000.0
         self.load()
 
     def load(self):
@@ -144,6 +149,8 @@ class Server:
         rtype = dns.rdatatype.to_text(question.rdtype)
         if self.log:
             self.log.write('%s %s %s\n' % (proto, key, rtype))
+        if key in self.name_delay:
+            time.sleep(self.name_delay[key])
         with self.lock:
             zone = self.zone
         r = dns.message.make_response(q)
@@ -288,6 +295,8 @@ def main():
     ap.add_argument('--ttl', type=int, default=300)
     ap.add_argument('--log')
     ap.add_argument('--servfail', action='append', default=[])
+    ap.add_argument('--delay-name', action='append', default=[],
+                    help='NAME=MS: hold answers about NAME for MS ms')
     args = ap.parse_args()
     srv = Server(args)
     fam = socket.AF_INET6 if ':' in args.addr else socket.AF_INET

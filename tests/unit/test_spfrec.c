@@ -1,0 +1,152 @@
+/*
+ * test_spfrec - strict RFC 7208 record syntax and the rewrite for
+ * libspf2: a table of records, valid or not (with the reason), and of
+ * rewrites.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "spfrec.h"
+
+static const struct {
+	const char *rec, *err;          /* err NULL: valid */
+} rows[] = {
+	{ "v=spf1", NULL },
+	{ "v=spf1 -all", NULL },
+	{ "V=SPF1 ~ALL", NULL },
+	{ "v=spf1  ip4:192.0.2.0/24   -all ", NULL },
+	{ "v=spf1 ip4:192.0.2.1 ip6:2001:db8::/32 a mx ptr -all", NULL },
+	{ "v=spf1 a:mail.example.com/24//64 mx:example.com//0 ?all", NULL },
+	{ "v=spf1 include:_spf.example.com exists:%{ir}.%{l1r+-}.%{d} -all",
+	    NULL },
+	{ "v=spf1 redirect=_spf.example.com", NULL },
+	{ "v=spf1 exp=explain.%{d} -all", NULL },
+	{ "v=spf1 moo.cow-far_out=man:dog/cat ip4:1.2.3.4 -all", NULL },
+	{ "v=spf1 a:foo:bar/baz.example.com", NULL },
+	{ "v=spf1 a:macro%%percent%_%_space%-url-space.example.com -all",
+	    NULL },
+	{ "v=spf1 include:example.com.", NULL },
+	{ "v=spf1 ip4:1.1.1.1/0 -all", NULL },
+	{ "v=spf10 -all", "not an SPF record" },
+	{ "v=spf1 -all\x01", "non-ASCII or control character in record" },
+	{ "v=spf1 -all \xc3\xa9", "non-ASCII or control character in record" },
+	{ "v=spf1 foo:bar", "unknown mechanism 'foo'" },
+	{ "v=spf1 -all:x", "'all' takes no argument" },
+	{ "v=spf1 ip4:1.2.3.4/33", "bad ip4 'ip4:1.2.3.4/33'" },
+	{ "v=spf1 ip4:1.2.3.4/032", "bad ip4 'ip4:1.2.3.4/032'" },
+	{ "v=spf1 ip4:1.2.3", "bad ip4 'ip4:1.2.3'" },
+	{ "v=spf1 ip4", "bad ip4 'ip4'" },
+	{ "v=spf1 ip6:::1/129", "bad ip6 'ip6:::1/129'" },
+	{ "v=spf1 ip6:1.2.3.4", "bad ip6 'ip6:1.2.3.4'" },
+	{ "v=spf1 a:example.-com", "bad domain in 'a:example.-com'" },
+	{ "v=spf1 a:example.123", "bad domain in 'a:example.123'" },
+	{ "v=spf1 a:example", "bad domain in 'a:example'" },
+	{ "v=spf1 a:", "bad domain in 'a:'" },
+	{ "v=spf1 include:", "bad domain in 'include:'" },
+	{ "v=spf1 exists:%{x}.example.com", "bad domain in "
+	    "'exists:%{x}.example.com'" },
+	{ "v=spf1 exists:%{c}.example.com", "bad domain in "
+	    "'exists:%{c}.example.com'" },
+	{ "v=spf1 a:%{i", "bad domain in 'a:%{i'" },
+	{ "v=spf1 redirect=a.example.com redirect=b.example.com",
+	    "redirect= given twice" },
+	{ "v=spf1 exp=a.example.com exp=b.example.com", "exp= given twice" },
+	{ "v=spf1 redirect=", "bad domain in redirect=" },
+	{ "v=spf1 =foo", "unknown mechanism '=foo'" },
+	{ "v=spf1 -redirect=x.example.com", "unknown mechanism "
+	    "'redirect=x.example.com'" },
+	{ "v=spf1 a/33", "bad cidr-length in 'a/33'" },
+	{ "v=spf1 mx//129", "bad cidr-length in 'mx//129'" },
+	{ "v=spf1 unknown=%{q}", "bad value of modifier 'unknown'" },
+};
+
+static void
+test_check(void **state)
+{
+	struct spfrec_info info;
+	char err[128];
+	size_t i;
+	int r;
+
+	(void)state;
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		print_message("record: %s\n", rows[i].rec);
+		err[0] = '\0';
+		r = spfrec_check(rows[i].rec, strlen(rows[i].rec), &info, err,
+		    sizeof(err));
+		if (rows[i].err == NULL) {
+			assert_int_equal(r, 0);
+		} else {
+			assert_int_equal(r, -1);
+			assert_string_equal(err, rows[i].err);
+		}
+	}
+}
+
+static const struct {
+	const char *in;
+	int v6;
+	const char *out;
+} rewrites[] = {
+	{ "v=spf1 -all", 0, "v=spf1 -all" },
+	{ "v=spf1 redirect=r.example.com ip4:192.0.2.1", 0,
+	    "v=spf1 ip4:192.0.2.1 redirect=r.example.com" },
+	{ "v=spf1 redirect=r.example.com ~all", 0, "v=spf1 ~all" },
+	{ "v=spf1 foo=bar -all", 0, "v=spf1 -all" },
+	{ "v=spf1 -ip4:1.2.3.4/0 ip6:::/0", 0, "v=spf1 -ip4:0.0.0.0/1 "
+	    "-ip4:128.0.0.0/1 ip6:::/1 ip6:8000::/1" },
+	{ "v=spf1 a/0 -all", 0, "v=spf1 exists:%{d}" SPFREC_ANY_A " -all" },
+	{ "v=spf1 a/0 -all", 1, "v=spf1 a//128 -all" },
+	{ "v=spf1 ~mx:e.example.com/24//0", 1, "v=spf1 ~exists:e.example.com"
+	    SPFREC_ANY_MX },
+	{ "v=spf1 ~mx:e.example.com/24//0", 0,
+	    "v=spf1 ~mx:e.example.com/24" },
+	{ "v=spf1 a mx:m.example.com", 0, "v=spf1 a/32 mx:m.example.com/32" },
+};
+
+static void
+test_rewrite(void **state)
+{
+	char out[512];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(rewrites) / sizeof(rewrites[0]); i++) {
+		print_message("rewrite: %s\n", rewrites[i].in);
+		assert_int_equal(spfrec_rewrite(rewrites[i].in,
+		    strlen(rewrites[i].in), rewrites[i].v6, out, sizeof(out)),
+		    0);
+		assert_string_equal(out, rewrites[i].out);
+	}
+	/* out too small is an error, never a cut record */
+	assert_int_equal(spfrec_rewrite("v=spf1 ip4:192.0.2.1 -all", 25, 0,
+	    out, 10), -1);
+}
+
+static void
+test_is_spf(void **state)
+{
+	(void)state;
+	assert_true(spfrec_is_spf("v=spf1", 6));
+	assert_true(spfrec_is_spf("v=spf1 a", 8));
+	assert_false(spfrec_is_spf("v=spf1a", 7));
+	assert_false(spfrec_is_spf("v=spf", 5));
+	assert_false(spfrec_is_spf(" v=spf1", 7));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_check),
+		cmocka_unit_test(test_rewrite),
+		cmocka_unit_test(test_is_spf),
+	};
+
+	return cmocka_run_group_tests_name("spfrec", tests, NULL, NULL);
+}
