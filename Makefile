@@ -37,9 +37,9 @@ LIBS     = $(PKG_LIBS) -lspf2 -lresolv
 
 LIB_SRCS = src/log.c src/cidr.c src/codec.c src/config.c src/listener.c \
            src/session.c src/policy.c src/server.c \
-           src/dns.c src/spf.c src/spfrec.c src/query.c
+           src/dns.c src/spf.c src/spfrec.c src/compose.c src/query.c
 LIB_OBJS = $(LIB_SRCS:src/%.c=$(B)/%.o)
-UNIT_TESTS = test_codec test_config test_cidr test_spfrec
+UNIT_TESTS = test_codec test_config test_cidr test_spfrec test_compose
 
 .PHONY: all deps run check check-unit check-blackbox check-golden \
         check-asan install clean

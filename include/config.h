@@ -18,6 +18,28 @@
 
 #define CONFIG_DEFAULT_PATH "/etc/spfpd/spfpd.conf"
 
+/* a list of domain names (lower case, no trailing dot) */
+struct domain_list {
+	char **v;
+	size_t n;
+};
+
+/* helo_reject, mail_from_reject: which SPF results are refused */
+enum reject_level {
+	REJECT_FAIL,            /* fail */
+	REJECT_SOFTFAIL,        /* fail, softfail */
+	REJECT_NOT_PASS,        /* fail, softfail, neutral, permerror */
+	REJECT_NULL,            /* helo only: fail, when the sender is <> */
+	REJECT_NO,              /* check and label, never refuse */
+	REJECT_NO_CHECK         /* do not check this identity */
+};
+
+enum header_type {
+	HEADER_RECEIVED_SPF,
+	HEADER_AUTH_RESULTS,
+	HEADER_NONE
+};
+
 /* dns_servers: for c-ares, "1.2.3.4:53,[::1]:5353"; n == 0: resolv.conf */
 struct server_list {
 	char *csv;
@@ -58,6 +80,20 @@ struct config {
 
 	/* SPF */
 	char *default_explanation;
+	int helo_reject;                /* enum reject_level */
+	int mail_from_reject;
+	int permerror_reject;
+	int temperror_defer;
+	struct domain_list reject_not_pass_domains;
+	int header_type;                /* enum header_type */
+	char *authserv_id;              /* "" in the file: the host name */
+	int hide_receiver;
+	int test_only;
+	int skip_authenticated;
+	struct domain_list domain_whitelist;
+	struct domain_list helo_whitelist;
+	unsigned lookup_time;
+	char *reason_message;
 
 	/* local checks */
 	struct cidr_list skip_addresses;
@@ -77,6 +113,13 @@ struct config *config_load(const char *path, int must_exist,
 /* config_set - apply one "key = value" (for -l and tests); 0 ok, -1 error */
 int config_set(struct config *c, const char *key, const char *value,
     char *errbuf, size_t errsz);
+
+/* domain_list_match - is name (any case) a listed domain or below one? */
+int domain_list_match(const struct domain_list *l, const char *name);
+
+/* reason_message placeholders, in the order of the arguments of reason() */
+#define REASON_KEYS { "rejectdefer", "spf", "url", "result", "identity", \
+	"domain" }
 
 struct config *config_ref(struct config *c);
 void config_unref(struct config *c);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <syslog.h>
 #include <arpa/inet.h>
 
@@ -22,7 +23,23 @@ enum opt_type {
 	T_LISTEN,
 	T_CIDRS,
 	T_FACILITY,
-	T_SERVERS
+	T_SERVERS,
+	T_ENUM,         /* min: index into enums[] */
+	T_DOMAINS,
+	T_TEMPLATE      /* a string with {placeholders} of REASON_KEYS */
+};
+
+/* value names of each T_ENUM, in the order of their C enum */
+static const char *const *const enums[] = {
+#define E_HELO_REJECT 0
+	(const char *const[]){ "fail", "softfail", "not_pass", "null", "no",
+	    "no_check", NULL },
+#define E_MAIL_FROM_REJECT 1
+	(const char *const[]){ "fail", "softfail", "not_pass", "", "no",
+	    "no_check", NULL },
+#define E_HEADER_TYPE 2
+	(const char *const[]){ "received-spf", "authentication-results",
+	    "none", NULL },
 };
 
 struct option {
@@ -68,8 +85,26 @@ static const struct option options[] = {
 	    "1d" },
 
 	{ "default_explanation", T_STRING, O(default_explanation), 0, 0,
-	    "See https://www.open-spf.org/Why?id=%{S}&ip=%{C}&r=%{R}"
-	},
+	    "SPF fail - not authorized" },
+	{ "helo_reject", T_ENUM, O(helo_reject), E_HELO_REJECT, 0, "fail" },
+	{ "mail_from_reject", T_ENUM, O(mail_from_reject), E_MAIL_FROM_REJECT,
+	    0, "fail" },
+	{ "permerror_reject", T_BOOL, O(permerror_reject), 0, 0, "no" },
+	{ "temperror_defer", T_BOOL, O(temperror_defer), 0, 0, "no" },
+	{ "reject_not_pass_domains", T_DOMAINS, O(reject_not_pass_domains), 0,
+	    0, "" },
+	{ "header_type", T_ENUM, O(header_type), E_HEADER_TYPE, 0,
+	    "received-spf" },
+	{ "authserv_id", T_STRING, O(authserv_id), 0, 0, "" },
+	{ "hide_receiver", T_BOOL, O(hide_receiver), 0, 0, "no" },
+	{ "test_only", T_BOOL, O(test_only), 0, 0, "no" },
+	{ "skip_authenticated", T_BOOL, O(skip_authenticated), 0, 0, "yes" },
+	{ "domain_whitelist", T_DOMAINS, O(domain_whitelist), 0, 0, "" },
+	{ "helo_whitelist", T_DOMAINS, O(helo_whitelist), 0, 0, "" },
+	{ "lookup_time", T_DURATION, O(lookup_time), 1 * SEC, 90 * SEC,
+	    "20s" },
+	{ "reason_message", T_TEMPLATE, O(reason_message), 0, 0,
+	    "Message {rejectdefer} due to: {spf}. Please see {url}" },
 
 	{ "skip_addresses", T_CIDRS, O(skip_addresses), 0, 0,
 	    "127.0.0.0/8, ::ffff:127.0.0.0/104, ::1" },
@@ -200,6 +235,103 @@ csv_append(char **csv, const char *item)
 }
 
 static void
+domain_list_free(struct domain_list *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+/* domain_parse - a host name as people write them: LDH labels, dots */
+static int
+domain_parse(const char *s, char *out, size_t outsz)
+{
+	size_t n = strlen(s), i, label = 0;
+
+	if (n > 0 && s[n - 1] == '.')
+		n--;
+	if (n == 0 || n > 253 || n >= outsz)
+		return -1;
+	for (i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (ch == '.') {
+			if (label == 0)
+				return -1;
+			label = 0;
+		} else if (isalnum(ch) || ch == '-' || ch == '_') {
+			if (++label > 63)
+				return -1;
+		} else {
+			return -1;
+		}
+		out[i] = (char)tolower(ch);
+	}
+	out[n] = '\0';
+	return 0;
+}
+
+int
+domain_list_match(const struct domain_list *l, const char *name)
+{
+	size_t i, n = strlen(name), dn;
+
+	if (n > 0 && name[n - 1] == '.')
+		n--;
+	for (i = 0; i < l->n; i++) {
+		dn = strlen(l->v[i]);
+		if (dn > n || strncasecmp(name + n - dn, l->v[i], dn) != 0)
+			continue;
+		if (dn == n || name[n - dn - 1] == '.')
+			return 1;
+	}
+	return 0;
+}
+
+/* template_check - only known {placeholders}; "{{" and "}}" are braces */
+static int
+template_check(const char *s, char *err, size_t errsz, const char *name)
+{
+	static const char *const keys[] = REASON_KEYS;
+	const char *e;
+	size_t i, n;
+
+	for (; *s; s++) {
+		if ((s[0] == '{' && s[1] == '{') || (s[0] == '}' && s[1] == '}')) {
+			s++;
+			continue;
+		}
+		if (*s == '}') {
+			snprintf(err, errsz, "%s: unmatched '}'", name);
+			return -1;
+		}
+		if (*s != '{')
+			continue;
+		if ((e = strchr(s, '}')) == NULL) {
+			snprintf(err, errsz, "%s: unmatched '{'", name);
+			return -1;
+		}
+		n = (size_t)(e - s - 1);
+		for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+			if (strlen(keys[i]) == n && !strncmp(s + 1, keys[i], n))
+				break;
+		if (i == sizeof(keys) / sizeof(keys[0])) {
+			snprintf(err, errsz, "%s: unknown placeholder "
+			    "'{%.*s}' (known: {rejectdefer}, {spf}, {url}, "
+			    "{result}, {identity}, {domain})", name,
+			    (int)(n > 40 ? 40 : n), s + 1);
+			return -1;
+		}
+		s = e;
+	}
+	return 0;
+}
+
+static void
 free_listen(struct config *c)
 {
 	size_t i;
@@ -277,12 +409,78 @@ set_value(struct config *c, const struct option *o, const char *value,
 		}
 		*(unsigned *)p = (unsigned)n;
 		return 0;
+	case T_TEMPLATE:
+		if (template_check(value, err, errsz, o->name) < 0)
+			return -1;
+		/* FALLTHROUGH */
 	case T_STRING:
 		if ((copy = strdup(value)) == NULL)
 			goto nomem;
 		free(*(char **)p);
 		*(char **)p = copy;
 		return 0;
+	case T_ENUM: {
+		const char *const *names = enums[o->min];
+		char list[256];
+		size_t len = 0;
+
+		for (i = 0; names[i] != NULL; i++) {
+			if (*names[i] && strcmp(names[i], value) == 0) {
+				*(int *)p = (int)i;
+				return 0;
+			}
+		}
+		list[0] = '\0';
+		for (i = 0; names[i] != NULL; i++) {
+			if (*names[i] == '\0')
+				continue;
+			len += (size_t)snprintf(list + len, sizeof(list) - len,
+			    "%s%s", len ? ", " : "", names[i]);
+			if (len >= sizeof(list))
+				break;
+		}
+		snprintf(err, errsz, "%s: expected one of %s; not '%.100s'",
+		    o->name, list, value);
+		return -1;
+	}
+	case T_DOMAINS: {
+		struct domain_list *l = p, nl = { NULL, 0 };
+		char name[256], **nv;
+
+		if ((copy = strdup(value)) == NULL)
+			goto nomem;
+		cur = copy;
+		while ((item = split_list(&cur)) != NULL) {
+			if (domain_parse(item, name, sizeof(name)) < 0) {
+				snprintf(err, errsz, "%s: '%.100s' is not a "
+				    "domain name", o->name, item);
+				free(copy);
+				domain_list_free(&nl);
+				return -1;
+			}
+			if (nl.n >= 64) {
+				snprintf(err, errsz, "%s: more than 64 domains",
+				    o->name);
+				free(copy);
+				domain_list_free(&nl);
+				return -1;
+			}
+			nv = realloc(nl.v, (nl.n + 1) * sizeof(*nv));
+			if (nv == NULL || (nv[nl.n] = strdup(name)) == NULL) {
+				if (nv != NULL)
+					nl.v = nv;
+				free(copy);
+				domain_list_free(&nl);
+				goto nomem;
+			}
+			nl.v = nv;
+			nl.n++;
+		}
+		free(copy);
+		domain_list_free(l);
+		*l = nl;
+		return 0;
+	}
 	case T_FACILITY:
 		for (i = 0; i < sizeof(facilities) / sizeof(facilities[0]);
 		    i++) {
@@ -636,7 +834,11 @@ config_unref(struct config *c)
 
 		switch (options[i].type) {
 		case T_STRING:
+		case T_TEMPLATE:
 			free(*(char **)p);
+			break;
+		case T_DOMAINS:
+			domain_list_free(p);
 			break;
 		case T_CIDRS:
 			cidr_list_free(p);
@@ -689,9 +891,21 @@ config_dump(const struct config *c, FILE *fp)
 			fprintf(fp, " %04o", *(const unsigned *)p);
 			break;
 		case T_STRING:
+		case T_TEMPLATE:
 			if (**(char *const *)p)
 				fprintf(fp, " %s", *(char *const *)p);
 			break;
+		case T_ENUM:
+			fprintf(fp, " %s",
+			    enums[options[i].min][*(const int *)p]);
+			break;
+		case T_DOMAINS: {
+			const struct domain_list *l = p;
+
+			for (j = 0; j < l->n; j++)
+				fprintf(fp, "%s %s", j ? "," : "", l->v[j]);
+			break;
+		}
 		case T_FACILITY:
 			for (j = 0; j < sizeof(facilities) /
 			    sizeof(facilities[0]); j++)

@@ -69,6 +69,8 @@ static struct {
 	size_t max_entries;
 	unsigned neg_ttl_max, ttl_max;
 	struct dns_stats st;
+	char *servers;                  /* the channel's settings, to compare */
+	unsigned timeout, tries;
 } dns;
 
 /* bound on what one cached answer may hold; bigger ones are not cached */
@@ -773,7 +775,22 @@ channel_open(const struct config *cfg)
 		}
 	}
 	dns.ch_ok = 1;
+	free(dns.servers);
+	dns.servers = cfg->dns_servers.csv ? strdup(cfg->dns_servers.csv) :
+	    NULL;
+	dns.timeout = cfg->dns_timeout;
+	dns.tries = cfg->dns_tries;
 	return 0;
+}
+
+static int
+same_resolver(const struct config *cfg)
+{
+	const char *a = dns.servers ? dns.servers : "";
+	const char *b = cfg->dns_servers.csv ? cfg->dns_servers.csv : "";
+
+	return dns.ch_ok && strcmp(a, b) == 0 &&
+	    dns.timeout == cfg->dns_timeout && dns.tries == cfg->dns_tries;
 }
 
 int
@@ -810,6 +827,8 @@ dns_reconfigure(const struct config *cfg)
 	dns.neg_ttl_max = cfg->dns_negative_ttl / 1000;
 	dns.ttl_max = cfg->dns_max_ttl / 1000;
 	cache_evict();
+	if (same_resolver(cfg))
+		return;         /* queries in flight carry on */
 	/*
 	 * A new channel for new servers and timeouts; queries in flight on
 	 * the old one end with ARES_EDESTRUCTION (seen as a timeout).
@@ -846,6 +865,8 @@ dns_shutdown(void)
 		}
 	}
 	free(dns.buckets);
+	free(dns.servers);
+	dns.servers = NULL;
 	dns.buckets = NULL;
 	if (dns.timer)
 		event_free(dns.timer);

@@ -16,10 +16,12 @@
 #include <event2/event.h>
 
 #include "config.h"
+#include "dns.h"
 #include "listener.h"
 #include "log.h"
 #include "server.h"
 #include "session.h"
+#include "spf.h"
 
 /* one node per live session, so that shutdown can reach them all */
 struct conn {
@@ -258,6 +260,12 @@ server_reload(void)
 	log_set_debug(nc->debug);
 	if (!srv.stdio)
 		raise_nofile(nc->max_connections + 64);
+	dns_reconfigure(nc);
+	if (spf_configure(nc) < 0) {
+		log_warnx("reload: default_explanation refused: keeping the "
+		    "running one");
+		(void)spf_configure(srv.cfg);
+	}
 	config_unref(srv.cfg);
 	srv.cfg = nc;
 	log_info("reloaded configuration from %s", srv.opts->config_path ?
@@ -336,6 +344,8 @@ server_run(struct config *cfg, const struct server_opts *opts)
 	signal(SIGPIPE, SIG_IGN);
 	if ((srv.base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
+	if (dns_init(srv.base, cfg) < 0 || spf_init(srv.base, cfg) < 0)
+		fatalx("cannot set up the DNS resolver");
 	srv.retry_timer = evtimer_new(srv.base, retry_accept, NULL);
 	srv.stop_timer = evtimer_new(srv.base, stop_timeout, NULL);
 	for (i = 0; signums[i]; i++) {
@@ -393,6 +403,8 @@ server_run(struct config *cfg, const struct server_opts *opts)
 		event_free(sigs[i]);
 	event_free(srv.retry_timer);
 	event_free(srv.stop_timer);
+	spf_shutdown();
+	dns_shutdown();
 	event_base_free(srv.base);
 	if (!srv.stdio)
 		log_info("stopped");

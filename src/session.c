@@ -40,6 +40,7 @@ struct session {
 	int in_start;           /* inside policy_start() */
 	struct policy_request req;
 	struct policy_check *check;
+	struct policy_memory *mem;      /* the message being decided */
 	char id[32];
 	char peer[64];
 	session_gone_fn *gone;
@@ -208,7 +209,7 @@ session_process(struct session *s)
 		if (st == CODEC_DONE) {
 			s->state = S_CHECKING;
 			s->in_start = 1;
-			s->check = policy_start(&s->req, server_config(), s->id,
+			s->check = policy_start(&s->req, server_config(), &s->mem, s->id,
 			    session_check_done, s);
 			s->in_start = 0;
 		}
@@ -320,6 +321,7 @@ session_free(struct session *s, const char *reason)
 	    reason, s->nrequests);
 	if (s->check != NULL)
 		policy_cancel(s->check);
+	policy_memory_free(s->mem);
 	if (s->rev)
 		event_free(s->rev);
 	if (s->wev)

@@ -3,8 +3,10 @@
 spfpd's production path.
 
 For each scenario of the suite, its zonedata is served over the wire by
-tests/dnsserver.py on a loopback port; spfpd evaluates every test of the
-scenario through c-ares against that server.  Every test is counted:
+tests/dnsserver.py on a loopback port; one spfpd daemon per scenario answers
+every test as a Postfix policy request on its UNIX socket (the production
+path: codec, session, policy, SPF over c-ares against that server), and
+the result is read back from the action it returns.  Every test is counted:
 pass, fail, and the expected failures listed in tests/rfcsuite-known.txt
 (each with its reason, see README) are reported separately but still count
 as failures unless --allow-known is given.
@@ -19,7 +21,9 @@ import os
 import re
 import subprocess
 import sys
+import socket
 import tempfile
+import time
 
 import yaml
 
@@ -54,31 +58,85 @@ def norm_zone(zonedata):
     return out
 
 
-def evaluate(spfpd, conf, test):
-    host = test['host']
-    helo = test.get('helo', '')
+class Daemon:
+    """spfpd serving the policy protocol on a UNIX socket in tmp."""
+
+    def __init__(self, spfpd, conf, tmp):
+        self.sock = os.path.join(tmp, 's.sock')
+        self.errlog = open(os.path.join(tmp, 'spfpd.log'), 'w+')
+        self.proc = subprocess.Popen(
+            [spfpd, '-d', '-c', conf, '-l', 'unix:' + self.sock],
+            stderr=self.errlog)
+        deadline = time.time() + 10
+        while not os.path.exists(self.sock):
+            if self.proc.poll() is not None or time.time() > deadline:
+                raise RuntimeError('spfpd did not start')
+            time.sleep(0.02)
+        self.conn = socket.socket(socket.AF_UNIX)
+        self.conn.settimeout(60)
+        self.conn.connect(self.sock)
+        self.buf = b''
+        self.n = 0
+
+    def ask(self, attrs):
+        self.n += 1
+        req = ''.join('%s=%s\n' % kv for kv in attrs) + \
+            'instance=t%d\n\n' % self.n
+        self.conn.sendall(req.encode())
+        while b'\n\n' not in self.buf:
+            data = self.conn.recv(65536)
+            if not data:
+                raise RuntimeError('spfpd closed the connection')
+            self.buf += data
+        reply, self.buf = self.buf.split(b'\n\n', 1)
+        return reply.decode('utf-8', 'replace')
+
+    def stop(self):
+        self.conn.close()
+        self.proc.terminate()
+        self.proc.wait()
+        self.errlog.seek(0)
+        log = self.errlog.read()
+        self.errlog.close()
+        return log
+
+
+# The policy the suite runs under: every result ends in a PREPENDed
+# Received-SPF header, except a fail of the identity the suite checks,
+# which is refused with a reason that carries the explanation.
+CONFIG = """user =
+skip_addresses =
+dns_servers = 127.0.0.1:%d
+dns_timeout = 500ms
+dns_tries = 1
+default_explanation = DEFAULT
+helo_reject = null
+mail_from_reject = fail
+reason_message = {identity}|{result}|{spf}
+"""
+
+
+def evaluate(daemon, test):
+    """The SPF result (and explanation) of the identity the suite checks:
+    MAIL FROM, or HELO when MAIL FROM is empty (RFC 7208 2.4)."""
     mailfrom = test.get('mailfrom', '')
-    args = [spfpd, '-q', '-c', conf, '-i', host]
-    if helo:
-        args += ['-H', helo]
-    if mailfrom:
-        args += ['-s', mailfrom]
-    p = subprocess.run(args, capture_output=True, text=True, timeout=60)
-    res = {}
-    expl = {}
-    last = None
-    for line in p.stdout.splitlines():
-        m = re.match(r'spf (helo|mailfrom): (\w+)', line)
-        if m:
-            res[m.group(1)] = m.group(2)
-            last = m.group(1)
-            continue
-        m = re.match(r'  explanation: (.*)', line)
-        if m and last:
-            expl[last] = m.group(1)
-    ident = 'mailfrom' if mailfrom else 'helo'
-    return res.get(ident, 'error:' + p.stderr.strip()[-200:]), \
-        expl.get(ident)
+    reply = daemon.ask([('request', 'smtpd_access_policy'),
+                        ('protocol_state', 'RCPT'),
+                        ('client_address', test['host']),
+                        ('helo_name', test.get('helo', '')),
+                        ('sender', mailfrom),
+                        ('recipient', 'postmaster@example.net')])
+    m = re.match(r'action=550 5\.7\.2[34] (\w+)\|(\w+)\|(.*)$', reply)
+    if m:
+        return m.group(2), m.group(3)
+    m = re.match(r'action=PREPEND Received-SPF: (\w+) .*identity=(\w+);',
+                 reply)
+    if m:
+        if mailfrom and m.group(2) == 'helo':
+            # chosen only when the MAIL FROM result is "none"
+            return 'none', None
+        return m.group(1), None
+    return 'unexpected reply: ' + reply[:200], None
 
 
 def main():
@@ -102,16 +160,16 @@ def main():
             dns = DNS(norm_zone(doc.get('zonedata')), tmp)
             conf = os.path.join(tmp, 'spfpd.conf')
             with open(conf, 'w') as f:
-                f.write('dns_servers = 127.0.0.1:%d\n' % dns.port)
-                f.write('dns_timeout = 500ms\ndns_tries = 1\n')
-                f.write('default_explanation = DEFAULT\n')
+                f.write(CONFIG % dns.port)
+            daemon = None
             try:
+                daemon = Daemon(args.spfpd, conf, tmp)
                 for tname, test in tests.items():
                     if args.only and tname != args.only:
                         continue
                     want = test['result']
                     want = want if isinstance(want, list) else [want]
-                    got, expl = evaluate(args.spfpd, conf, test)
+                    got, expl = evaluate(daemon, test)
                     ok = got in want
                     if ok and 'explanation' in test and got == 'fail':
                         ok = expl == test['explanation']
@@ -127,6 +185,15 @@ def main():
                         print('%s %s: want %s got %s' % (
                             'ok  ' if ok else 'FAIL', tname, want, got))
             finally:
+                if daemon:
+                    log = daemon.stop()
+                    for bad in ('AddressSanitizer', 'runtime error:',
+                                'LeakSanitizer'):
+                        if bad in log:
+                            failed += 1
+                            failures.append(('sanitizer', ['clean'],
+                                             log[-2000:], ''))
+                            break
                 dns.stop()
     for tname, want, got, spec in failures:
         print('FAIL %s (RFC %s): want %s, got %s' % (tname, spec,

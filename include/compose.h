@@ -1,0 +1,58 @@
+/*
+ * compose - the text spfpd sends back: Received-SPF (RFC 7208 9.1) and
+ * Authentication-Results (RFC 8601) header fields, and the reason text of
+ * a reject or defer.
+ *
+ * Everything here is built by us, from values that came off the network
+ * (HELO names, senders, explanations out of DNS): control characters are
+ * dropped, values that are not a dot-atom/token are quoted, comments have
+ * their parentheses escaped, and every value is cut to a bounded length,
+ * so no input can add a header line or break the syntax of the field.
+ * The output is one line, without CR or LF, always NUL-terminated and
+ * truncated to the buffer.
+ */
+#ifndef SPFPD_COMPOSE_H
+#define SPFPD_COMPOSE_H
+
+#include <stddef.h>
+
+#include "spf.h"
+
+#define COMPOSE_VALUE_MAX 255   /* bytes of one value in a header */
+#define COMPOSE_MAX 2048        /* room for any header or reply we build */
+
+/* what a header says about one SPF check */
+struct compose_spf {
+	const struct spf_outcome *o;
+	const char *ip;                 /* client address */
+	const char *sender;             /* MAIL FROM, "" for <> */
+	const char *helo;
+	const char *receiver;           /* our host name; NULL: hidden */
+};
+
+/* Received-SPF: RESULT (COMMENT) client-ip=..; envelope-from=..; ... */
+size_t compose_received_spf(char *buf, size_t sz, const struct compose_spf *c);
+
+/* Authentication-Results: AUTHSERV-ID; spf=RESULT (COMMENT) smtp.x=.. */
+size_t compose_auth_results(char *buf, size_t sz, const char *authserv_id,
+    const struct compose_spf *c);
+
+/* the human sentence for a result, as in the header comment */
+size_t compose_comment(char *buf, size_t sz, const struct compose_spf *c);
+
+/*
+ * compose_reason - expand a reason_message template; values are, in
+ * order, those of REASON_KEYS (config.h).  Unknown placeholders are kept
+ * as written (the config parser refuses them).
+ */
+size_t compose_reason(char *buf, size_t sz, const char *tmpl,
+    const char *const values[6]);
+
+/* compose_why_url - the open-spf.org "Why?" link, its values %-encoded */
+size_t compose_why_url(char *buf, size_t sz, const char *scope,
+    const char *id, const char *ip, const char *receiver);
+
+/* compose_text - s without control characters, cut to max bytes */
+size_t compose_text(char *buf, size_t sz, const char *s, size_t max);
+
+#endif

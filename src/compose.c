@@ -1,0 +1,363 @@
+/*
+ * compose - header fields and reply text.  See compose.h.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "compose.h"
+#include "config.h"
+
+/* a bounded string builder: never overflows, always terminated */
+struct sb {
+	char *p;
+	size_t sz, len;
+};
+
+static void
+sb_init(struct sb *b, char *buf, size_t sz)
+{
+	b->p = buf;
+	b->sz = sz;
+	b->len = 0;
+	if (sz)
+		buf[0] = '\0';
+}
+
+static void
+sb_putc(struct sb *b, char ch)
+{
+	if (b->len + 1 < b->sz) {
+		b->p[b->len++] = ch;
+		b->p[b->len] = '\0';
+	}
+}
+
+static void
+sb_puts(struct sb *b, const char *s)
+{
+	while (*s)
+		sb_putc(b, *s++);
+}
+
+static int
+is_ctl(unsigned char ch)
+{
+	return ch < 0x20 || ch == 0x7f;
+}
+
+/* clean - the bytes of s we may show: no controls, at most max bytes */
+static size_t
+clean(char *out, size_t outsz, const char *s, size_t max)
+{
+	size_t n = 0;
+
+	if (outsz == 0)
+		return 0;
+	if (max > outsz - 1)
+		max = outsz - 1;
+	for (; *s && n < max; s++)
+		if (!is_ctl((unsigned char)*s))
+			out[n++] = *s;
+	/* do not end inside a UTF-8 sequence we cut */
+	if (*s && n > 0 && ((unsigned char)out[n - 1] & 0x80)) {
+		while (n > 0 && ((unsigned char)out[n - 1] & 0xc0) == 0x80)
+			n--;
+		if (n > 0 && ((unsigned char)out[n - 1] & 0xc0) == 0xc0)
+			n--;
+	}
+	out[n] = '\0';
+	return n;
+}
+
+size_t
+compose_text(char *buf, size_t sz, const char *s, size_t max)
+{
+	return clean(buf, sz, s ? s : "", max);
+}
+
+/* RFC 5322 atext */
+static int
+is_atext(unsigned char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+	    (ch >= '0' && ch <= '9') || (ch != '\0' &&
+	    strchr("!#$%&'*+-/=?^_`{|}~", ch) != NULL);
+}
+
+static int
+is_dot_atom(const char *s)
+{
+	const char *p;
+
+	if (*s == '\0' || *s == '.')
+		return 0;
+	for (p = s; *p; p++) {
+		if (*p == '.') {
+			if (p[1] == '.' || p[1] == '\0')
+				return 0;
+		} else if (!is_atext((unsigned char)*p)) {
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/* RFC 2045 token (RFC 8601 "value") */
+static int
+is_token(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	if (*p == '\0')
+		return 0;
+	for (; *p; p++)
+		if (*p <= ' ' || *p >= 0x7f || strchr("()<>@,;:\\\"/[]?=", *p))
+			return 0;
+	return 1;
+}
+
+static void
+put_quoted(struct sb *b, const char *v)
+{
+	sb_putc(b, '"');
+	for (; *v; v++) {
+		if (*v == '"' || *v == '\\')
+			sb_putc(b, '\\');
+		sb_putc(b, *v);
+	}
+	sb_putc(b, '"');
+}
+
+/* a header value: bare when the grammar allows it, else quoted */
+static void
+put_value(struct sb *b, const char *raw, int (*bare_ok)(const char *))
+{
+	char v[COMPOSE_VALUE_MAX + 1];
+
+	clean(v, sizeof(v), raw, COMPOSE_VALUE_MAX);
+	if (bare_ok(v))
+		sb_puts(b, v);
+	else
+		put_quoted(b, v);
+}
+
+/* comment text: ( ) and \ escaped (RFC 5322 ctext / quoted-pair) */
+static void
+put_comment(struct sb *b, const char *text)
+{
+	sb_putc(b, '(');
+	for (; *text; text++) {
+		if (*text == '(' || *text == ')' || *text == '\\')
+			sb_putc(b, '\\');
+		sb_putc(b, *text);
+	}
+	sb_putc(b, ')');
+}
+
+static const char *
+who(const struct compose_spf *c, char *buf, size_t sz)
+{
+	if (strcmp(c->o->identity, "helo") == 0)
+		clean(buf, sz, c->helo, COMPOSE_VALUE_MAX);
+	else if (c->sender && *c->sender)
+		clean(buf, sz, c->sender, COMPOSE_VALUE_MAX);
+	else
+		clean(buf, sz, c->o->domain, COMPOSE_VALUE_MAX);
+	return buf;
+}
+
+size_t
+compose_comment(char *buf, size_t sz, const struct compose_spf *c)
+{
+	char w[COMPOSE_VALUE_MAX + 1], ip[COMPOSE_VALUE_MAX + 1];
+	char host[COMPOSE_VALUE_MAX + 1], prob[COMPOSE_VALUE_MAX + 1];
+	const char *pre = "", *sep = "";
+	int n = 0;
+
+	who(c, w, sizeof(w));
+	clean(ip, sizeof(ip), c->ip, COMPOSE_VALUE_MAX);
+	clean(prob, sizeof(prob), c->o->problem ? c->o->problem : "",
+	    COMPOSE_VALUE_MAX);
+	if (c->receiver && *c->receiver) {
+		clean(host, sizeof(host), c->receiver, COMPOSE_VALUE_MAX);
+		pre = host;
+		sep = ": ";
+	}
+	if (sz == 0)
+		return 0;
+	switch (c->o->result) {
+	case SPF_PASS:
+		n = snprintf(buf, sz, "%s%sdomain of %s designates %s as "
+		    "permitted sender", pre, sep, w, ip);
+		break;
+	case SPF_FAIL:
+		n = snprintf(buf, sz, "%s%sdomain of %s does not designate %s "
+		    "as permitted sender", pre, sep, w, ip);
+		break;
+	case SPF_SOFTFAIL:
+		n = snprintf(buf, sz, "%s%stransitioning domain of %s does not "
+		    "designate %s as permitted sender", pre, sep, w, ip);
+		break;
+	case SPF_NEUTRAL:
+		n = snprintf(buf, sz, "%s%s%s is neither permitted nor denied "
+		    "by domain of %s", pre, sep, ip, w);
+		break;
+	case SPF_NONE:
+		n = snprintf(buf, sz, "%s%sdomain of %s does not designate "
+		    "permitted sender hosts", pre, sep, w);
+		break;
+	case SPF_PERMERROR:
+		n = snprintf(buf, sz, "%s%spermanent error in processing "
+		    "domain of %s%s%s", pre, sep, w, *prob ? ": " : "", prob);
+		break;
+	case SPF_TEMPERROR:
+		n = snprintf(buf, sz, "%s%stemporary error in processing "
+		    "domain of %s%s%s", pre, sep, w, *prob ? ": " : "", prob);
+		break;
+	}
+	if (n < 0)
+		buf[0] = '\0';
+	return strlen(buf);
+}
+
+size_t
+compose_received_spf(char *buf, size_t sz, const struct compose_spf *c)
+{
+	char comment[COMPOSE_MAX];
+	struct sb b;
+
+	sb_init(&b, buf, sz);
+	compose_comment(comment, sizeof(comment), c);
+	sb_puts(&b, "Received-SPF: ");
+	sb_puts(&b, spf_result_str(c->o->result));
+	sb_putc(&b, ' ');
+	put_comment(&b, comment);
+	sb_puts(&b, " client-ip=");
+	put_value(&b, c->ip, is_dot_atom);
+	sb_puts(&b, "; envelope-from=");
+	put_value(&b, c->sender && *c->sender ? c->sender : "<>", is_dot_atom);
+	if (c->helo && *c->helo) {
+		sb_puts(&b, "; helo=");
+		put_value(&b, c->helo, is_dot_atom);
+	}
+	if (c->o->problem && (c->o->result == SPF_PERMERROR ||
+	    c->o->result == SPF_TEMPERROR)) {
+		sb_puts(&b, "; problem=");
+		put_value(&b, c->o->problem, is_dot_atom);
+	}
+	sb_puts(&b, "; identity=");
+	sb_puts(&b, c->o->identity);
+	if (c->receiver && *c->receiver) {
+		sb_puts(&b, "; receiver=");
+		put_value(&b, c->receiver, is_dot_atom);
+	}
+	sb_putc(&b, ';');
+	return b.len;
+}
+
+size_t
+compose_auth_results(char *buf, size_t sz, const char *authserv_id,
+    const struct compose_spf *c)
+{
+	char comment[COMPOSE_MAX];
+	struct compose_spf nc = *c;
+	struct sb b;
+	int helo = strcmp(c->o->identity, "helo") == 0;
+
+	sb_init(&b, buf, sz);
+	nc.receiver = NULL;     /* the authserv-id already names us */
+	compose_comment(comment, sizeof(comment), &nc);
+	sb_puts(&b, "Authentication-Results: ");
+	put_value(&b, authserv_id, is_token);
+	sb_puts(&b, "; spf=");
+	sb_puts(&b, spf_result_str(c->o->result));
+	sb_putc(&b, ' ');
+	put_comment(&b, comment);
+	if (helo) {
+		sb_puts(&b, " smtp.helo=");
+		put_value(&b, c->helo, is_token);
+	} else {
+		sb_puts(&b, " smtp.mailfrom=");
+		put_value(&b, c->o->domain, is_token);
+	}
+	return b.len;
+}
+
+size_t
+compose_reason(char *buf, size_t sz, const char *tmpl,
+    const char *const values[6])
+{
+	static const char *const keys[] = REASON_KEYS;
+	const char *e;
+	struct sb b;
+	size_t i, n;
+
+	sb_init(&b, buf, sz);
+	for (; *tmpl; tmpl++) {
+		if ((tmpl[0] == '{' && tmpl[1] == '{') ||
+		    (tmpl[0] == '}' && tmpl[1] == '}')) {
+			sb_putc(&b, *tmpl++);
+			continue;
+		}
+		if (*tmpl == '{' && (e = strchr(tmpl, '}')) != NULL) {
+			n = (size_t)(e - tmpl - 1);
+			for (i = 0; i < 6; i++) {
+				if (strlen(keys[i]) == n &&
+				    strncmp(tmpl + 1, keys[i], n) == 0)
+					break;
+			}
+			if (i < 6) {
+				char v[COMPOSE_MAX];
+
+				clean(v, sizeof(v), values[i] ? values[i] : "",
+				    sizeof(v) - 1);
+				sb_puts(&b, v);
+				tmpl = e;
+				continue;
+			}
+		}
+		if (!is_ctl((unsigned char)*tmpl))
+			sb_putc(&b, *tmpl);
+	}
+	return b.len;
+}
+
+size_t
+compose_why_url(char *buf, size_t sz, const char *scope, const char *id,
+    const char *ip, const char *receiver)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const char *vals[4], *names[4] = { "s", "id", "ip", "r" };
+	const unsigned char *p;
+	struct sb b;
+	size_t i;
+
+	vals[0] = scope;
+	vals[1] = id;
+	vals[2] = ip;
+	vals[3] = receiver;
+	sb_init(&b, buf, sz);
+	sb_puts(&b, "https://www.open-spf.org/Why?");
+	for (i = 0; i < 4; i++) {
+		if (vals[i] == NULL)
+			continue;
+		if (i)
+			sb_putc(&b, ';');
+		sb_puts(&b, names[i]);
+		sb_putc(&b, '=');
+		for (p = (const unsigned char *)vals[i];
+		    *p && p - (const unsigned char *)vals[i] <
+		    COMPOSE_VALUE_MAX; p++) {
+			if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' &&
+			    *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+			    strchr("-._~@:", *p)) {
+				sb_putc(&b, (char)*p);
+			} else {
+				sb_putc(&b, '%');
+				sb_putc(&b, hex[*p >> 4]);
+				sb_putc(&b, hex[*p & 15]);
+			}
+		}
+	}
+	return b.len;
+}
