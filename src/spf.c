@@ -58,6 +58,7 @@ struct spf_check {
 	/* per run */
 	unsigned misses;
 	int dns_trouble;                /* a real SERVFAIL/timeout was seen */
+	char *dns_problem;              /* the first one, for the report */
 	int overflow;                   /* more questions than SPF_MAX_KNOWN */
 	unsigned dns_terms, void_lookups;
 	int txt_seen;                   /* the first TXT is the top record */
@@ -116,7 +117,8 @@ canon_name(char *dst, size_t dstsz, const char *src)
 {
 	size_t n, i;
 
-	snprintf(dst, dstsz, "%s", src);
+	if (dst != src)         /* src may be dst: no snprintf then */
+		snprintf(dst, dstsz, "%s", src);
 	for (i = 0; dst[i]; i++)
 		dst[i] = (char)tolower((unsigned char)dst[i]);
 	n = strlen(dst);
@@ -287,6 +289,21 @@ prefetch(struct spf_check *c, const struct dns_answer *a)
 }
 
 /* ----- the libspf2 DNS layer ----- */
+
+/* dns_trouble - a real temporary DNS failure (not a miss): say which */
+static void
+dns_trouble(struct spf_check *c, const char *name, int type,
+    enum dns_status st)
+{
+	char buf[320];
+
+	c->dns_trouble = 1;
+	if (c->dns_problem != NULL)
+		return;
+	snprintf(buf, sizeof(buf), "DNS %s for %.253s/%s", dns_status_str(st),
+	    name, dns_type_str(type));
+	c->dns_problem = strdup(buf);
+}
 
 static SPF_dns_rr_t *
 rr_status(SPF_dns_server_t *s, const char *domain, ns_type type, int herrno)
@@ -461,7 +478,7 @@ synth_lookup(SPF_dns_server_t *s, struct spf_check *c, const char *domain,
 		}
 		return rr_status(s, domain, type, HOST_NOT_FOUND);
 	default:
-		c->dns_trouble = 1;
+		dns_trouble(c, base, mx ? DNS_T_MX : at, a->status);
 		return rr_status(s, domain, type, TRY_AGAIN);
 	}
 	if (!mx) {
@@ -566,7 +583,7 @@ layer_lookup(SPF_dns_server_t *s, const char *domain, ns_type type,
 	case DNS_NODATA:
 		return rr_status(s, domain, type, NO_DATA);
 	default:
-		c->dns_trouble = 1;
+		dns_trouble(c, a->name, a->type, a->status);
 		return rr_status(s, domain, type, TRY_AGAIN);
 	}
 	if (type == ns_t_txt && !answer_has_spf(a)) {
@@ -688,6 +705,7 @@ check_free(struct spf_check *c)
 	free(c->domain);
 	free(c->expl);
 	free(c->problem);
+	free(c->dns_problem);
 	free(c);
 }
 
@@ -853,6 +871,10 @@ spf_run(struct spf_check *c)
 		r = map_result(c, resp);
 	if (r == SPF_FAIL && (e = SPF_response_get_explanation(resp)) != NULL)
 		c->expl = strndup(e, 512);
+	if (r == SPF_TEMPERROR && c->problem == NULL && c->dns_problem) {
+		c->problem = c->dns_problem;
+		c->dns_problem = NULL;
+	}
 	if ((r == SPF_PERMERROR || r == SPF_TEMPERROR) && c->problem == NULL)
 		c->problem = strdup(SPF_strerror(SPF_response_errcode(resp)));
 	SPF_response_free(resp);

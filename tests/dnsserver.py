@@ -148,7 +148,8 @@ class Server:
             'latin-1').lower()
         rtype = dns.rdatatype.to_text(question.rdtype)
         if self.log:
-            self.log.write('%s %s %s\n' % (proto, key, rtype))
+            self.log.write('%s %s %s %.3f\n' % (proto, key, rtype,
+                                                 time.monotonic()))
         if key in self.name_delay:
             time.sleep(self.name_delay[key])
         with self.lock:

@@ -1,0 +1,699 @@
+#!/usr/bin/python3
+"""spftest.py - SPF checks of spfpd end to end: a real authoritative DNS
+server (Debian's knotd) on loopback, spfpd as a daemon talking the Postfix
+policy protocol on a UNIX socket, and the exact actions and header fields
+it answers.  Also: the event loop does not block on a slow DNS answer,
+and the DNS cache (TTL, size bound, in-flight coalescing, negative
+answers), observed through the query log of tests/dnsserver.py.
+
+Usage: spftest.py --spfpd build/spfpd [--log FILE] [--only NAME]
+Prints "ok NAME" / "FAIL NAME: why" and "spf: N passed, M failed".
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from knot import Knot, dead_port  # noqa: E402
+
+SANITIZER_MARKS = ('AddressSanitizer', 'runtime error:', 'LeakSanitizer')
+
+ZONES = {
+    'example.com': [
+        '@ TXT "v=spf1 ip4:192.0.2.0/24 ip6:2001:db8:1::/48 -all"',
+        'soft TXT "v=spf1 ip4:192.0.2.0/24 ~all"',
+        'neutral TXT "v=spf1 ?all"',
+        'nospf A 192.0.2.99',
+        'perm TXT "v=spf1 ip4:192.0.2.1 foo:bar -all"',
+        'inc TXT "v=spf1 include:l1.example.com -all"',
+        'l1 TXT "v=spf1 include:l2.example.com -all"',
+        'l2 TXT "v=spf1 ip4:198.51.100.0/24 -all"',
+        'redir TXT "v=spf1 redirect=l2.example.com"',
+        'mxd TXT "v=spf1 mx -all"',
+        'mxd MX 10 mx1.example.com.',
+        'mx1 A 203.0.113.5',
+        'ad TXT "v=spf1 a -all"',
+        'ad A 203.0.113.6',
+        'ptrd TXT "v=spf1 ptr -all"',
+        'host.ptrd A 203.0.113.7',
+        'ex TXT "v=spf1 exists:%{i}.ok.example.com -all"',
+        '203.0.113.8.ok A 127.0.0.2',
+        'expd TXT "v=spf1 -all exp=why.example.com"',
+        'why TXT "Not from %{i}, sorry"',
+        'mail A 192.0.2.1',
+        'mail TXT "v=spf1 a -all"',
+        'badhelo TXT "v=spf1 -all"',
+        'gone TXT "v=spf1 include:missing.example.com -all"',
+        'relay TXT "v=spf1 ip4:203.0.113.0/24 -all"',
+        'wl A 203.0.113.9',
+    ],
+    '113.0.203.in-addr.arpa': [
+        '7 PTR host.ptrd.example.com.',
+    ],
+}
+
+
+class Fail(Exception):
+    pass
+
+
+def check(cond, why):
+    if not cond:
+        raise Fail(why)
+
+
+class Daemon:
+    def __init__(self, ctx, conf_extra, dns_servers):
+        self.ctx = ctx
+        self.dir = tempfile.mkdtemp(prefix='spfd-', dir=ctx.tmp)
+        self.sock = os.path.join(self.dir, 's.sock')
+        self.conf = os.path.join(self.dir, 'spfpd.conf')
+        self.logpath = os.path.join(self.dir, 'spfpd.log')
+        opts = {'listen': 'unix:' + self.sock, 'user': '',
+                'skip_addresses': '', 'authserv_id': 'mx.test',
+                'dns_servers': dns_servers, 'dns_timeout': '300ms',
+                'dns_tries': '1'}
+        for line in conf_extra.splitlines():
+            if line.strip():
+                k, v = line.split('=', 1)
+                opts[k.strip()] = v.strip()
+        with open(self.conf, 'w') as f:
+            for k, v in opts.items():
+                f.write('%s = %s\n' % (k, v))
+        self.err = open(self.logpath, 'w+')
+        self.proc = subprocess.Popen([ctx.spfpd, '-d', '-c', self.conf],
+                                     stderr=self.err)
+        deadline = time.time() + 10
+        while not os.path.exists(self.sock):
+            if self.proc.poll() is not None or time.time() > deadline:
+                raise Fail('spfpd did not start: ' + self.log())
+            time.sleep(0.02)
+
+    def connect(self):
+        c = Client(self.sock)
+        return c
+
+    def log(self):
+        self.err.flush()
+        with open(self.logpath) as f:
+            return f.read()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        text = self.log()
+        self.err.close()
+        self.ctx.logf.write(text)
+        for m in SANITIZER_MARKS:
+            if m in text:
+                raise Fail('sanitizer report in the daemon log')
+        if self.proc.returncode != 0:
+            raise Fail('spfpd exited %d' % self.proc.returncode)
+
+
+class Client:
+    n = 0
+
+    def __init__(self, path):
+        self.s = socket.socket(socket.AF_UNIX)
+        self.s.settimeout(15)
+        self.s.connect(path)
+        self.buf = b''
+
+    def send(self, ip, sender, helo='client.example.com', rcpt='u@dest.test',
+             instance=None, **extra):
+        if instance is None:
+            Client.n += 1
+            instance = 'i%d' % Client.n
+        attrs = [('request', 'smtpd_access_policy'),
+                 ('protocol_state', 'RCPT'), ('protocol_name', 'ESMTP'),
+                 ('client_address', ip), ('client_name', 'unknown'),
+                 ('helo_name', helo), ('sender', sender),
+                 ('recipient', rcpt), ('instance', instance)]
+        attrs += list(extra.items())
+        self.s.sendall((''.join('%s=%s\n' % a for a in attrs) + '\n')
+                       .encode())
+
+    def reply(self):
+        while b'\n\n' not in self.buf:
+            data = self.s.recv(65536)
+            if not data:
+                raise Fail('connection closed without a reply')
+            self.buf += data
+        r, self.buf = self.buf.split(b'\n\n', 1)
+        r = r.decode()
+        check(r.startswith('action='), 'bad reply %r' % r)
+        return r[len('action='):]
+
+    def ask(self, *a, **kw):
+        self.send(*a, **kw)
+        return self.reply()
+
+    def close(self):
+        self.s.close()
+
+
+def spf_result(action):
+    m = re.match(r'PREPEND Received-SPF: (\w+) ', action)
+    return m.group(1) if m else None
+
+
+# ----- tests against knotd -----
+
+def t_results(ctx):
+    """Every SPF result, read from the Received-SPF header (no rejects)."""
+    d = ctx.daemon('mail_from_reject = no\nhelo_reject = no\n')
+    c = d.connect()
+    cases = [
+        ('192.0.2.10', 'a@example.com', 'pass'),
+        ('198.51.100.1', 'a@example.com', 'fail'),
+        ('2001:db8:1::25', 'a@example.com', 'pass'),
+        ('2001:db8:2::25', 'a@example.com', 'fail'),
+        ('198.51.100.1', 'a@soft.example.com', 'softfail'),
+        ('198.51.100.1', 'a@neutral.example.com', 'neutral'),
+        ('198.51.100.1', 'a@nospf.example.com', 'none'),
+        ('198.51.100.1', 'a@nxdomain.example.com', 'none'),
+        ('192.0.2.1', 'a@perm.example.com', 'permerror'),
+        ('198.51.100.7', 'a@inc.example.com', 'pass'),
+        ('192.0.2.7', 'a@inc.example.com', 'fail'),
+        ('198.51.100.7', 'a@redir.example.com', 'pass'),
+        ('203.0.113.5', 'a@mxd.example.com', 'pass'),
+        ('203.0.113.6', 'a@mxd.example.com', 'fail'),
+        ('203.0.113.6', 'a@ad.example.com', 'pass'),
+        ('203.0.113.7', 'a@ptrd.example.com', 'pass'),
+        ('203.0.113.6', 'a@ptrd.example.com', 'fail'),
+        ('203.0.113.8', 'a@ex.example.com', 'pass'),
+        ('203.0.113.9', 'a@ex.example.com', 'fail'),
+        # include of a name that does not exist: permerror (RFC 7208 5.2)
+        ('192.0.2.1', 'a@gone.example.com', 'permerror'),
+    ]
+    bad = []
+    for ip, sender, want in cases:
+        got = spf_result(c.ask(ip, sender))
+        if got != want:
+            bad.append('%s %s: want %s got %s' % (ip, sender, want, got))
+    c.close()
+    d.stop()
+    check(not bad, '; '.join(bad))
+
+
+def t_header_text(ctx):
+    d = ctx.daemon('')
+    c = d.connect()
+    r = c.ask('192.0.2.10', 'a@example.com')
+    check(r == 'PREPEND Received-SPF: pass (mx.test: domain of a@example.com'
+          ' designates 192.0.2.10 as permitted sender) client-ip=192.0.2.10;'
+          ' envelope-from="a@example.com"; helo=client.example.com;'
+          ' identity=mailfrom; receiver=mx.test;', r)
+    r = c.ask('2001:db8:1::25', 'a@soft.example.com')
+    check(r == 'PREPEND Received-SPF: softfail (mx.test: transitioning '
+          'domain of a@soft.example.com does not designate 2001:db8:1::25 '
+          'as permitted sender) client-ip="2001:db8:1::25"; '
+          'envelope-from="a@soft.example.com"; helo=client.example.com; '
+          'identity=mailfrom; receiver=mx.test;', r)
+    c.close()
+    d.stop()
+
+
+def t_fail_reject_text(ctx):
+    d = ctx.daemon('')
+    c = d.connect()
+    r = c.ask('198.51.100.1', 'a@example.com')
+    check(r == '550 5.7.23 Message rejected due to: SPF fail - not '
+          'authorized. Please see https://www.open-spf.org/Why?s=mfrom;'
+          'id=a@example.com;ip=198.51.100.1;r=mx.test', r)
+    # the domain's own explanation (exp=), macros expanded
+    r = c.ask('198.51.100.1', 'a@expd.example.com')
+    check(r.startswith('550 5.7.23 Message rejected due to: Not from '
+                       '198.51.100.1, sorry. Please see'), r)
+    c.close()
+    d.stop()
+
+
+def t_permerror_reject(ctx):
+    d = ctx.daemon('permerror_reject = yes\n')
+    c = d.connect()
+    r = c.ask('192.0.2.1', 'a@perm.example.com')
+    check(r.startswith('550 5.7.24 Message rejected due to: SPF permanent '
+                       'error: '), r)
+    c.close()
+    d.stop()
+
+
+def t_reject_levels(ctx):
+    d = ctx.daemon('mail_from_reject = softfail\n')
+    c = d.connect()
+    r = c.ask('198.51.100.1', 'a@soft.example.com')
+    check(r.startswith('550 5.7.23 Message rejected due to: SPF softfail'),
+          r)
+    r = c.ask('198.51.100.1', 'a@neutral.example.com')
+    check(spf_result(r) == 'neutral', r)
+    c.close()
+    d.stop()
+    d = ctx.daemon('mail_from_reject = not_pass\n')
+    c = d.connect()
+    r = c.ask('198.51.100.1', 'a@neutral.example.com')
+    check(r.startswith('550 5.7.23 '), r)
+    r = c.ask('198.51.100.1', 'a@nospf.example.com')
+    check(spf_result(r) == 'none', r)
+    c.close()
+    d.stop()
+    # reject_not_pass_domains: not_pass for the listed domains only
+    d = ctx.daemon('reject_not_pass_domains = neutral.example.com\n')
+    c = d.connect()
+    r = c.ask('198.51.100.1', 'a@neutral.example.com')
+    check(r.startswith('550 5.7.23 '), r)
+    r = c.ask('198.51.100.1', 'a@soft.example.com')
+    check(spf_result(r) == 'softfail', r)
+    c.close()
+    d.stop()
+
+
+def t_helo(ctx):
+    """HELO is checked first; a HELO fail refuses even a passing sender;
+    the null sender gets the HELO result; literals are not checked."""
+    d = ctx.daemon('')
+    c = d.connect()
+    r = c.ask('192.0.2.10', 'a@example.com', helo='badhelo.example.com')
+    check(r.startswith('550 5.7.23 Message rejected due to: SPF fail - not '
+                       'authorized. Please see https://www.open-spf.org/'
+                       'Why?s=helo;id=badhelo.example.com;'), r)
+    r = c.ask('192.0.2.1', '', helo='mail.example.com')
+    check(r.startswith('PREPEND Received-SPF: pass (mx.test: domain of '
+                       'mail.example.com designates 192.0.2.1 as permitted '
+                       'sender) client-ip=192.0.2.1; envelope-from="<>"; '
+                       'helo=mail.example.com; identity=helo;'), r)
+    r = c.ask('198.51.100.1', '', helo='mail.example.com')
+    check(r.startswith('550 5.7.23 '), r)
+    r = c.ask('198.51.100.1', '', helo='[198.51.100.1]')
+    check(spf_result(r) == 'none', r)
+    c.close()
+    d.stop()
+    d = ctx.daemon('helo_reject = no_check\n')
+    c = d.connect()
+    r = c.ask('192.0.2.10', 'a@example.com', helo='badhelo.example.com')
+    check(spf_result(r) == 'pass', r)
+    r = c.ask('198.51.100.1', '', helo='mail.example.com')
+    check(r == 'DUNNO', r)
+    c.close()
+    d.stop()
+    d = ctx.daemon('helo_reject = null\n')
+    c = d.connect()
+    r = c.ask('192.0.2.10', 'a@example.com', helo='badhelo.example.com')
+    check(spf_result(r) == 'pass', r)
+    r = c.ask('198.51.100.1', '', helo='badhelo.example.com')
+    check(r.startswith('550 5.7.23 '), r)
+    c.close()
+    d.stop()
+
+
+def t_per_message(ctx):
+    """Postfix asks once per recipient: one header per message, a refusal
+    repeated for every recipient."""
+    d = ctx.daemon('')
+    c = d.connect()
+    r1 = c.ask('192.0.2.10', 'a@example.com', rcpt='x@dest.test',
+               instance='m1')
+    r2 = c.ask('192.0.2.10', 'a@example.com', rcpt='y@dest.test',
+               instance='m1')
+    r3 = c.ask('192.0.2.10', 'a@example.com', rcpt='z@dest.test',
+               instance='m1')
+    check(spf_result(r1) == 'pass' and r2 == 'DUNNO' and r3 == 'DUNNO',
+          '%r %r %r' % (r1, r2, r3))
+    f1 = c.ask('198.51.100.1', 'a@example.com', instance='m2')
+    f2 = c.ask('198.51.100.1', 'a@example.com', instance='m2')
+    check(f1.startswith('550 5.7.23') and f1 == f2, '%r %r' % (f1, f2))
+    # a new message on the same connection gets its own header
+    n1 = c.ask('192.0.2.10', 'a@example.com', instance='m3')
+    check(spf_result(n1) == 'pass', n1)
+    c.close()
+    log = d.log()
+    d.stop()
+    check(log.count('result=repeat') == 3, 'repeat lines: %d' %
+          log.count('result=repeat'))
+
+
+def t_auth_results(ctx):
+    d = ctx.daemon('header_type = authentication-results\n')
+    c = d.connect()
+    r = c.ask('192.0.2.10', 'a@example.com')
+    check(r == 'PREPEND Authentication-Results: mx.test; spf=pass (domain '
+          'of a@example.com designates 192.0.2.10 as permitted sender) '
+          'smtp.mailfrom=example.com', r)
+    r = c.ask('192.0.2.1', '', helo='mail.example.com')
+    check(r.startswith('PREPEND Authentication-Results: mx.test; spf=pass '
+                       '(') and r.endswith(' smtp.helo=mail.example.com'), r)
+    c.close()
+    d.stop()
+    d = ctx.daemon('header_type = none\n')
+    c = d.connect()
+    check(c.ask('192.0.2.10', 'a@example.com') == 'DUNNO', 'none')
+    c.close()
+    d.stop()
+
+
+def t_options(ctx):
+    d = ctx.daemon('test_only = yes\nhide_receiver = yes\n')
+    c = d.connect()
+    r = c.ask('198.51.100.1', 'a@example.com')
+    check(r.startswith('PREPEND Received-SPF: fail (domain of a@example.com')
+          and 'receiver=' not in r, r)
+    c.close()
+    log = d.log()
+    d.stop()
+    check('test_only="550 5.7.23 Message rejected' in log, 'no test_only log')
+
+    d = ctx.daemon('')
+    c = d.connect()
+    r = c.ask('198.51.100.1', 'a@example.com', sasl_username='alice')
+    check(r == 'DUNNO', r)
+    c.close()
+    log = d.log()
+    d.stop()
+    check('result=skipped(authenticated)' in log, 'no skip log line')
+
+    d = ctx.daemon('skip_authenticated = no\n')
+    c = d.connect()
+    r = c.ask('198.51.100.1', 'a@example.com', sasl_username='alice')
+    check(r.startswith('550 5.7.23'), r)
+    c.close()
+    d.stop()
+
+    # the client is a relay of relay.example.com: not checked further
+    d = ctx.daemon('domain_whitelist = relay.example.com\n')
+    c = d.connect()
+    r = c.ask('203.0.113.50', 'a@example.com')
+    check(r == 'DUNNO', r)
+    r = c.ask('198.51.100.1', 'a@example.com')
+    check(r.startswith('550 5.7.23'), r)
+    c.close()
+    log = d.log()
+    d.stop()
+    check('result=skipped(domain_whitelist)' in log, 'no log line')
+
+    d = ctx.daemon('helo_whitelist = wl.example.com\n')
+    c = d.connect()
+    r = c.ask('203.0.113.9', 'a@example.com', helo='wl.example.com')
+    check(r == 'DUNNO', r)
+    # the listed name does not resolve to this client: checked
+    r = c.ask('198.51.100.1', 'a@example.com', helo='wl.example.com')
+    check(r.startswith('550 5.7.23'), r)
+    c.close()
+    d.stop()
+
+    d = ctx.daemon('reason_message = {result} for {domain} ({identity}) '
+                   '- {spf}\n')
+    c = d.connect()
+    r = c.ask('198.51.100.1', 'a@example.com')
+    check(r == '550 5.7.23 fail for example.com (mailfrom) - SPF fail - '
+          'not authorized', r)
+    c.close()
+    d.stop()
+
+
+def t_temperror(ctx):
+    """A DNS server that never answers: temperror, deferred when asked."""
+    sock, port = dead_port()
+    try:
+        d = ctx.daemon('temperror_defer = yes\n',
+                       dns_servers='127.0.0.1:%d' % port)
+        c = d.connect()
+        r = c.ask('192.0.2.10', 'a@example.com')
+        check(r.startswith('DEFER_IF_PERMIT 4.7.24 Message deferred due '
+                           'to: SPF temporary error: '), r)
+        c.close()
+        d.stop()
+        d = ctx.daemon('', dns_servers='127.0.0.1:%d' % port)
+        c = d.connect()
+        r = c.ask('192.0.2.10', 'a@example.com')
+        check(spf_result(r) == 'temperror' and 'problem=' in r, r)
+        c.close()
+        d.stop()
+    finally:
+        sock.close()
+
+
+# ----- tests against tests/dnsserver.py (it can delay and log) -----
+
+class TestDNS:
+    def __init__(self, ctx, zone, extra=()):
+        self.dir = tempfile.mkdtemp(prefix='dns-', dir=ctx.tmp)
+        zf = os.path.join(self.dir, 'zone.json')
+        with open(zf, 'w') as f:
+            json.dump(zone, f)
+        self.logpath = os.path.join(self.dir, 'queries.log')
+        self.proc = subprocess.Popen(
+            ['/usr/bin/python3', os.path.join(HERE, 'dnsserver.py'),
+             '--zone', zf, '--log', self.logpath] + list(extra),
+            stdout=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline()
+        if not line.startswith('port '):
+            raise Fail('dnsserver did not start')
+        self.port = int(line.split()[1])
+        self.servers = '127.0.0.1:%d' % self.port
+
+    def count(self, name, rtype='TXT'):
+        with open(self.logpath) as f:
+            return sum(1 for line in f
+                       if line.split()[1:3] == [name, rtype])
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait()
+
+
+def t_loop_not_blocked(ctx):
+    """One answer held back 3 s: 200 other requests on other connections
+    are all answered before it (they never wait behind it)."""
+    zone = {'slow.test': [{'TXT': 'v=spf1 -all'}],
+            'fast.test': [{'TXT': 'v=spf1 ip4:192.0.2.0/24 -all'}]}
+    dns = TestDNS(ctx, zone, ['--delay-name', 'slow.test=3000'])
+    try:
+        d = ctx.daemon('lookup_time = 10s\ndns_timeout = 5s\n',
+                       dns_servers=dns.servers)
+        slow = d.connect()
+        slow.send('192.0.2.10', 'a@slow.test')
+        order = []
+        t0 = time.time()
+
+        def fast_client(k):
+            c = d.connect()
+            for _ in range(20):
+                r = c.ask('192.0.2.10', 'b%d@fast.test' % k,
+                          )
+                if spf_result(r) != 'pass':
+                    order.append('bad %r' % r)
+            order.append('fast%d' % k)
+            c.close()
+        threads = [threading.Thread(target=fast_client, args=(k,))
+                   for k in range(10)]
+        for t in threads:
+            t.start()
+        r = slow.reply()
+        order.append('slow')
+        fast_done = time.time() - t0
+        for t in threads:
+            t.join()
+        slow.close()
+        d.stop()
+        check(r.startswith('550 5.7.23'), r)
+        check(order[-1] == 'slow' and len(order) == 11,
+              'order: %s' % order)
+        ctx.note('loop_not_blocked: 200 requests answered while one DNS '
+                 'answer was held 3 s; slow one answered after %.2fs' %
+                 fast_done)
+    finally:
+        dns.stop()
+
+
+def t_cache(ctx):
+    zone = {'ttl.test': [{'TXT': 'v=spf1 -all'}],
+            'co.test': [{'TXT': 'v=spf1 -all'}]}
+    for i in range(20):
+        zone['d%d.test' % i] = [{'TXT': 'v=spf1 -all'}]
+    dns = TestDNS(ctx, zone, ['--ttl', '2', '--delay-name', 'co.test=500'])
+    try:
+        d = ctx.daemon('dns_cache_size = 8\ndns_negative_ttl = 1m\n'
+                       'mail_from_reject = no\ndns_timeout = 3s\n',
+                       dns_servers=dns.servers)
+        c = d.connect()
+        # TTL: answered from the cache until it expires
+        c.ask('192.0.2.1', 'a@ttl.test', helo='')
+        c.ask('192.0.2.1', 'b@ttl.test', helo='')
+        check(dns.count('ttl.test') == 1, 'cached: %d queries' %
+              dns.count('ttl.test'))
+        time.sleep(2.5)
+        c.ask('192.0.2.1', 'c@ttl.test', helo='')
+        check(dns.count('ttl.test') == 2, 'after TTL: %d queries' %
+              dns.count('ttl.test'))
+        # negative answers are cached too
+        c.ask('192.0.2.1', 'a@nx.test', helo='')
+        c.ask('192.0.2.1', 'b@nx.test', helo='')
+        check(dns.count('nx.test') == 1, 'NXDOMAIN: %d queries' %
+              dns.count('nx.test'))
+        # size bound: 20 names through a cache of 8 push the first out
+        for i in range(20):
+            c.ask('192.0.2.1', 'a@d%d.test' % i, helo='')
+        c.ask('192.0.2.1', 'b@d19.test', helo='')
+        check(dns.count('d19.test') == 1, 'recent entry evicted')
+        c.ask('192.0.2.1', 'b@d0.test', helo='')
+        check(dns.count('d0.test') == 2, 'size bound not applied: %d' %
+              dns.count('d0.test'))
+        # coalescing: 10 connections ask at once, one query goes out
+        clients = [d.connect() for _ in range(10)]
+        for k, cl in enumerate(clients):
+            cl.send('192.0.2.1', 'u%d@co.test' % k, helo='')
+        for cl in clients:
+            r = cl.reply()
+            check(spf_result(r) == 'fail', r)
+            cl.close()
+        check(dns.count('co.test') == 1, 'not coalesced: %d queries' %
+              dns.count('co.test'))
+        c.close()
+        d.stop()
+    finally:
+        dns.stop()
+
+
+def t_round_trips(ctx):
+    """A cold 3-level include tree with 20 ms per answer: the number of
+    sequential round trips is what prefetching saves (printed, and bounded
+    by the tree's depth plus the a/mx steps, not by its size)."""
+    zone = {
+        'top.test': [{'TXT': 'v=spf1 include:a.test include:b.test '
+                      'include:c.test -all'}],
+        'a.test': [{'TXT': 'v=spf1 include:a1.test include:a2.test -all'}],
+        'b.test': [{'TXT': 'v=spf1 include:b1.test include:b2.test -all'}],
+        'c.test': [{'TXT': 'v=spf1 ip4:10.0.0.0/8 -all'}],
+        'a1.test': [{'TXT': 'v=spf1 ip4:10.1.0.0/16 -all'}],
+        'a2.test': [{'TXT': 'v=spf1 ip4:10.2.0.0/16 -all'}],
+        'b1.test': [{'TXT': 'v=spf1 ip4:10.3.0.0/16 -all'}],
+        'b2.test': [{'TXT': 'v=spf1 ip4:198.51.100.0/24 -all'}],
+    }
+    dns = TestDNS(ctx, zone, ['--delay-ms', '20'])
+    try:
+        d = ctx.daemon('mail_from_reject = no\ndns_timeout = 3s\n',
+                       dns_servers=dns.servers)
+        c = d.connect()
+        t0 = time.time()
+        r = c.ask('198.51.100.9', 'a@top.test', helo='')
+        wall = (time.time() - t0) * 1000
+        c.close()
+        d.stop()
+        check(spf_result(r) == 'pass', r)
+        with open(dns.logpath) as f:
+            n = sum(1 for _ in f)
+        rtts = wall / 20.0
+        ctx.note('round_trips: cold 3-level include tree (8 records) with '
+                 '20 ms DNS delay: %.0f ms wall, ~%.1f round trips, %d '
+                 'queries' % (wall, rtts, n))
+        check(n == 8, '%d queries for 8 records' % n)
+    finally:
+        dns.stop()
+
+
+TESTS = [
+    ('results', t_results),
+    ('header_text', t_header_text),
+    ('fail_reject_text', t_fail_reject_text),
+    ('permerror_reject', t_permerror_reject),
+    ('reject_levels', t_reject_levels),
+    ('helo', t_helo),
+    ('per_message', t_per_message),
+    ('auth_results', t_auth_results),
+    ('options', t_options),
+    ('temperror', t_temperror),
+    ('loop_not_blocked', t_loop_not_blocked),
+    ('cache', t_cache),
+    ('round_trips', t_round_trips),
+]
+
+
+class Ctx:
+    def __init__(self, spfpd, logf):
+        self.spfpd = os.path.abspath(spfpd)
+        self.logf = logf
+        self.tmp = tempfile.mkdtemp(prefix='spftest-')
+        self.knot = None
+        self.daemons = []
+        self.notes = []
+
+    def daemon(self, extra, dns_servers=None):
+        if dns_servers is None:
+            dns_servers = '127.0.0.1:%d' % self.knot.port
+        d = Daemon(self, extra, dns_servers)
+        self.daemons.append(d)
+        return d
+
+    def note(self, s):
+        self.notes.append(s)
+
+    def cleanup(self):
+        for d in self.daemons:
+            if d.proc.poll() is None:
+                d.proc.kill()
+                d.proc.wait()
+        self.daemons = []
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--spfpd', required=True)
+    ap.add_argument('--log', default='/dev/null')
+    ap.add_argument('--only')
+    args = ap.parse_args()
+    logf = open(args.log, 'a')
+    ctx = Ctx(args.spfpd, logf)
+    passed = failed = 0
+    try:
+        ctx.knot = Knot(ctx.tmp, ZONES)
+        ctx.knot.start()
+        for name, fn in TESTS:
+            if args.only and name != args.only:
+                continue
+            logf.write('=== %s\n' % name)
+            try:
+                fn(ctx)
+                print('ok %s' % name)
+                passed += 1
+            except Fail as e:
+                print('FAIL %s: %s' % (name, e))
+                failed += 1
+            except Exception:
+                print('FAIL %s: %s' % (name, traceback.format_exc()
+                                       .strip().splitlines()[-1]))
+                logf.write(traceback.format_exc())
+                failed += 1
+            finally:
+                ctx.cleanup()
+            sys.stdout.flush()
+    finally:
+        ctx.cleanup()
+        if ctx.knot:
+            ctx.knot.stop()
+        shutil.rmtree(ctx.tmp, ignore_errors=True)
+    for n in ctx.notes:
+        print('# ' + n)
+    print('spf: %d passed, %d failed' % (passed, failed))
+    return 0 if failed == 0 else 1
+
+
+if __name__ == '__main__':
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    sys.exit(main())
