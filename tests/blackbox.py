@@ -266,7 +266,6 @@ class Daemon:
             self.cmd += ["-c", conf]
         self.cmd += list(args)
         self.logfile = open(self.logpath, "wb")
-        ctx.daemons.append(self)
 
         def preexec():
             if rlimit_nofile is not None:
@@ -274,11 +273,17 @@ class Daemon:
                 resource.setrlimit(resource.RLIMIT_NOFILE,
                                    (rlimit_nofile, rlimit_nofile))
 
-        self.proc = subprocess.Popen(
-            self.cmd, stdin=subprocess.PIPE if stdio else subprocess.DEVNULL,
-            stdout=subprocess.PIPE if stdio else self.logfile,
-            stderr=self.logfile, preexec_fn=preexec, start_new_session=True,
-            close_fds=True)
+        try:
+            self.proc = subprocess.Popen(
+                self.cmd,
+                stdin=subprocess.PIPE if stdio else subprocess.DEVNULL,
+                stdout=subprocess.PIPE if stdio else self.logfile,
+                stderr=self.logfile, preexec_fn=preexec,
+                start_new_session=True, close_fds=True)
+        except OSError as e:
+            self.logfile.close()
+            raise Failure("cannot run %s: %s" % (self.cmd[0], e))
+        ctx.daemons.append(self)        # from now on, cleanup() stops it
         self.pid = self.proc.pid
         self.terminated = False         # we sent SIGTERM at the end
         if wait and not stdio:
@@ -395,6 +400,9 @@ class Ctx:
                 except subprocess.TimeoutExpired:
                     problems.append("daemon %d did not exit within %.0fs "
                                     "of SIGTERM" % (d.n, TIMEOUT))
+            elif d.proc.returncode < 0:
+                problems.append("daemon %d killed by signal %d" %
+                                (d.n, -d.proc.returncode))
             if d.proc.poll() is None:
                 d.proc.kill()
                 d.proc.wait()
