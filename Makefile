@@ -41,7 +41,8 @@ LIB_SRCS = src/log.c src/cidr.c src/codec.c src/config.c src/listener.c \
 LIB_OBJS = $(LIB_SRCS:src/%.c=$(B)/%.o)
 UNIT_TESTS = test_codec test_config test_cidr test_spfrec test_compose
 
-.PHONY: all deps run check check-unit check-blackbox check-golden \
+.PHONY: all deps run check check-unit check-blackbox check-golden check-spf \
+	check-rfc \
         check-asan install clean
 
 all: $(B)/spfpd
@@ -75,7 +76,7 @@ run: deps
 
 check: deps
 	rm -f $(B)/*.out $(B)/*.log $(B)-asan/*.out $(B)-asan/*.log
-	$(MAKE) check-unit check-golden check-blackbox
+	$(MAKE) check-unit check-golden check-blackbox check-spf check-rfc
 	$(MAKE) check-asan
 	@tests/summary.sh $(B) $(B)-asan
 
@@ -93,9 +94,25 @@ check-blackbox: $(B)/spfpd
 	  --log $(B)/blackbox.log > $(B)/blackbox.out 2>&1; rc=$$?; \
 	  cat $(B)/blackbox.out; exit $$rc
 
+# SPF end to end: knotd on loopback, the daemon, actions and headers
+check-spf: $(B)/spfpd
+	@/usr/bin/python3 tests/spftest.py --spfpd $(B)/spfpd \
+	  --log $(B)/spftest.log > $(B)/spftest.out 2>&1; rc=$$?; \
+	  cat $(B)/spftest.out; exit $$rc
+
+# the openspf RFC 7208 and RFC 4408 suites through the policy protocol
+SUITES = ../shared/data
+check-rfc: $(B)/spfpd
+	@for s in rfc7208 rfc4408; do \
+	  f=$(SUITES)/$$s-tests.yml; \
+	  [ -f $$f ] || f=/usr/share/doc/python3-spf/$$s-tests.yml.gz; \
+	  /usr/bin/python3 tests/rfcsuite.py --spfpd $(B)/spfpd --suite $$f \
+	    --name $$s > $(B)/$$s.out 2>&1; rc=$$?; \
+	  cat $(B)/$$s.out; [ $$rc -eq 0 ] || exit 1; done
+
 check-asan:
 	$(MAKE) B=$(B)-asan SANITIZE=1 CFLAGS="-O1 -g" \
-	  check-unit check-golden check-blackbox
+	  check-unit check-golden check-blackbox check-spf check-rfc
 
 install: $(B)/spfpd
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 \

@@ -6,7 +6,7 @@ set -eu
 
 PKGS="gcc make pkg-config libc6-dev libevent-dev libspf2-dev libc-ares-dev
       libcmocka-dev python3 python3-yaml python3-dnspython netcat-openbsd
-      knot knot-dnsutils iproute2 procps"
+      knot knot-dnsutils iproute2 procps python3-spf"
 
 missing=""
 for p in $PKGS; do

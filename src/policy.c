@@ -357,6 +357,7 @@ decide(struct policy_check *pc)
 	snprintf(what, sizeof(what), "spf_helo=%s spf_mailfrom=%s",
 	    h->checked ? spf_result_str(h->result) : "-",
 	    m->checked ? spf_result_str(m->result) : "-");
+	/* result=: the SPF result the action rests on */
 	if (chosen && chosen->domain) {
 		size_t n = strlen(what);
 
@@ -377,6 +378,12 @@ decide(struct policy_check *pc)
 
 		snprintf(what + n, sizeof(what) - n, " test_only=\"%s\"",
 		    log_escape(prob, sizeof(prob), would, LOG_ESC_MAX));
+	}
+	{
+		size_t n = strlen(what);
+
+		snprintf(what + n, sizeof(what) - n, " result=%s", chosen ?
+		    spf_result_str(chosen->result) : "unchecked");
 	}
 	/* later recipients: the same refusal; after a header, no other */
 	memory_store(pc->mem, pc->req, v == V_PREPEND ? "DUNNO" : action);

@@ -376,8 +376,10 @@ server_run(struct config *cfg, const struct server_opts *opts)
 			    cfg->listen[i], cfg, on_accept, on_accept_error,
 			    NULL);
 			if (srv.listeners[i] == NULL) {
-				while (i-- > 0)
-					listener_close(srv.listeners[i]);
+				size_t j = i;
+
+				while (j-- > 0)
+					listener_close(srv.listeners[j]);
 				fatalx("cannot listen on %s", cfg->listen[i]);
 			}
 			srv.nlisteners++;

@@ -62,7 +62,7 @@ main(int argc, char **argv)
 	};
 	struct server_opts opts;
 	struct config *cfg;
-	int ch, check = 0, print = 0, query = 0;
+	int ch, check = 0, print = 0, query = 0, rc;
 	const char *q_ip = NULL, *q_sender = NULL, *q_helo = NULL;
 
 	memset(&opts, 0, sizeof(opts));
@@ -105,53 +105,64 @@ main(int argc, char **argv)
 			break;
 		case 'V':
 			printf("spfpd %s\n", SPFPD_VERSION);
-			return 0;
+			rc = 0;
+			goto out;
 		case 'h':
 			usage(stdout);
-			return 0;
+			rc = 0;
+			goto out;
 		default:
 			usage(stderr);
-			return 2;
+			rc = 2;
+			goto out;
 		}
 	}
 	if (optind != argc) {
 		fprintf(stderr, "spfpd: unexpected argument '%s'\n",
 		    argv[optind]);
 		usage(stderr);
-		return 2;
+		rc = 2;
+		goto out;
 	}
 	if (opts.stdio && opts.nlisten) {
 		fprintf(stderr, "spfpd: --stdio and -l exclude each other\n");
-		return 2;
+		rc = 2;
+		goto out;
 	}
 
 	if (check || print) {
 		cfg = config_load(opts.config_path, opts.config_must_exist,
 		    print_error, NULL);
-		if (cfg == NULL)
-			return 1;
+		if (cfg == NULL) {
+			rc = 1;
+			goto out;
+		}
 		if (print)
 			config_dump(cfg, stdout);
 		else
 			printf("configuration OK\n");
 		config_unref(cfg);
-		return 0;
+		rc = 0;
+		goto out;
 	}
 
 	if (query) {
 		if (q_ip == NULL) {
 			fprintf(stderr, "spfpd: -q needs -i address\n");
-			return 2;
+			rc = 2;
+			goto out;
 		}
 		log_init(1, LOG_MAIL);
 		cfg = config_load(opts.config_path, opts.config_must_exist,
 		    print_error, NULL);
-		if (cfg == NULL)
-			return 1;
+		if (cfg == NULL) {
+			rc = 1;
+			goto out;
+		}
 		log_set_debug(opts.foreground_stderr);
-		ch = query_run(cfg, q_ip, q_sender, q_helo);
+		rc = query_run(cfg, q_ip, q_sender, q_helo);
 		config_unref(cfg);
-		return ch;
+		goto out;
 	}
 
 	/*
@@ -167,5 +178,9 @@ main(int argc, char **argv)
 	if (cfg->syslog_facility != LOG_MAIL)
 		log_init(opts.foreground_stderr, cfg->syslog_facility);
 	log_set_debug(cfg->debug);
-	return server_run(cfg, &opts);
+	rc = server_run(cfg, &opts);
+out:
+	/* the -l array: freed so that LeakSanitizer builds exit cleanly */
+	free(opts.listen);
+	return rc;
 }

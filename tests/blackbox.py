@@ -1,0 +1,1030 @@
+#!/usr/bin/python3
+"""blackbox.py - black-box tests of the spfpd daemon.
+
+    /usr/bin/python3 tests/blackbox.py --spfpd build/spfpd --log FILE
+
+Runs the real binary on private sockets (UNIX sockets in a temporary
+directory, TCP on loopback ports picked here) and talks the Postfix policy
+protocol to it, the way smtpd does.  Standard library only.
+
+Output, one line per test: "ok NAME" (or "ok NAME # skip: why") or
+"FAIL NAME: reason"; lines starting with "#" are comments (measurements);
+the last line is "blackbox: N passed, M failed" (tests/summary.sh reads
+it).  Exit status 1 when a test failed.
+
+Every daemon runs with -d and debug = yes; its stderr is appended to the
+--log file under a header naming the test, so that a failure can be read
+there.  A test also fails when that stderr holds a sanitizer report, or
+when the daemon does not exit with status 0 on SIGTERM at the end.
+
+Rules for a new test: everything it creates lives in ctx.dir (removed
+afterwards), every process and socket goes through ctx (so it is killed
+and closed whatever happens), and every wait is a poll with a deadline.
+"""
+import argparse
+import array
+import fcntl
+import os
+import random
+import re
+import resource
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import termios
+import time
+import traceback
+
+TIMEOUT = 5.0                   # seconds: any single wait; a hang = FAIL
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "runtime error:",
+                   "LeakSanitizer")
+
+ARGS = None
+ASAN = False                    # the binary is built with ASan (-> RSS bound)
+
+
+class Failure(Exception):
+    """The test failed; the message says why."""
+
+
+class Skip(Exception):
+    """The test cannot run here (e.g. no IPv6 loopback)."""
+
+
+def check(cond, msg):
+    if not cond:
+        raise Failure(msg)
+
+
+def request(instance, client="192.0.2.1", **extra):
+    """One smtpd_access_policy request, as smtpd sends it."""
+    attrs = [
+        ("request", "smtpd_access_policy"),
+        ("protocol_state", "RCPT"),
+        ("protocol_name", "ESMTP"),
+        ("client_address", client),
+        ("client_name", "unknown"),
+        ("helo_name", "mail.example.com"),
+        ("sender", "a@example.com"),
+        ("recipient", "b@example.net"),
+        ("instance", instance),
+    ]
+    for k, v in extra.items():
+        attrs = [(a, b) for a, b in attrs if a != k] + [(k, v)]
+    return "".join("%s=%s\n" % kv for kv in attrs).encode() + b"\n"
+
+
+DUNNO = b"action=DUNNO\n\n"
+
+
+def wait_until(pred, timeout=TIMEOUT, what="condition", interval=0.02):
+    """Poll pred() until it returns a true value; Failure at the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.monotonic() >= deadline:
+            raise Failure("timed out after %.1fs waiting for %s" %
+                          (timeout, what))
+        time.sleep(interval)
+
+
+def rss_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise Failure("no VmRSS for pid %d" % pid)
+
+
+def cpu_seconds(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    # utime and stime are fields 14 and 15 of stat(5); [0] here is field 3
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_bound_kb():
+    return (512 if ASAN else 64) * 1024
+
+
+def free_port(family, host):
+    s = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+    finally:
+        s.close()
+
+
+def have_ipv6_loopback():
+    try:
+        s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    except OSError:
+        return False
+    try:
+        s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+def decisions(log, conn=None):
+    """The decision lines of a log: [(conn, instance, client, result)]."""
+    out = []
+    for m in re.finditer(r"spfpd\[\d+\]: conn=(\d+) instance=(\S*) "
+                         r"client=(\S*) .* result=(\S+) action=(\S+) "
+                         r"elapsed=", log):
+        c = int(m.group(1))
+        if conn is None or c == conn:
+            out.append((c, m.group(2), m.group(3), m.group(4)))
+    return out
+
+
+class Client:
+    """A policy client: one socket, a read buffer, deadlines everywhere."""
+
+    def __init__(self, ctx, addr, family=socket.AF_UNIX):
+        self.buf = b""
+        self.sock = socket.socket(family, socket.SOCK_STREAM)
+        ctx.sockets.append(self.sock)
+        self.sock.settimeout(TIMEOUT)
+        try:
+            self.sock.connect(addr)
+        except OSError as e:
+            raise Failure("connect to %s: %s" % (addr, e))
+
+    def send(self, data, tolerate_close=False):
+        try:
+            self.sock.sendall(data)
+        except (BrokenPipeError, ConnectionResetError):
+            if not tolerate_close:
+                raise Failure("the daemon closed the connection while we "
+                              "were sending")
+        except socket.timeout:
+            raise Failure("send blocked for %.0fs: the daemon stopped "
+                          "reading without closing" % TIMEOUT)
+
+    def read_reply(self, timeout=TIMEOUT):
+        deadline = time.monotonic() + timeout
+        while b"\n\n" not in self.buf:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise Failure("no reply within %.1fs (have %r)" %
+                              (timeout, self.buf[:80]))
+            self.sock.settimeout(left)
+            try:
+                d = self.sock.recv(65536)
+            except socket.timeout:
+                continue
+            except ConnectionResetError:
+                raise Failure("connection reset before the reply")
+            if not d:
+                raise Failure("EOF before the reply (have %r)" %
+                              self.buf[:80])
+            self.buf += d
+        i = self.buf.index(b"\n\n") + 2
+        reply, self.buf = self.buf[:i], self.buf[i:]
+        return reply
+
+    def expect_dunno(self, timeout=TIMEOUT):
+        r = self.read_reply(timeout)
+        check(r == DUNNO, "reply %r, expected %r" % (r, DUNNO))
+
+    def ask(self, instance, **kw):
+        self.send(request(instance, **kw))
+        self.expect_dunno()
+
+    def expect_eof(self, timeout=TIMEOUT):
+        """Wait for the daemon to close; return what it sent before."""
+        deadline = time.monotonic() + timeout
+        data = self.buf
+        self.buf = b""
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise Failure("connection not closed within %.1fs" %
+                              timeout)
+            self.sock.settimeout(left)
+            try:
+                d = self.sock.recv(65536)
+            except socket.timeout:
+                continue
+            except ConnectionResetError:
+                # the daemon closed with our input unread: as good as EOF
+                return data
+            if not d:
+                return data
+            data += d
+
+    def expect_silence(self, seconds):
+        """Nothing may arrive, and the connection must stay up."""
+        self.sock.settimeout(seconds)
+        try:
+            d = self.sock.recv(65536)
+        except socket.timeout:
+            return
+        finally:
+            self.sock.settimeout(TIMEOUT)
+        if d:
+            raise Failure("got %r where no reply was expected" % d[:80])
+        raise Failure("connection closed where it should stay open")
+
+    def unread(self):
+        """Bytes we sent that the daemon has not read yet (AF_UNIX)."""
+        buf = array.array("i", [0])
+        fcntl.ioctl(self.sock.fileno(), termios.TIOCOUTQ, buf)
+        return buf[0]
+
+    def wait_consumed(self):
+        wait_until(lambda: self.unread() == 0, what="the daemon to read "
+                   "what we sent")
+
+    def close(self):
+        self.sock.close()
+
+
+class Daemon:
+    """One spfpd process, logging to stderr (-d) into a file of ctx.dir."""
+
+    def __init__(self, ctx, conf=None, args=(), rlimit_nofile=None,
+                 stdio=False, wait=True):
+        self.ctx = ctx
+        self.n = len(ctx.daemons) + 1
+        self.logpath = os.path.join(ctx.dir, "daemon%d.log" % self.n)
+        self.cmd = [ARGS.spfpd, "-d"]
+        if stdio:
+            self.cmd.append("--stdio")
+        if conf is not None:
+            self.cmd += ["-c", conf]
+        self.cmd += list(args)
+        self.logfile = open(self.logpath, "wb")
+
+        def preexec():
+            if rlimit_nofile is not None:
+                # soft and hard: spfpd raises its soft limit itself
+                resource.setrlimit(resource.RLIMIT_NOFILE,
+                                   (rlimit_nofile, rlimit_nofile))
+
+        try:
+            self.proc = subprocess.Popen(
+                self.cmd,
+                stdin=subprocess.PIPE if stdio else subprocess.DEVNULL,
+                stdout=subprocess.PIPE if stdio else self.logfile,
+                stderr=self.logfile, preexec_fn=preexec,
+                start_new_session=True, close_fds=True)
+        except OSError as e:
+            self.logfile.close()
+            raise Failure("cannot run %s: %s" % (self.cmd[0], e))
+        ctx.daemons.append(self)        # from now on, cleanup() stops it
+        self.pid = self.proc.pid
+        self.terminated = False         # we sent SIGTERM at the end
+        if wait and not stdio:
+            self.wait_started()
+
+    def log(self):
+        with open(self.logpath, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def tail(self, n=8):
+        return " | ".join(self.log().strip().splitlines()[-n:])
+
+    def wait_started(self):
+        def ready():
+            if "started, version" in self.log():
+                return True
+            if self.proc.poll() is not None:
+                raise Failure("daemon exited with %s at start: %s" %
+                              (self.proc.returncode, self.tail()))
+            return False
+        wait_until(ready, what="the daemon to start")
+
+    def wait_log(self, pattern, timeout=TIMEOUT, what=None):
+        rx = re.compile(pattern)
+
+        def found():
+            return rx.search(self.log())
+        try:
+            return wait_until(found, timeout, what or repr(pattern))
+        except Failure as e:
+            raise Failure("%s; log: %s" % (e, self.tail()))
+
+    def wait_exit(self, timeout=TIMEOUT):
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            raise Failure("daemon did not exit within %.1fs" % timeout)
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def rss(self):
+        return rss_kb(self.pid)
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+
+class Ctx:
+    """What one test owns: a directory, daemons, sockets."""
+
+    def __init__(self, name):
+        self.name = name
+        self.dir = tempfile.mkdtemp(prefix="bb-")
+        self.sock = os.path.join(self.dir, "s.sock")
+        self.daemons = []
+        self.sockets = []
+        self.extra_logs = []            # (title, text) of short-lived runs
+        self.comments = []
+
+    def conf(self, name="spfpd.conf", **opts):
+        """Write a config: listen on ctx.sock, no privilege drop, debug.
+        opts override (None drops a key); returns the path.  These tests
+        are about the server, not SPF: no identity is checked, and the
+        resolver points at a closed loopback port all the same."""
+        base = {"listen": "unix:" + self.sock, "user": "", "debug": "yes",
+                "shutdown_timeout": "2s", "helo_reject": "no_check",
+                "mail_from_reject": "no_check",
+                "dns_servers": "127.0.0.1:1"}
+        base.update(opts)
+        path = os.path.join(self.dir, name)
+        with open(path, "w") as f:
+            for k, v in base.items():
+                if v is not None:
+                    f.write("%s = %s\n" % (k, v))
+        return path
+
+    def daemon(self, **opts):
+        return Daemon(self, self.conf(**opts))
+
+    def client(self, addr=None, family=socket.AF_UNIX):
+        return Client(self, addr or self.sock, family)
+
+    def run(self, args, timeout=TIMEOUT):
+        """A short run of spfpd (e.g. -n); output kept for the log."""
+        try:
+            p = subprocess.run([ARGS.spfpd] + args, stdin=subprocess.DEVNULL,
+                               capture_output=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise Failure("spfpd %s did not exit within %.0fs" %
+                          (" ".join(args), timeout))
+        out = p.stdout.decode("utf-8", "replace")
+        err = p.stderr.decode("utf-8", "replace")
+        self.extra_logs.append(("spfpd %s (exit %d)" % (" ".join(args),
+                                                        p.returncode),
+                                "stdout:\n%sstderr:\n%s" % (out, err)))
+        return p.returncode, out, err
+
+    def cleanup(self, logf):
+        """Close, stop, kill, log, remove.  Returns a list of problems."""
+        problems = []
+        for s in self.sockets:
+            try:
+                s.close()
+            except OSError:
+                pass
+        for d in self.daemons:
+            if d.proc.poll() is None:
+                d.terminated = True
+                d.proc.send_signal(signal.SIGTERM)
+        for d in self.daemons:
+            if d.terminated:
+                try:
+                    rc = d.proc.wait(TIMEOUT)
+                    if rc != 0:
+                        problems.append("daemon %d exited with %d on "
+                                        "SIGTERM" % (d.n, rc))
+                except subprocess.TimeoutExpired:
+                    problems.append("daemon %d did not exit within %.0fs "
+                                    "of SIGTERM" % (d.n, TIMEOUT))
+            elif d.proc.returncode < 0:
+                problems.append("daemon %d killed by signal %d" %
+                                (d.n, -d.proc.returncode))
+            if d.proc.poll() is None:
+                d.proc.kill()
+                d.proc.wait()
+            for f in (d.proc.stdin, d.proc.stdout):
+                if f is not None:
+                    f.close()
+            d.logfile.close()
+        texts = []
+        for d in self.daemons:
+            texts.append(("daemon %d: %s (pid %d, exit %s)" %
+                          (d.n, " ".join(d.cmd), d.pid, d.proc.returncode),
+                          d.log()))
+        texts += self.extra_logs
+        for title, text in texts:
+            logf.write("==== %s: %s\n" % (self.name, title))
+            logf.write(text)
+            if text and not text.endswith("\n"):
+                logf.write("\n")
+            for mark in SANITIZER_MARKS:
+                if mark in text:
+                    problems.append("sanitizer report (%s) in %s" %
+                                    (mark, title.split(":")[0]))
+                    break
+        logf.flush()
+        shutil.rmtree(self.dir, ignore_errors=True)
+        return problems
+
+
+# ---------------------------------------------------------------- tests
+
+TESTS = []
+
+
+def test(name):
+    def reg(fn):
+        TESTS.append((name, fn))
+        return fn
+    return reg
+
+
+@test("two-requests-one-connection")
+def t_two_requests(ctx):
+    d = ctx.daemon()
+    c = ctx.client()
+    c.ask("two.1")
+    c.ask("two.2")
+    d.wait_log(r"instance=two\.2 ")
+    dec = decisions(d.log())
+    check([x[1] for x in dec] == ["two.1", "two.2"] and
+          dec[0][0] == dec[1][0], "decision lines: %r" % dec)
+    check(dec[0][3] == "unchecked", "result %r, expected unchecked" %
+          dec[0][3])
+
+
+@test("pipelined-requests")
+def t_pipelined(ctx):
+    d = ctx.daemon()
+    c = ctx.client()
+    c.send(request("pipe.1") + request("pipe.2") + request("pipe.3"))
+    for _ in range(3):
+        c.expect_dunno()
+    c.expect_silence(0.2)
+    d.wait_log(r"instance=pipe\.3 ")
+    dec = decisions(d.log())
+    check([x[1] for x in dec] == ["pipe.1", "pipe.2", "pipe.3"],
+          "requests not answered in order: %r" % dec)
+
+
+@test("byte-at-a-time")
+def t_dribble(ctx):
+    d = ctx.daemon()
+    c = ctx.client()
+    for b in request("drip.1"):
+        c.send(bytes([b]))
+    c.expect_dunno()
+    c.ask("drip.2")
+    del d
+
+
+@test("crlf-line-ends")
+def t_crlf(ctx):
+    d = ctx.daemon()
+    c = ctx.client()
+    c.send(request("crlf.1").replace(b"\n", b"\r\n"))
+    c.expect_dunno()
+    d.wait_log(r"instance=crlf\.1 client=192\.0\.2\.1 ")
+
+
+@test("half-close-after-request")
+def t_half_close(ctx):
+    # printf ... | nc -q1: the request, then EOF on our side; the reply
+    # is still owed, then the daemon closes
+    d = ctx.daemon()
+    c = ctx.client()
+    c.send(request("half.1"))
+    c.sock.shutdown(socket.SHUT_WR)
+    data = c.expect_eof()
+    check(data == DUNNO, "got %r, expected one reply then EOF" % data)
+    d.wait_log(r"conn=1 disconnect from unix: EOF \(1 requests\)")
+
+
+@test("line-at-max-length")
+def t_line_at_limit(ctx):
+    d = ctx.daemon(max_line_length=256)
+    c = ctx.client()
+    value = "y" * (256 - len("sender="))       # a line of exactly 256 bytes
+    c.ask("lim.1", sender=value)
+    # a CR before the newline is not counted
+    c.send(request("lim.2", sender=value).replace(b"\n", b"\r\n"))
+    c.expect_dunno()
+    # client text is cut at 100 bytes in the log, "..." marks the cut
+    d.wait_log(r"instance=lim\.2 .* sender=<y{100}\.\.\.>")
+
+
+@test("log-escaping")
+def t_log_escaping(ctx):
+    d = ctx.daemon()
+    c = ctx.client()
+    c.ask("esc.1", helo_name="a\x01b\\c\x7fd\xe9")
+    d.wait_log(r"helo=<a\\x01b\\x5cc\\x7fd\\xc3\\xa9>")
+
+
+@test("stdio-two-requests")
+def t_stdio(ctx):
+    conf = ctx.conf(listen=None)
+    d = Daemon(ctx, conf, stdio=True)
+    d.proc.stdin.write(request("io.1") + request("io.2"))
+    d.proc.stdin.flush()
+    fd = d.proc.stdout.fileno()
+    buf = b""
+    deadline = time.monotonic() + TIMEOUT
+    while buf.count(b"\n\n") < 2:
+        left = deadline - time.monotonic()
+        check(left > 0, "no 2 replies on stdout within %.0fs (have %r)" %
+              (TIMEOUT, buf))
+        r, _, _ = select.select([fd], [], [], left)
+        if r:
+            chunk = os.read(fd, 65536)
+            check(chunk, "stdout closed early (have %r)" % buf)
+            buf += chunk
+    check(buf == DUNNO * 2, "stdout %r" % buf)
+    d.proc.stdin.close()
+    rc = d.wait_exit()
+    check(rc == 0, "exit status %d after stdin closed" % rc)
+    check(len(decisions(d.log())) == 2, "decision lines: %r" %
+          decisions(d.log()))
+
+
+@test("stdio-idle-timeout")
+def t_stdio_idle(ctx):
+    conf = ctx.conf(listen=None, idle_timeout="1s")
+    t0 = time.monotonic()
+    d = Daemon(ctx, conf, stdio=True)
+    rc = d.wait_exit()                  # stdin stays open
+    el = time.monotonic() - t0
+    check(rc == 0, "exit status %d after the idle timeout" % rc)
+    check(el >= 0.9, "exited after %.2fs, before idle_timeout (1s)" % el)
+    check("idle timeout" in d.log(), "no idle timeout in the log: %s" %
+          d.tail())
+
+
+@test("thousand-connections")
+def t_thousand(ctx):
+    n = 1000
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = 4096
+    if soft < want:
+        if hard != resource.RLIM_INFINITY and hard < want:
+            raise Skip("RLIMIT_NOFILE hard limit %d < %d" % (hard, want))
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+    d = ctx.daemon(max_connections=2000)
+    idle = d.rss()
+    clients = [ctx.client() for _ in range(n)]
+    for i, c in enumerate(clients):
+        c.send(request("k.%d" % i))
+    for c in clients:
+        c.expect_dunno()
+    busy = d.rss()
+    d.wait_log(r"instance=k\.%d " % (n - 1))
+    check(len(decisions(d.log())) == n, "%d decision lines, expected %d" %
+          (len(decisions(d.log())), n))
+    check("max_connections" not in d.log(), "max_connections warning: %s"
+          % d.tail())
+    # every one of them still works
+    for i, c in enumerate(clients):
+        c.send(request("k2.%d" % i))
+    for c in clients:
+        c.expect_dunno()
+    ctx.comments.append("VmRSS idle %d kB, with %d connections open %d kB "
+                        "(%.1f kB per connection)" %
+                        (idle, n, busy, (busy - idle) / n))
+    check(busy < rss_bound_kb(), "VmRSS %d kB with %d connections" %
+          (busy, n))
+
+
+def malformed_case(name, payload, expect, conf=None, half_close=False,
+                   stall=None):
+    """A bad client between a good client's requests.
+
+    The bad client gets no reply and is disconnected; `expect` must appear
+    in the log (about conn=2, the bad client); the good client, connected
+    before, is answered afterwards; RSS stays bounded."""
+    def run(ctx):
+        d = ctx.daemon(**(conf or {}))
+        good = ctx.client()
+        good.ask("good.1")              # conn=1, surely accepted
+        bad = ctx.client()
+        t0 = time.monotonic()
+        if payload:
+            bad.send(payload, tolerate_close=True)
+        if half_close:
+            bad.sock.shutdown(socket.SHUT_WR)
+        if stall:
+            # keep the good client busy meanwhile: it must not time out
+            deadline = time.monotonic() + stall + TIMEOUT
+            i = 0
+            while True:
+                bad.sock.settimeout(0.4)
+                try:
+                    d0 = bad.sock.recv(65536)
+                    check(not d0, "got %r from the daemon" % d0[:80])
+                    break
+                except socket.timeout:
+                    pass
+                except ConnectionResetError:
+                    break
+                check(time.monotonic() < deadline, "bad client not "
+                      "disconnected within %.1fs" % (stall + TIMEOUT))
+                i += 1
+                good.ask("keep.%d" % i)
+            el = time.monotonic() - t0
+            check(el >= stall - 0.3, "disconnected after %.2fs, before "
+                  "the %.0fs timeout" % (el, stall))
+        else:
+            data = bad.expect_eof()
+            check(b"action=" not in data and data == b"",
+                  "the bad client got %r" % data[:80])
+        d.wait_log(expect)
+        good.ask("good.2")
+        r = d.rss()
+        check(r < rss_bound_kb(), "VmRSS %d kB after the bad input" % r)
+        check(not decisions(d.log(), conn=2), "a decision for the bad "
+              "client: %r" % decisions(d.log(), conn=2))
+    test("malformed-" + name)(run)
+
+
+def _w(reason):
+    return (r"warning: conn=2 unix: malformed request: %s, disconnecting" %
+            re.escape(reason))
+
+
+_long = b"sender=" + b"a" * 5000
+malformed_case("long-line-no-newline",
+               b"request=smtpd_access_policy\n" + _long, _w("line too long"))
+malformed_case("long-line-newline",
+               b"request=smtpd_access_policy\n" + _long + b"\n\n",
+               _w("line too long"))
+malformed_case("line-one-over-limit",
+               b"request=smtpd_access_policy\nsender=" + b"z" * 250 + b"\n\n",
+               _w("line too long"), conf={"max_line_length": 256})
+malformed_case("10000-attributes",
+               b"request=smtpd_access_policy\n" +
+               b"".join(b"x%d=y\n" % i for i in range(10000)) + b"\n",
+               _w("too many attributes"))
+malformed_case("request-too-large",
+               b"request=smtpd_access_policy\n" +
+               b"".join(b"x%d=%s\n" % (i, b"y" * 200) for i in range(200)) +
+               b"\n", _w("request too large"),
+               conf={"max_attributes": 4096})
+malformed_case("nul-byte",
+               b"request=smtpd_access_policy\nsender=a\0b@example.com\n\n",
+               _w("NUL byte in request"))
+malformed_case("line-without-equals",
+               b"request=smtpd_access_policy\nhello there\n\n",
+               _w("line without '='"))
+malformed_case("empty-attribute-name",
+               b"request=smtpd_access_policy\n=value\n\n",
+               _w("empty attribute name"))
+malformed_case("missing-request-attribute",
+               b"client_address=192.0.2.1\nsender=a@example.com\n\n",
+               _w("missing request attribute"))
+malformed_case("request-junk",
+               b"request=junk\nclient_address=192.0.2.1\n\n",
+               _w("unrecognized request type"))
+malformed_case("empty-request", b"\n", _w("empty request"))
+# EOF in the middle of a request: not an attack, just a client that went
+# away (or a script that half-closed early).  Postfix's contract: no reply;
+# spfpd closes and logs it at debug level, no warning.
+malformed_case("eof-mid-request",
+               b"request=smtpd_access_policy\nclient_address=192.0.2.1\n"
+               b"sender=a@exa", r"conn=2 disconnect from unix: EOF in the "
+               r"middle of a request \(0 requests\)", half_close=True)
+malformed_case("1mib-garbage",
+               random.Random(7208).randbytes(1 << 20),
+               r"warning: conn=2 unix: malformed request: [^\n]*, "
+               r"disconnecting")
+# a client that never writes: closed at idle_timeout (logged at debug)
+malformed_case("idle-client", b"",
+               r"conn=2 disconnect from unix: idle timeout \(0 requests\)",
+               conf={"idle_timeout": "2s"}, stall=2.0)
+# a request begun and never finished: request_timeout, with a warning
+malformed_case("stalled-request",
+               b"request=smtpd_access_policy\nclient_addr",
+               r"warning: conn=2 unix: timeout with a request or reply "
+               r"half way, disconnecting",
+               conf={"request_timeout": "1s"}, stall=1.0)
+
+
+@test("config-check-good")
+def t_check_good(ctx):
+    path = ctx.conf(whitelist="192.0.2.0/24, 2001:db8::/32",
+                    max_connections="10")
+    rc, out, err = ctx.run(["-n", "-c", path])
+    check(rc == 0, "exit %d: %s" % (rc, err.strip()[:200]))
+    check(out == "configuration OK\n", "stdout %r" % out)
+    check(err == "", "stderr %r" % err)
+
+
+@test("config-check-bad")
+def t_check_bad(ctx):
+    path = os.path.join(ctx.dir, "bad.conf")
+    with open(path, "w") as f:
+        f.write("listen = unix:%s\nuser =\nno_such_key = 1\n"
+                "max_connections = lots\n# fine\nidle_timeout = 2x\n" %
+                ctx.sock)
+    rc, out, err = ctx.run(["-n", "-c", path])
+    check(rc == 1, "exit %d, expected 1" % rc)
+    check("configuration OK" not in out, "stdout %r" % out)
+    want = ["%s:3: unknown option 'no_such_key'" % path,
+            "%s:4: max_connections: expected a number from 1 to 100000, "
+            "not 'lots'" % path,
+            "%s:6: idle_timeout: expected a time from 1000ms to 86400s "
+            "(units ms, s, m, h, d), not '2x'" % path]
+    check(err.splitlines() == want, "stderr %r, expected %r" % (err, want))
+    # the daemon itself refuses to start on it
+    rc, out, err = ctx.run(["-d", "-c", path])
+    check(rc == 1, "daemon exit %d on a bad config, expected 1" % rc)
+    check("fatal: errors in %s" % path in err, "stderr %r" % err)
+
+
+@test("config-missing-file")
+def t_check_missing(ctx):
+    path = os.path.join(ctx.dir, "missing.conf")
+    rc, out, err = ctx.run(["-n", "-c", path])
+    check(rc != 0, "exit 0 for a missing -c file")
+    check("%s: No such file or directory" % path in err, "stderr %r" % err)
+    check("configuration OK" not in out, "stdout %r" % out)
+    rc, out, err = ctx.run(["-d", "-c", path])
+    check(rc != 0, "daemon exit 0 for a missing -c file")
+    check(path in err, "stderr %r" % err)
+
+
+@test("sighup-reload")
+def t_sighup(ctx):
+    d = ctx.daemon()
+    path = os.path.join(ctx.dir, "spfpd.conf")
+    c = ctx.client()
+    c.ask("hup.1")
+    # a broken file: logged, running config kept, connection unharmed
+    with open(path, "a") as f:
+        f.write("whitelist = 192.0.2.0/24\nno_such_key = 1\n")
+    d.signal(signal.SIGHUP)
+    d.wait_log(r"warning: reload: errors in %s: keeping the running "
+               r"configuration" % re.escape(path))
+    check("unknown option 'no_such_key'" in d.log(), "the error itself "
+          "is not logged: %s" % d.tail())
+    c.ask("hup.2")
+    # a good file whitelisting the client: the same connection sees it
+    ctx.conf(whitelist="192.0.2.0/24")
+    d.signal(signal.SIGHUP)
+    d.wait_log(r"reloaded configuration from %s" % re.escape(path))
+    c.ask("hup.3")
+    d.wait_log(r"instance=hup\.3 ")
+    dec = {x[1]: x for x in decisions(d.log())}
+    check(dec["hup.1"][3] == "unchecked" and dec["hup.2"][3] == "unchecked",
+          "before the reload: %r" % dec)
+    check(dec["hup.3"][3] == "skipped(whitelist)", "after the reload: "
+          "result=%s, expected skipped(whitelist)" % dec["hup.3"][3])
+    check(dec["hup.1"][0] == dec["hup.3"][0], "not the same connection")
+    check(d.alive(), "daemon died")
+
+
+@test("sigterm-exit")
+def t_sigterm(ctx):
+    d = ctx.daemon()
+    c = ctx.client()
+    c.ask("term.1")
+    check(os.path.exists(ctx.sock), "no socket file")
+    d.signal(signal.SIGTERM)
+    data = c.expect_eof()               # idle connection: closed at once
+    check(data == b"", "got %r" % data)
+    rc = d.wait_exit()
+    check(rc == 0, "exit status %d after SIGTERM" % rc)
+    check(not os.path.exists(ctx.sock), "socket file left behind")
+    check("stopped" in d.log(), "no 'stopped' in the log")
+
+
+@test("sigterm-finishes-request")
+def t_sigterm_drain(ctx):
+    d = ctx.daemon()
+    c = ctx.client()
+    req = request("drain.1")
+    c.send(req[:40])
+    c.wait_consumed()                   # the daemon holds half a request
+    d.signal(signal.SIGTERM)
+    d.wait_log(r"stopping: 1 connections open")
+    check(not os.path.exists(ctx.sock), "socket file kept while stopping")
+    c.send(req[40:])
+    data = c.expect_eof()
+    check(data == DUNNO, "got %r, expected the reply and EOF" % data)
+    rc = d.wait_exit()
+    check(rc == 0, "exit status %d" % rc)
+
+
+@test("stale-socket-replaced")
+def t_stale(ctx):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.bind(ctx.sock)
+    s.close()                           # the file stays, nobody listens
+    check(os.path.exists(ctx.sock), "could not make a stale socket")
+    d = ctx.daemon()
+    check("removed stale socket %s" % ctx.sock in d.log(), "no log of the "
+          "stale socket: %s" % d.tail())
+    ctx.client().ask("stale.1")
+
+
+@test("live-socket-refused")
+def t_live(ctx):
+    a = ctx.daemon()
+    conf = os.path.join(ctx.dir, "spfpd.conf")
+    b = Daemon(ctx, conf, wait=False)
+    rc = b.wait_exit()
+    check(rc == 1, "second daemon exited with %d on a socket in use, "
+          "expected 1 (fatal)" % rc)
+    log = b.log()
+    check("another server is listening on this socket" in log and
+          "fatal: cannot listen on unix:%s" % ctx.sock in log,
+          "second daemon's log: %s" % b.tail())
+    check(os.path.exists(ctx.sock), "the live socket file was removed")
+    ctx.client().ask("live.1")
+    check(a.alive(), "first daemon died")
+
+
+@test("not-a-socket-refused")
+def t_not_socket(ctx):
+    with open(ctx.sock, "w") as f:
+        f.write("precious\n")
+    d = Daemon(ctx, ctx.conf(), wait=False)
+    rc = d.wait_exit()
+    check(rc == 1, "daemon exited with %d, expected 1 (fatal)" % rc)
+    check("exists and is not a socket" in d.log() and
+          "fatal: cannot listen on unix:%s" % ctx.sock in d.log(),
+          "log: %s" % d.tail())
+    with open(ctx.sock) as f:
+        check(f.read() == "precious\n", "the file was changed")
+
+
+@test("second-listener-fails-cleanly")
+def t_second_listener(ctx):
+    first = os.path.join(ctx.dir, "a.sock")
+    with open(ctx.sock, "w") as f:
+        f.write("precious\n")
+    d = Daemon(ctx, ctx.conf(listen="unix:%s, unix:%s" % (first, ctx.sock)),
+               wait=False)
+    rc = d.wait_exit()
+    check(rc == 1, "daemon exited with %d, expected 1 (fatal)" % rc)
+    check("fatal: cannot listen on unix:%s" % ctx.sock in d.log(),
+          "log: %s" % d.tail())
+    check(not os.path.exists(first), "the first listener's socket file "
+          "was left behind")
+
+
+def tcp_case(family, host, spec_host):
+    def run(ctx):
+        if family == socket.AF_INET6 and not have_ipv6_loopback():
+            raise Skip("no IPv6 loopback (::1)")
+        for attempt in range(3):        # the port may be taken meanwhile
+            port = free_port(family, host)
+            d = Daemon(ctx, ctx.conf(listen="inet:%s:%d" % (spec_host,
+                                                            port)),
+                       wait=False)
+            try:
+                d.wait_started()
+                break
+            except Failure:
+                if "Address already in use" not in d.log() or attempt == 2:
+                    raise
+        c = ctx.client((host, port), family)
+        c.ask("tcp.1")
+        c.ask("tcp.2")
+        peer = ("[%s]" % host) if family == socket.AF_INET6 else host
+        d.wait_log(r"conn=1 connect from %s:%d" %
+                   (re.escape(peer), c.sock.getsockname()[1]))
+        check(len(decisions(d.log())) == 2, "decisions: %r" %
+              decisions(d.log()))
+    return run
+
+
+test("tcp-ipv4")(tcp_case(socket.AF_INET, "127.0.0.1", "127.0.0.1"))
+test("tcp-ipv6")(tcp_case(socket.AF_INET6, "::1", "[::1]"))
+
+
+@test("max-connections")
+def t_max_connections(ctx):
+    d = ctx.daemon(max_connections=5)
+    first = []
+    for i in range(5):
+        c = ctx.client()
+        c.ask("max.%d" % i)             # answered: accepted
+        first.append(c)
+    sixth = ctx.client()                # waits in the listen queue
+    sixth.send(request("max.6"))
+    sixth.expect_silence(1.0)
+    d.wait_log(r"warning: max_connections \(5\) reached: not accepting "
+               r"until a connection closes")
+    for c in first[1:]:
+        c.ask("max.again")              # the five still work
+    first[0].close()
+    sixth.expect_dunno()
+    d.wait_log(r"instance=max\.6 ")
+
+
+@test("emfile-pause-and-recover")
+def t_emfile(ctx):
+    conf = ctx.conf(max_connections=1000)
+    d = Daemon(ctx, conf, rlimit_nofile=32)
+    check("open file limit is 32" in d.log(), "no warning about the "
+          "file limit: %s" % d.tail())
+    clients = [ctx.client() for _ in range(40)]
+    d.wait_log(r"warning: accept: Too many open files \(\d+ connections "
+               r"open\): pausing accept")
+    clients[0].ask("mf.0")              # an accepted one is served
+    last = clients[-1]                  # still in the listen queue
+    last.send(request("mf.last"))
+    cpu0 = cpu_seconds(d.pid)
+    last.expect_silence(1.5)            # the retry timer fires meanwhile
+    cpu = cpu_seconds(d.pid) - cpu0
+    check(cpu < 0.5, "%.2fs of CPU in 1.5s while out of descriptors: "
+          "busy loop?" % cpu)
+    check(d.alive(), "daemon died")
+    for c in clients[:-1]:
+        c.close()
+    last.expect_dunno()                 # accepting again
+    fresh = ctx.client()
+    fresh.ask("mf.fresh")
+    fresh.ask("mf.fresh2")
+
+
+# ---------------------------------------------------------------- main
+
+def main():
+    global ARGS, ASAN
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--spfpd", required=True, help="the binary under test")
+    ap.add_argument("--log", required=True, help="daemon logs (appended)")
+    ap.add_argument("--only", help="run the tests whose name matches this "
+                    "regular expression")
+    ARGS = ap.parse_args()
+    ARGS.spfpd = os.path.abspath(ARGS.spfpd)
+    if not os.access(ARGS.spfpd, os.X_OK):
+        print("FAIL setup: %s is not executable" % ARGS.spfpd)
+        print("blackbox: 0 passed, 1 failed")
+        return 1
+    with open(ARGS.spfpd, "rb") as f:
+        ASAN = b"__asan_init" in f.read() or "asan" in ARGS.spfpd
+    # leak checking: the default on Linux x86-64, explicit elsewhere
+    os.environ.setdefault("ASAN_OPTIONS", "detect_leaks=1")
+    passed = failed = skipped = 0
+    t_start = time.monotonic()
+    with open(ARGS.log, "a") as logf:
+        logf.write("#### blackbox %s %s\n" % (ARGS.spfpd,
+                                              time.strftime("%F %T")))
+        for name, fn in TESTS:
+            if ARGS.only and not re.search(ARGS.only, name):
+                continue
+            ctx = Ctx(name)
+            err = skip = None
+            t0 = time.monotonic()
+            try:
+                fn(ctx)
+            except Failure as e:
+                err = str(e)
+            except Skip as e:
+                skip = str(e)
+            except Exception as e:
+                tb = traceback.extract_tb(e.__traceback__)[-1]
+                err = "%s: %s (line %d)" % (type(e).__name__, e, tb.lineno)
+            finally:
+                problems = ctx.cleanup(logf)
+            el = time.monotonic() - t0
+            logf.write("==== %s: %s in %.2fs\n" % (
+                name, "FAIL" if err or problems else
+                "skip" if skip else "ok", el))
+            if err is None and problems:
+                err = "; ".join(problems)
+            elif err is not None and problems:
+                err += "; " + "; ".join(problems)
+            if err is not None:
+                failed += 1
+                err = " ".join(err.split())
+                if len(err) > 600:
+                    err = err[:600] + "... (see %s)" % ARGS.log
+                print("FAIL %s: %s" % (name, err))
+            elif skip is not None:
+                skipped += 1
+                print("ok %s # skip: %s" % (name, skip))
+            else:
+                passed += 1
+                print("ok %s" % name)
+            for c in ctx.comments:
+                print("# %s: %s" % (name, c))
+            sys.stdout.flush()
+    print("# %s: %.1fs%s" % (ARGS.spfpd, time.monotonic() - t_start,
+                             " (ASan build)" if ASAN else ""))
+    print("blackbox: %d passed, %d failed%s" % (
+        passed, failed, ", %d skipped" % skipped if skipped else ""))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
