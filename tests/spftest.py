@@ -57,6 +57,9 @@ ZONES = {
         'gone TXT "v=spf1 include:missing.example.com -all"',
         'relay TXT "v=spf1 ip4:203.0.113.0/24 -all"',
         'wl A 203.0.113.9',
+        # over 512 bytes: truncated over UDP, c-ares asks again over TCP
+        'big TXT "v=spf1 %s" " ip4:192.0.2.0/24 -all"' %
+        ' '.join('ip4:10.%d.0.0/16' % i for i in range(40)),
     ],
     '113.0.203.in-addr.arpa': [
         '7 PTR host.ptrd.example.com.',
@@ -202,6 +205,8 @@ def t_results(ctx):
         ('203.0.113.9', 'a@ex.example.com', 'fail'),
         # include of a name that does not exist: permerror (RFC 7208 5.2)
         ('192.0.2.1', 'a@gone.example.com', 'permerror'),
+        ('192.0.2.1', 'a@big.example.com', 'pass'),
+        ('198.51.100.1', 'a@big.example.com', 'fail'),
     ]
     bad = []
     for ip, sender, want in cases:
