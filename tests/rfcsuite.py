@@ -68,14 +68,20 @@ class Daemon:
         self.proc = subprocess.Popen(
             [spfpd, '-d', '-c', conf, '-l', 'unix:' + self.sock],
             stderr=self.errlog)
+        # ready when it accepts: the socket file exists from bind(),
+        # a moment before listen()
         deadline = time.time() + 10
-        while not os.path.exists(self.sock):
+        while True:
             if self.proc.poll() is not None or time.time() > deadline:
                 raise RuntimeError('spfpd did not start')
-            time.sleep(0.02)
-        self.conn = socket.socket(socket.AF_UNIX)
-        self.conn.settimeout(60)
-        self.conn.connect(self.sock)
+            self.conn = socket.socket(socket.AF_UNIX)
+            self.conn.settimeout(60)
+            try:
+                self.conn.connect(self.sock)
+                break
+            except OSError:
+                self.conn.close()
+                time.sleep(0.02)
         self.buf = b''
         self.n = 0
 

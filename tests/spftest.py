@@ -97,11 +97,20 @@ class Daemon:
         self.err = open(self.logpath, 'w+')
         self.proc = subprocess.Popen([ctx.spfpd, '-d', '-c', self.conf],
                                      stderr=self.err)
+        # ready when it accepts: the socket file exists from bind(),
+        # a moment before listen()
         deadline = time.time() + 10
-        while not os.path.exists(self.sock):
+        while True:
             if self.proc.poll() is not None or time.time() > deadline:
                 raise Fail('spfpd did not start: ' + self.log())
-            time.sleep(0.02)
+            try:
+                probe = socket.socket(socket.AF_UNIX)
+                probe.connect(self.sock)
+                probe.close()
+                break
+            except OSError:
+                probe.close()
+                time.sleep(0.02)
 
     def connect(self):
         c = Client(self.sock)
