@@ -37,12 +37,12 @@ LIBS     = $(PKG_LIBS) -lspf2 -lresolv
 
 LIB_SRCS = src/log.c src/cidr.c src/codec.c src/config.c src/listener.c \
            src/session.c src/policy.c src/server.c \
-           src/dns.c src/spf.c src/spfrec.c src/compose.c src/query.c
+           src/dns.c src/spf.c src/spfrec.c src/compose.c src/iprev.c src/query.c
 LIB_OBJS = $(LIB_SRCS:src/%.c=$(B)/%.o)
 UNIT_TESTS = test_codec test_config test_cidr test_spfrec test_compose
 
 .PHONY: all deps run check check-unit check-blackbox check-golden check-spf \
-	check-rfc \
+	check-iprev check-rfc \
         check-asan install clean
 
 all: $(B)/spfpd
@@ -76,7 +76,8 @@ run: deps
 
 check: deps
 	rm -f $(B)/*.out $(B)/*.log $(B)-asan/*.out $(B)-asan/*.log
-	$(MAKE) check-unit check-golden check-blackbox check-spf check-rfc
+	$(MAKE) check-unit check-golden check-blackbox check-spf check-iprev \
+	  check-rfc
 	$(MAKE) check-asan
 	@tests/summary.sh $(B) $(B)-asan
 
@@ -100,6 +101,12 @@ check-spf: $(B)/spfpd
 	  --log $(B)/spftest.log > $(B)/spftest.out 2>&1; rc=$$?; \
 	  cat $(B)/spftest.out; exit $$rc
 
+# reverse DNS (iprev) end to end, against knotd as well
+check-iprev: $(B)/spfpd
+	@/usr/bin/python3 tests/spftest.py --suite iprev --spfpd $(B)/spfpd \
+	  --log $(B)/iprevtest.log > $(B)/iprevtest.out 2>&1; rc=$$?; \
+	  cat $(B)/iprevtest.out; exit $$rc
+
 # the openspf RFC 7208 and RFC 4408 suites through the policy protocol
 SUITES = ../shared/data
 check-rfc: $(B)/spfpd
@@ -112,7 +119,8 @@ check-rfc: $(B)/spfpd
 
 check-asan:
 	$(MAKE) B=$(B)-asan SANITIZE=1 CFLAGS="-O1 -g" \
-	  check-unit check-golden check-blackbox check-spf check-rfc
+	  check-unit check-golden check-blackbox check-spf check-iprev \
+	  check-rfc
 
 install: $(B)/spfpd
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 \

@@ -16,6 +16,7 @@
 
 #include <stddef.h>
 
+#include "iprev.h"
 #include "spf.h"
 
 #define COMPOSE_VALUE_MAX 255   /* bytes of one value in a header */
@@ -33,9 +34,20 @@ struct compose_spf {
 /* Received-SPF: RESULT (COMMENT) client-ip=..; envelope-from=..; ... */
 size_t compose_received_spf(char *buf, size_t sz, const struct compose_spf *c);
 
-/* Authentication-Results: AUTHSERV-ID; spf=RESULT (COMMENT) smtp.x=.. */
+/* what a header says about the reverse DNS check */
+struct compose_iprev {
+	enum iprev_result result;
+	const char *ip;                 /* client address */
+	const char *name;               /* verified (or first PTR) name */
+};
+
+/*
+ * Authentication-Results: AUTHSERV-ID; spf=RESULT (COMMENT) smtp.x=..;
+ * iprev=RESULT policy.iprev=IP (NAME).  Either part may be NULL; with
+ * both NULL the field says "none" (RFC 8601 2.2).
+ */
 size_t compose_auth_results(char *buf, size_t sz, const char *authserv_id,
-    const struct compose_spf *c);
+    const struct compose_spf *c, const struct compose_iprev *ip);
 
 /* the human sentence for a result, as in the header comment */
 size_t compose_comment(char *buf, size_t sz, const struct compose_spf *c);

@@ -34,6 +34,13 @@ enum reject_level {
 	REJECT_NO_CHECK         /* do not check this identity */
 };
 
+/* ptr_check: what a reverse DNS fail or permerror does */
+enum ptr_check {
+	PTR_NO,                 /* no lookup */
+	PTR_HEADER,             /* into the header and the log */
+	PTR_REJECT              /* refused with X.7.25 */
+};
+
 enum header_type {
 	HEADER_RECEIVED_SPF,
 	HEADER_AUTH_RESULTS,
@@ -94,6 +101,14 @@ struct config {
 	struct domain_list helo_whitelist;
 	unsigned lookup_time;
 	char *reason_message;
+
+	/* reverse DNS (iprev) */
+	int ptr_check;                  /* enum ptr_check */
+	int ptr_reject_code;            /* 0: 550, 1: 450 */
+	int ptr_temperror_defer;
+	struct cidr_list ptr_whitelist;
+	struct domain_list ptr_domain_whitelist;
+	unsigned ptr_max_names;
 
 	/* local checks */
 	struct cidr_list skip_addresses;

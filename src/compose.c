@@ -257,29 +257,45 @@ compose_received_spf(char *buf, size_t sz, const struct compose_spf *c)
 
 size_t
 compose_auth_results(char *buf, size_t sz, const char *authserv_id,
-    const struct compose_spf *c)
+    const struct compose_spf *c, const struct compose_iprev *ip)
 {
-	char comment[COMPOSE_MAX];
-	struct compose_spf nc = *c;
+	char comment[COMPOSE_MAX], v[COMPOSE_VALUE_MAX + 1];
 	struct sb b;
-	int helo = strcmp(c->o->identity, "helo") == 0;
 
 	sb_init(&b, buf, sz);
-	nc.receiver = NULL;     /* the authserv-id already names us */
-	compose_comment(comment, sizeof(comment), &nc);
 	sb_puts(&b, "Authentication-Results: ");
 	put_value(&b, authserv_id, is_token);
-	sb_puts(&b, "; spf=");
-	sb_puts(&b, spf_result_str(c->o->result));
-	sb_putc(&b, ' ');
-	put_comment(&b, comment);
-	if (helo) {
-		sb_puts(&b, " smtp.helo=");
-		put_value(&b, c->helo, is_token);
-	} else {
-		sb_puts(&b, " smtp.mailfrom=");
-		put_value(&b, c->o->domain, is_token);
+	if (c != NULL) {
+		struct compose_spf nc = *c;
+		int helo = strcmp(c->o->identity, "helo") == 0;
+
+		nc.receiver = NULL;     /* the authserv-id already names us */
+		compose_comment(comment, sizeof(comment), &nc);
+		sb_puts(&b, "; spf=");
+		sb_puts(&b, spf_result_str(c->o->result));
+		sb_putc(&b, ' ');
+		put_comment(&b, comment);
+		if (helo) {
+			sb_puts(&b, " smtp.helo=");
+			put_value(&b, c->helo, is_token);
+		} else {
+			sb_puts(&b, " smtp.mailfrom=");
+			put_value(&b, c->o->domain, is_token);
+		}
 	}
+	if (ip != NULL) {
+		sb_puts(&b, "; iprev=");
+		sb_puts(&b, iprev_result_str(ip->result));
+		sb_puts(&b, " policy.iprev=");
+		put_value(&b, ip->ip, is_token);
+		if (ip->name && *ip->name) {
+			clean(v, sizeof(v), ip->name, COMPOSE_VALUE_MAX);
+			sb_putc(&b, ' ');
+			put_comment(&b, v);
+		}
+	}
+	if (c == NULL && ip == NULL)
+		sb_puts(&b, "; none");
 	return b.len;
 }
 

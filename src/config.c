@@ -40,6 +40,10 @@ static const char *const *const enums[] = {
 #define E_HEADER_TYPE 2
 	(const char *const[]){ "received-spf", "authentication-results",
 	    "none", NULL },
+#define E_PTR_CHECK 3
+	(const char *const[]){ "no", "header", "reject", NULL },
+#define E_PTR_CODE 4
+	(const char *const[]){ "550", "450", NULL },
 };
 
 struct option {
@@ -105,6 +109,14 @@ static const struct option options[] = {
 	    "20s" },
 	{ "reason_message", T_TEMPLATE, O(reason_message), 0, 0,
 	    "Message {rejectdefer} due to: {spf}. Please see {url}" },
+
+	{ "ptr_check", T_ENUM, O(ptr_check), E_PTR_CHECK, 0, "header" },
+	{ "ptr_reject_code", T_ENUM, O(ptr_reject_code), E_PTR_CODE, 0, "550" },
+	{ "ptr_temperror_defer", T_BOOL, O(ptr_temperror_defer), 0, 0, "yes" },
+	{ "ptr_whitelist", T_CIDRS, O(ptr_whitelist), 0, 0, "" },
+	{ "ptr_domain_whitelist", T_DOMAINS, O(ptr_domain_whitelist), 0, 0,
+	    "" },
+	{ "ptr_max_names", T_UINT, O(ptr_max_names), 1, 32, "10" },
 
 	{ "skip_addresses", T_CIDRS, O(skip_addresses), 0, 0,
 	    "127.0.0.0/8, ::ffff:127.0.0.0/104, ::1" },

@@ -793,6 +793,12 @@ same_resolver(const struct config *cfg)
 	    dns.timeout == cfg->dns_timeout && dns.tries == cfg->dns_tries;
 }
 
+struct event_base *
+dns_event_base(void)
+{
+	return dns.base;
+}
+
 int
 dns_init(struct event_base *base, const struct config *cfg)
 {

@@ -21,6 +21,7 @@
 #include "compose.h"
 #include "config.h"
 #include "dns.h"
+#include "iprev.h"
 #include "log.h"
 #include "policy.h"
 #include "spf.h"
@@ -60,6 +61,12 @@ struct policy_check {
 	struct spf_check *wl[MAX_WL];
 	struct sub subs[2 + MAX_WL];
 	struct dns_query *hq;           /* helo_whitelist address lookup */
+	struct {
+		int checked;
+		struct iprev_check *chk;
+		enum iprev_result result;
+		char *name, *problem;
+	} ip;                           /* reverse DNS */
 	struct event *deadline;
 	unsigned char client[16];
 	int pending;
@@ -217,7 +224,16 @@ judge(const struct config *cfg, enum spf_result r, int level, int not_pass,
 	}
 }
 
-static void
+/* the iprev part of a header: with Authentication-Results only */
+static int
+iprev_in_header(const struct policy_check *pc)
+{
+	return pc->ip.checked && pc->cfg->ptr_check != PTR_NO &&
+	    pc->cfg->header_type == HEADER_AUTH_RESULTS;
+}
+
+/* build_header - r may be NULL (no SPF result): iprev alone; 0: none */
+static int
 build_header(char *buf, size_t sz, const struct policy_check *pc,
     const struct idres *r)
 {
@@ -225,16 +241,61 @@ build_header(char *buf, size_t sz, const struct policy_check *pc,
 	const char *host = *cfg->authserv_id ? cfg->authserv_id :
 	    policy_host_name();
 	struct compose_spf c;
+	struct compose_iprev ip;
 
-	c.o = &r->o;
+	c.o = r ? &r->o : NULL;
 	c.ip = codec_get(pc->req, ATTR_CLIENT_ADDRESS);
 	c.sender = codec_get(pc->req, ATTR_SENDER);
 	c.helo = codec_get(pc->req, ATTR_HELO_NAME);
 	c.receiver = cfg->hide_receiver ? NULL : host;
-	if (cfg->header_type == HEADER_AUTH_RESULTS)
-		compose_auth_results(buf, sz, host, &c);
-	else
-		compose_received_spf(buf, sz, &c);
+	ip.result = pc->ip.result;
+	ip.ip = c.ip;
+	ip.name = pc->ip.name;
+	if (cfg->header_type == HEADER_AUTH_RESULTS) {
+		if (r == NULL && !iprev_in_header(pc))
+			return 0;
+		compose_auth_results(buf, sz, host, r ? &c : NULL,
+		    iprev_in_header(pc) ? &ip : NULL);
+		return 1;
+	}
+	if (cfg->header_type == HEADER_NONE || r == NULL)
+		return 0;
+	compose_received_spf(buf, sz, &c);
+	return 1;
+}
+
+/* iprev_refusal - ptr_check = reject: the reply for a bad reverse DNS */
+static enum verdict
+iprev_refusal(char *buf, size_t sz, const struct policy_check *pc)
+{
+	const struct config *cfg = pc->cfg;
+	const char *code = cfg->ptr_reject_code ? "450 4.7.25" : "550 5.7.25";
+	char ip[COMPOSE_VALUE_MAX + 1], name[COMPOSE_VALUE_MAX + 1];
+
+	if (cfg->ptr_check != PTR_REJECT || !pc->ip.checked)
+		return V_DUNNO;
+	compose_text(ip, sizeof(ip), codec_get(pc->req, ATTR_CLIENT_ADDRESS),
+	    64);
+	compose_text(name, sizeof(name), pc->ip.name, 255);
+	switch (pc->ip.result) {
+	case IPREV_PERMERROR:
+		snprintf(buf, sz, "%s Client host rejected: cannot find your "
+		    "reverse hostname, [%s]", code, ip);
+		return cfg->ptr_reject_code ? V_DEFER : V_REJECT;
+	case IPREV_FAIL:
+		snprintf(buf, sz, "%s Client host rejected: your reverse "
+		    "hostname %s does not resolve to [%s]", code, name, ip);
+		return cfg->ptr_reject_code ? V_DEFER : V_REJECT;
+	case IPREV_TEMPERROR:
+		if (!cfg->ptr_temperror_defer)
+			return V_DUNNO;
+		snprintf(buf, sz, "450 4.7.25 Client host rejected: cannot "
+		    "verify your reverse hostname, [%s]: temporary DNS "
+		    "failure", ip);
+		return V_DEFER;
+	default:
+		return V_DUNNO;
+	}
 }
 
 static void
@@ -284,6 +345,9 @@ check_free(struct policy_check *pc)
 	for (i = 0; i < MAX_WL; i++)
 		spf_check_cancel(pc->wl[i]);
 	dns_cancel(pc->hq);
+	iprev_cancel(pc->ip.chk);
+	free(pc->ip.name);
+	free(pc->ip.problem);
 	if (pc->deadline)
 		event_free(pc->deadline);
 	config_unref(pc->cfg);
@@ -297,12 +361,16 @@ decide(struct policy_check *pc)
 	const char *sender = codec_get(pc->req, ATTR_SENDER);
 	const char *helo = codec_get(pc->req, ATTR_HELO_NAME);
 	struct idres *h = &pc->id[0], *m = &pc->id[1], *chosen = NULL;
-	enum verdict v = V_DUNNO, vh, vm;
+	enum verdict v = V_DUNNO, vh, vm, vi;
 	char action[COMPOSE_MAX + 64], would[COMPOSE_MAX + 64];
-	char what[3 * LOG_ESC_SIZE + 128], prob[LOG_ESC_SIZE];
+	char what[5 * LOG_ESC_SIZE + 160], prob[LOG_ESC_SIZE];
 	const char *act, *logact = NULL;
 
 	would[0] = '\0';
+	if (pc->skip == NULL && pc->ip.checked &&
+	    pc->ip.result == IPREV_PASS && pc->ip.name &&
+	    domain_list_match(&cfg->ptr_domain_whitelist, pc->ip.name))
+		pc->skip = "ptr_domain_whitelist";
 	if (pc->skip) {
 		snprintf(what, sizeof(what), "result=skipped(%s)", pc->skip);
 		act = "DUNNO";
@@ -332,20 +400,21 @@ decide(struct policy_check *pc)
 		chosen = h;
 		v = V_PREPEND;
 	}
-	if (chosen && (v == V_REJECT || v == V_DEFER)) {
+	/* a bad reverse DNS refused (ptr_check = reject) comes first */
+	if ((vi = iprev_refusal(action, sizeof(action), pc)) != V_DUNNO)
+		v = vi;
+	else if (chosen && (v == V_REJECT || v == V_DEFER))
 		build_refusal(action, sizeof(action), pc, chosen, v);
+	if (v == V_REJECT || v == V_DEFER) {
 		if (cfg->test_only) {
 			snprintf(would, sizeof(would), "%s", action);
 			v = V_PREPEND;
 		}
 	}
-	if (v == V_PREPEND) {
-		if (cfg->header_type == HEADER_NONE) {
-			v = V_DUNNO;
-		} else {
-			memcpy(action, "PREPEND ", 8);
-			build_header(action + 8, sizeof(action) - 8, pc, chosen);
-		}
+	if (v == V_PREPEND || (v == V_DUNNO && iprev_in_header(pc))) {
+		memcpy(action, "PREPEND ", 8);
+		v = build_header(action + 8, sizeof(action) - 8, pc, chosen) ?
+		    V_PREPEND : V_DUNNO;
 	}
 	if (v == V_DUNNO)
 		snprintf(action, sizeof(action), "DUNNO");
@@ -372,6 +441,17 @@ decide(struct policy_check *pc)
 		snprintf(what + n, sizeof(what) - n, " problem=\"%s\"",
 		    log_escape(prob, sizeof(prob), chosen->problem,
 		    LOG_ESC_MAX));
+	}
+	if (pc->ip.checked) {
+		size_t n = strlen(what);
+
+		snprintf(what + n, sizeof(what) - n, " iprev=%s",
+		    iprev_result_str(pc->ip.result));
+		n = strlen(what);
+		if (pc->ip.name)
+			snprintf(what + n, sizeof(what) - n, " iprev_name=%s",
+			    log_escape(prob, sizeof(prob), pc->ip.name,
+			    LOG_ESC_MAX));
 	}
 	if (*would) {
 		size_t n = strlen(what);
@@ -430,6 +510,18 @@ on_spf(void *arg, const struct spf_outcome *o)
 }
 
 static void
+on_iprev(void *arg, const struct iprev_outcome *o)
+{
+	struct policy_check *pc = arg;
+
+	pc->ip.chk = NULL;
+	pc->ip.result = o->result;
+	pc->ip.name = o->name ? strdup(o->name) : NULL;
+	pc->ip.problem = o->problem ? strdup(o->problem) : NULL;
+	finish_if_done(pc);
+}
+
+static void
 on_helo_addr(void *arg, struct dns_answer *ans)
 {
 	struct policy_check *pc = arg;
@@ -475,6 +567,11 @@ on_deadline(evutil_socket_t fd, short what, void *arg)
 		pc->id[i].o.identity = i ? "mailfrom" : "helo";
 		pc->id[i].o.domain = "";
 		pc->id[i].o.problem = pc->id[i].problem;
+	}
+	if (pc->ip.chk) {
+		iprev_cancel(pc->ip.chk);
+		pc->ip.chk = NULL;
+		pc->ip.result = IPREV_TEMPERROR;
 	}
 	decide(pc);
 	check_free(pc);
@@ -596,6 +693,15 @@ policy_start(const struct policy_request *req, struct config *cfg,
 		(void)start_spf(pc, 2 + (int)i, addr,
 		    cfg->domain_whitelist.v[i], cfg->domain_whitelist.v[i],
 		    &pc->wl[i]);
+	if ((cfg->ptr_check != PTR_NO || cfg->ptr_domain_whitelist.n > 0) &&
+	    !cidr_list_match(&cfg->ptr_whitelist, addr)) {
+		pc->ip.chk = iprev_start(addr, cfg->ptr_max_names,
+		    cfg->lookup_time, on_iprev, pc);
+		if (pc->ip.chk != NULL) {
+			pc->ip.checked = 1;
+			pc->pending++;
+		}
+	}
 	if (helo_usable(helo) && helo_listed(&cfg->helo_whitelist, helo)) {
 		pc->hq = dns_query(helo, cidr_addr_is_v4(pc->client) ?
 		    DNS_T_A : DNS_T_AAAA, on_helo_addr, pc);

@@ -8,6 +8,7 @@
 
 #include "config.h"
 #include "dns.h"
+#include "iprev.h"
 #include "log.h"
 #include "query.h"
 #include "spf.h"
@@ -39,6 +40,21 @@ on_done(void *arg, const struct spf_outcome *o)
 		event_base_loopexit(q->base, NULL);
 }
 
+static void
+on_iprev(void *arg, const struct iprev_outcome *o)
+{
+	struct qstate *q = arg;
+
+	printf("iprev: %s", iprev_result_str(o->result));
+	if (o->name)
+		printf(" (%s)", o->name);
+	printf("; %u PTR names, %u looked up\n", o->names, o->checked);
+	if (o->problem)
+		printf("  problem: %s\n", o->problem);
+	if (--q->pending == 0)
+		event_base_loopexit(q->base, NULL);
+}
+
 int
 query_run(struct config *cfg, const char *ip, const char *sender,
     const char *helo)
@@ -51,12 +67,17 @@ query_run(struct config *cfg, const char *ip, const char *sender,
 		return 1;
 	if (helo && *helo) {
 		q.pending++;
-		spf_check_start(ip, helo, NULL, 20000, on_done, &q);
+		spf_check_start(ip, helo, NULL, cfg->lookup_time, on_done,
+		    &q);
 	}
 	if (sender) {
 		q.pending++;
-		spf_check_start(ip, helo, sender, 20000, on_done, &q);
+		spf_check_start(ip, helo, sender, cfg->lookup_time, on_done,
+		    &q);
 	}
+	if (iprev_start(ip, cfg->ptr_max_names, cfg->lookup_time, on_iprev,
+	    &q) != NULL)
+		q.pending++;
 	if (q.pending)
 		event_base_dispatch(q.base);
 	spf_shutdown();

@@ -347,11 +347,12 @@ class Ctx:
     def conf(self, name="spfpd.conf", **opts):
         """Write a config: listen on ctx.sock, no privilege drop, debug.
         opts override (None drops a key); returns the path.  These tests
-        are about the server, not SPF: no identity is checked, and the
+        are about the server, not SPF: no identity nor reverse DNS is
+        checked, and the
         resolver points at a closed loopback port all the same."""
         base = {"listen": "unix:" + self.sock, "user": "", "debug": "yes",
                 "shutdown_timeout": "2s", "helo_reject": "no_check",
-                "mail_from_reject": "no_check",
+                "mail_from_reject": "no_check", "ptr_check": "no",
                 "dns_servers": "127.0.0.1:1"}
         base.update(opts)
         path = os.path.join(self.dir, name)

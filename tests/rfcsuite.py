@@ -120,6 +120,7 @@ default_explanation = DEFAULT
 helo_reject = null
 mail_from_reject = fail
 reason_message = {identity}|{result}|{spf}
+ptr_check = no
 """
 
 

@@ -6,10 +6,17 @@ it answers.  Also: the event loop does not block on a slow DNS answer,
 and the DNS cache (TTL, size bound, in-flight coalescing, negative
 answers), observed through the query log of tests/dnsserver.py.
 
-Usage: spftest.py --spfpd build/spfpd [--log FILE] [--only NAME]
-Prints "ok NAME" / "FAIL NAME: why" and "spf: N passed, M failed".
+With --suite iprev: the reverse DNS (iprev) check instead, against the
+same server: pass, fail, permerror and temperror for IPv4 and IPv6, the
+limit on PTR names, the refusals, the combined Authentication-Results
+header and the whitelists.
+
+Usage: spftest.py --spfpd build/spfpd [--suite spf|iprev] [--log FILE]
+       [--only NAME]
+Prints "ok NAME" / "FAIL NAME: why" and "SUITE: N passed, M failed".
 """
 import argparse
+import ipaddress
 import json
 import os
 import re
@@ -28,6 +35,12 @@ sys.path.insert(0, HERE)
 from knot import Knot, dead_port  # noqa: E402
 
 SANITIZER_MARKS = ('AddressSanitizer', 'runtime error:', 'LeakSanitizer')
+
+def nibbles(addr):
+    """The ip6.arpa labels of addr below 8.b.d.0.1.0.0.2.ip6.arpa."""
+    full = ipaddress.IPv6Address(addr).exploded.replace(':', '')
+    return '.'.join(reversed(full))[:-len('.8.b.d.0.1.0.0.2')]
+
 
 ZONES = {
     'example.com': [
@@ -64,7 +77,28 @@ ZONES = {
     '113.0.203.in-addr.arpa': [
         '7 PTR host.ptrd.example.com.',
     ],
+    # reverse DNS for the iprev tests
+    '2.0.192.in-addr.arpa': [
+        '1 PTR mail.example.com.',
+        '2 PTR elsewhere.example.com.',
+        '3 PTR nxname.example.com.',
+        '5 TXT "no PTR here"',
+        '7 PTR relay.trusted.example.com.',
+        '8 PTR fake.trusted.example.com.',
+    ] + ['6 PTR n%d.example.com.' % i for i in range(1, 13)],
+    '8.b.d.0.1.0.0.2.ip6.arpa': [
+        nibbles('2001:db8::1') + ' PTR mail6.example.com.',
+        nibbles('2001:db8::2') + ' PTR elsewhere.example.com.',
+    ],
 }
+ZONES['example.com'] += [
+    'elsewhere A 192.0.2.200',
+    'elsewhere AAAA 2001:db8::99',
+    'mail6 AAAA 2001:db8::1',
+    'relay.trusted A 192.0.2.7',
+    'fake.trusted A 192.0.2.99',
+] + ['n%d A %s' % (i, '192.0.2.6' if i == 11 else '192.0.2.250')
+     for i in range(1, 13)]
 
 
 class Fail(Exception):
@@ -86,7 +120,7 @@ class Daemon:
         opts = {'listen': 'unix:' + self.sock, 'user': '',
                 'skip_addresses': '', 'authserv_id': 'mx.test',
                 'dns_servers': dns_servers, 'dns_timeout': '300ms',
-                'dns_tries': '1'}
+                'dns_tries': '1', 'ptr_check': ctx.ptr_default}
         for line in conf_extra.splitlines():
             if line.strip():
                 k, v = line.split('=', 1)
@@ -622,6 +656,208 @@ def t_round_trips(ctx):
         dns.stop()
 
 
+# ----- reverse DNS (iprev) -----
+
+def iprev_of(action):
+    m = re.search(r'; iprev=(\w+) policy\.iprev=', action)
+    return m.group(1) if m else None
+
+
+def t_iprev_results(ctx):
+    """pass / fail / permerror for IPv4 and IPv6, read from the
+    Authentication-Results header; the log names the result and name."""
+    d = ctx.daemon('header_type = authentication-results\n'
+                   'mail_from_reject = no\nhelo_reject = no\n')
+    c = d.connect()
+    cases = [
+        ('192.0.2.1', 'pass'),          # PTR mail.example.com -> A back
+        ('192.0.2.2', 'fail'),          # name resolves elsewhere
+        ('192.0.2.3', 'fail'),          # name is NXDOMAIN
+        ('192.0.2.4', 'permerror'),     # no PTR: NXDOMAIN
+        ('192.0.2.5', 'permerror'),     # no PTR: NODATA
+        ('2001:db8::1', 'pass'),
+        ('2001:db8::2', 'fail'),
+        ('2001:db8::3', 'permerror'),
+        ('::ffff:192.0.2.1', 'pass'),   # IPv4-mapped is IPv4
+    ]
+    bad = []
+    for ip, want in cases:
+        got = iprev_of(c.ask(ip, 'a@example.com'))
+        if got != want:
+            bad.append('%s: want %s got %s' % (ip, want, got))
+    c.close()
+    log = d.log()
+    d.stop()
+    check(not bad, '; '.join(bad))
+    check(re.search(r'client=192\.0\.2\.1 .* iprev=pass '
+                    r'iprev_name=mail\.example\.com ', log),
+          'no iprev in the log line')
+
+
+def t_iprev_header(ctx):
+    d = ctx.daemon('header_type = authentication-results\n')
+    c = d.connect()
+    r = c.ask('192.0.2.1', 'a@nospf.example.com')
+    check(r == 'PREPEND Authentication-Results: mx.test; spf=none (domain '
+          'of a@nospf.example.com does not designate permitted sender '
+          'hosts) smtp.mailfrom=nospf.example.com; iprev=pass '
+          'policy.iprev=192.0.2.1 (mail.example.com)', r)
+    r = c.ask('2001:db8::1', 'a@neutral.example.com')
+    check(r == 'PREPEND Authentication-Results: mx.test; spf=neutral '
+          '(2001:db8::1 is neither permitted nor denied by domain of '
+          'a@neutral.example.com) smtp.mailfrom=neutral.example.com; '
+          'iprev=pass policy.iprev="2001:db8::1" (mail6.example.com)', r)
+    r = c.ask('2001:db8:1::25', 'a@example.com')
+    check(r == 'PREPEND Authentication-Results: mx.test; spf=pass (domain '
+          'of a@example.com designates 2001:db8:1::25 as permitted sender)'
+          ' smtp.mailfrom=example.com; iprev=permerror '
+          'policy.iprev="2001:db8:1::25"', r)
+    # one header for the message, as for SPF alone
+    r1 = c.ask('192.0.2.1', '', helo='mail.example.com', instance='ip1')
+    r2 = c.ask('192.0.2.1', '', helo='mail.example.com', instance='ip1')
+    check(r1.endswith('; iprev=pass policy.iprev=192.0.2.1 '
+                      '(mail.example.com)') and
+          'smtp.helo=mail.example.com' in r1 and r2 == 'DUNNO',
+          '%r %r' % (r1, r2))
+    c.close()
+    d.stop()
+    # with Received-SPF the iprev result is only in the log
+    d = ctx.daemon('ptr_check = header\n')
+    c = d.connect()
+    r = c.ask('192.0.2.4', 'a@example.com')
+    check(spf_result(r) == 'pass' and 'iprev' not in r, r)
+    c.close()
+    log = d.log()
+    d.stop()
+    check('iprev=permerror' in log, 'no iprev in the log')
+
+
+def t_iprev_limit(ctx):
+    """12 PTR names, the one that maps back is the 11th: beyond the
+    default limit of 10 (fail); found with ptr_max_names = 12."""
+    d = ctx.daemon('header_type = authentication-results\n'
+                   'mail_from_reject = no\n')
+    c = d.connect()
+    r = c.ask('192.0.2.6', 'a@example.com')
+    check(iprev_of(r) == 'fail', r)
+    c.close()
+    d.stop()
+    d = ctx.daemon('header_type = authentication-results\n'
+                   'mail_from_reject = no\nptr_max_names = 12\n')
+    c = d.connect()
+    r = c.ask('192.0.2.6', 'a@example.com')
+    check(iprev_of(r) == 'pass' and '(n11.example.com)' in r, r)
+    c.close()
+    d.stop()
+
+
+def t_iprev_reject(ctx):
+    d = ctx.daemon('ptr_check = reject\n')
+    c = d.connect()
+    r = c.ask('192.0.2.4', 'a@example.com')
+    check(r == '550 5.7.25 Client host rejected: cannot find your reverse '
+          'hostname, [192.0.2.4]', r)
+    r = c.ask('192.0.2.2', 'a@example.com')
+    check(r == '550 5.7.25 Client host rejected: your reverse hostname '
+          'elsewhere.example.com does not resolve to [192.0.2.2]', r)
+    r = c.ask('192.0.2.1', 'a@example.com')
+    check(spf_result(r) == 'pass', r)
+    c.close()
+    d.stop()
+    d = ctx.daemon('ptr_check = reject\nptr_reject_code = 450\n')
+    c = d.connect()
+    r = c.ask('2001:db8::3', 'a@example.com')
+    check(r == '450 4.7.25 Client host rejected: cannot find your reverse '
+          'hostname, [2001:db8::3]', r)
+    c.close()
+    d.stop()
+    # test_only: decided and logged, not refused
+    d = ctx.daemon('ptr_check = reject\ntest_only = yes\n')
+    c = d.connect()
+    r = c.ask('192.0.2.4', 'a@example.com')
+    check(spf_result(r) == 'pass', r)
+    c.close()
+    log = d.log()
+    d.stop()
+    check('test_only="550 5.7.25 Client host rejected' in log, 'no log')
+
+
+def t_iprev_temperror(ctx):
+    """The reverse query is never answered: temperror, deferred."""
+    sock, port = dead_port()
+    try:
+        d = ctx.daemon('ptr_check = reject\n',
+                       dns_servers='127.0.0.1:%d' % port)
+        c = d.connect()
+        r = c.ask('192.0.2.1', 'a@example.com')
+        check(r == '450 4.7.25 Client host rejected: cannot verify your '
+              'reverse hostname, [192.0.2.1]: temporary DNS failure', r)
+        c.close()
+        d.stop()
+        d = ctx.daemon('ptr_check = reject\nptr_temperror_defer = no\n'
+                       'header_type = authentication-results\n',
+                       dns_servers='127.0.0.1:%d' % port)
+        c = d.connect()
+        r = c.ask('192.0.2.1', 'a@example.com')
+        check(iprev_of(r) == 'temperror', r)
+        c.close()
+        d.stop()
+    finally:
+        sock.close()
+
+
+def t_iprev_whitelists(ctx):
+    # ptr_whitelist: no reverse lookup for these clients
+    d = ctx.daemon('ptr_check = reject\nptr_whitelist = 192.0.2.4/32\n')
+    c = d.connect()
+    r = c.ask('192.0.2.4', 'a@example.com')
+    check(spf_result(r) == 'pass', r)
+    c.close()
+    log = d.log()
+    d.stop()
+    check('iprev=' not in log, 'looked up anyway')
+    # ptr_domain_whitelist: a forward-confirmed name in the domain skips
+    # SPF; a PTR that only claims it (not confirmed) does not
+    d = ctx.daemon('ptr_domain_whitelist = trusted.example.com\n')
+    c = d.connect()
+    r = c.ask('192.0.2.7', 'a@example.com')
+    check(r == 'DUNNO', r)
+    r = c.ask('192.0.2.8', 'a@example.com')
+    check(spf_result(r) == 'pass', r)
+    c.close()
+    log = d.log()
+    d.stop()
+    check('result=skipped(ptr_domain_whitelist)' in log, 'no log line')
+
+
+def t_query_mode(ctx):
+    """spfpd -q: what an administrator runs when a sender complains."""
+    conf = os.path.join(ctx.tmp, 'q.conf')
+    with open(conf, 'w') as f:
+        f.write('dns_servers = 127.0.0.1:%d\n' % ctx.knot.port)
+    p = subprocess.run([ctx.spfpd, '-q', '-c', conf, '-i', '192.0.2.1',
+                        '-s', 'a@inc.example.com', '-H', 'mail.example.com'],
+                       capture_output=True, text=True, timeout=30)
+    out = p.stdout
+    ctx.logf.write(out + p.stderr)
+    check(p.returncode == 0, 'exit %d: %s' % (p.returncode, p.stderr))
+    check('spf helo: pass (domain mail.example.com; 1 DNS terms' in out, out)
+    check('spf mailfrom: fail (domain inc.example.com; 2 DNS terms' in out,
+          out)
+    check('iprev: pass (mail.example.com); 1 PTR names, 1 looked up' in out,
+          out)
+
+
+IPREV_TESTS = [
+    ('query_mode', t_query_mode),
+    ('iprev_results', t_iprev_results),
+    ('iprev_header', t_iprev_header),
+    ('iprev_limit', t_iprev_limit),
+    ('iprev_reject', t_iprev_reject),
+    ('iprev_temperror', t_iprev_temperror),
+    ('iprev_whitelists', t_iprev_whitelists),
+]
+
 TESTS = [
     ('results', t_results),
     ('header_text', t_header_text),
@@ -647,6 +883,7 @@ class Ctx:
         self.knot = None
         self.daemons = []
         self.notes = []
+        self.ptr_default = 'no'
 
     def daemon(self, extra, dns_servers=None):
         if dns_servers is None:
@@ -671,14 +908,19 @@ def main():
     ap.add_argument('--spfpd', required=True)
     ap.add_argument('--log', default='/dev/null')
     ap.add_argument('--only')
+    ap.add_argument('--suite', choices=('spf', 'iprev'), default='spf')
     args = ap.parse_args()
     logf = open(args.log, 'a')
     ctx = Ctx(args.spfpd, logf)
+    tests = TESTS
+    if args.suite == 'iprev':
+        tests = IPREV_TESTS
+        ctx.ptr_default = 'header'
     passed = failed = 0
     try:
         ctx.knot = Knot(ctx.tmp, ZONES)
         ctx.knot.start()
-        for name, fn in TESTS:
+        for name, fn in tests:
             if args.only and name != args.only:
                 continue
             logf.write('=== %s\n' % name)
@@ -704,7 +946,7 @@ def main():
         shutil.rmtree(ctx.tmp, ignore_errors=True)
     for n in ctx.notes:
         print('# ' + n)
-    print('spf: %d passed, %d failed' % (passed, failed))
+    print('%s: %d passed, %d failed' % (args.suite, passed, failed))
     return 0 if failed == 0 else 1
 
 

@@ -159,14 +159,44 @@ test_auth_results(void **state)
 	char buf[COMPOSE_MAX];
 
 	(void)state;
-	compose_auth_results(buf, sizeof(buf), "mx.example.org", &c);
+	compose_auth_results(buf, sizeof(buf), "mx.example.org", &c, NULL);
 	assert_string_equal(buf, "Authentication-Results: mx.example.org; "
 	    "spf=pass (domain of a@example.com designates 192.0.2.1 as "
 	    "permitted sender) smtp.mailfrom=example.com");
-	compose_auth_results(buf, sizeof(buf), "mx.example.org", &ch);
+	compose_auth_results(buf, sizeof(buf), "mx.example.org", &ch, NULL);
 	assert_string_equal(buf, "Authentication-Results: mx.example.org; "
 	    "spf=fail (domain of bad host\\(1\\) does not designate "
 	    "2001:db8::1 as permitted sender) smtp.helo=\"bad host(1)\"");
+}
+
+static void
+test_auth_results_iprev(void **state)
+{
+	struct spf_outcome o = outcome(SPF_PASS, "mailfrom", "example.com",
+	    NULL);
+	struct compose_spf c = { &o, "192.0.2.1", "a@example.com",
+	    "mail.example.com", "mx.example.org" };
+	struct compose_iprev ip4 = { IPREV_PASS, "192.0.2.1",
+	    "mail.example.com" };
+	struct compose_iprev ip6 = { IPREV_PERMERROR, "2001:db8::1", NULL };
+	struct compose_iprev evil = { IPREV_FAIL, "192.0.2.1",
+	    "x) (y\r\nz" };
+	char buf[COMPOSE_MAX];
+
+	(void)state;
+	compose_auth_results(buf, sizeof(buf), "mx.example.org", &c, &ip4);
+	assert_string_equal(buf, "Authentication-Results: mx.example.org; "
+	    "spf=pass (domain of a@example.com designates 192.0.2.1 as "
+	    "permitted sender) smtp.mailfrom=example.com; iprev=pass "
+	    "policy.iprev=192.0.2.1 (mail.example.com)");
+	compose_auth_results(buf, sizeof(buf), "mx.example.org", NULL, &ip6);
+	assert_string_equal(buf, "Authentication-Results: mx.example.org; "
+	    "iprev=permerror policy.iprev=\"2001:db8::1\"");
+	compose_auth_results(buf, sizeof(buf), "mx", NULL, &evil);
+	assert_string_equal(buf, "Authentication-Results: mx; iprev=fail "
+	    "policy.iprev=192.0.2.1 (x\\) \\(yz)");
+	compose_auth_results(buf, sizeof(buf), "mx", NULL, NULL);
+	assert_string_equal(buf, "Authentication-Results: mx; none");
 }
 
 static void
@@ -219,6 +249,7 @@ main(void)
 		cmocka_unit_test(test_received_spf_hostile),
 		cmocka_unit_test(test_long_values_bounded),
 		cmocka_unit_test(test_auth_results),
+		cmocka_unit_test(test_auth_results_iprev),
 		cmocka_unit_test(test_reason_and_url),
 		cmocka_unit_test(test_text_utf8_cut),
 	};
