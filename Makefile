@@ -42,7 +42,7 @@ LIB_OBJS = $(LIB_SRCS:src/%.c=$(B)/%.o)
 UNIT_TESTS = test_codec test_config test_cidr test_spfrec test_compose
 
 .PHONY: all deps run check check-unit check-blackbox check-golden check-spf \
-	check-iprev check-rfc \
+	check-iprev check-rfc check-postfix \
         check-asan install clean
 
 all: $(B)/spfpd
@@ -77,7 +77,7 @@ run: deps
 check: deps
 	rm -f $(B)/*.out $(B)/*.log $(B)-asan/*.out $(B)-asan/*.log
 	$(MAKE) check-unit check-golden check-blackbox check-spf check-iprev \
-	  check-rfc
+	  check-rfc check-postfix
 	$(MAKE) check-asan
 	@tests/summary.sh $(B) $(B)-asan
 
@@ -107,6 +107,12 @@ check-iprev: $(B)/spfpd
 	  --log $(B)/iprevtest.log > $(B)/iprevtest.out 2>&1; rc=$$?; \
 	  cat $(B)/iprevtest.out; exit $$rc
 
+# a private Postfix instance asks spfpd, spawned and as a daemon
+check-postfix: $(B)/spfpd
+	@/usr/bin/python3 tests/postfixtest.py --spfpd $(B)/spfpd \
+	  --log $(B)/postfixtest.log > $(B)/postfixtest.out 2>&1; rc=$$?; \
+	  cat $(B)/postfixtest.out; exit $$rc
+
 # the openspf RFC 7208 and RFC 4408 suites through the policy protocol
 SUITES = ../shared/data
 check-rfc: $(B)/spfpd
@@ -120,7 +126,7 @@ check-rfc: $(B)/spfpd
 check-asan:
 	$(MAKE) B=$(B)-asan SANITIZE=1 CFLAGS="-O1 -g" \
 	  check-unit check-golden check-blackbox check-spf check-iprev \
-	  check-rfc
+	  check-rfc check-postfix
 
 install: $(B)/spfpd
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 \

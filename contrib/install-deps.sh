@@ -6,7 +6,7 @@ set -eu
 
 PKGS="gcc make pkg-config libc6-dev libevent-dev libspf2-dev libc-ares-dev
       libcmocka-dev python3 python3-yaml python3-dnspython netcat-openbsd
-      knot knot-dnsutils iproute2 procps python3-spf"
+      knot knot-dnsutils iproute2 procps python3-spf postfix"
 
 missing=""
 for p in $PKGS; do
@@ -29,6 +29,14 @@ else
 	SUDO=
 fi
 export DEBIAN_FRONTEND=noninteractive
+# Postfix is for the tests, which run their own private instance: do not
+# let the package set up (and start) a system mail server.
+case "$missing" in
+*postfix*)
+	echo "postfix postfix/main_mailer_type select No configuration" |
+	    $SUDO debconf-set-selections
+	;;
+esac
 $SUDO apt-get update -q
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -q --no-install-recommends $missing

@@ -41,6 +41,8 @@ struct spf_outcome {
 	unsigned void_lookups;
 	unsigned runs;                  /* evaluations of libspf2 */
 	unsigned queries;               /* distinct DNS questions */
+	const char *matched;            /* the deciding term of the top
+	                                   record (spf_check_want_match) */
 };
 
 typedef void spf_done_fn(void *arg, const struct spf_outcome *o);
@@ -62,6 +64,9 @@ struct spf_check *spf_check_start(const char *ip, const char *helo,
     const char *sender, unsigned lookup_time_ms, spf_done_fn *done,
     void *arg);
 void spf_check_cancel(struct spf_check *c);
+
+/* spf_check_want_match - also find which term decided (costs CPU only) */
+void spf_check_want_match(struct spf_check *c);
 
 const char *spf_result_str(enum spf_result r);
 

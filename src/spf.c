@@ -74,6 +74,12 @@ struct spf_check {
 	struct spf_outcome out;
 	char *expl, *problem;
 	int finished;
+
+	/* spf_check_want_match(): which term decided */
+	int want_match;
+	char *matched;
+	const char *override_name;      /* serve this TXT for that name */
+	char *override_txt;
 };
 
 static SPF_server_t *spf_server;
@@ -548,6 +554,16 @@ layer_lookup(SPF_dns_server_t *s, const char *domain, ns_type type,
 		return rr_status(s, domain, type, HOST_NOT_FOUND);
 	if ((rr = synth_lookup(s, c, domain, name, type)) != NULL)
 		return rr;
+	if (c->override_name && type == ns_t_txt &&
+	    strcmp(name, c->override_name) == 0) {
+		n = strlen(c->override_txt) + 1;
+		rr = rr_status(s, domain, type, NETDB_SUCCESS);
+		if (SPF_dns_rr_buf_realloc(rr, 0, n) != SPF_E_SUCCESS)
+			fatalx("spf: out of memory");
+		memcpy(rr->rr[0]->txt, c->override_txt, n);
+		rr->num_rr = 1;
+		return rr;
+	}
 	k = known_find(c, name, (int)type);
 	if (k == NULL || k->ans == NULL) {
 		/*
@@ -679,6 +695,7 @@ spf_finish(struct spf_check *c, enum spf_result r, const char *problem)
 	c->out.queries = (unsigned)c->nknown;
 	c->out.dns_terms = c->dns_terms;
 	c->out.void_lookups = c->void_lookups;
+	c->out.matched = c->matched;
 	/* from the loop, never from the caller's own stack */
 	event_active(c->kick, EV_TIMEOUT, 0);
 }
@@ -706,6 +723,7 @@ check_free(struct spf_check *c)
 	free(c->expl);
 	free(c->problem);
 	free(c->dns_problem);
+	free(c->matched);
 	free(c);
 }
 
@@ -812,6 +830,154 @@ evaluate(struct spf_check *c, SPF_request_t *req)
 	return resp;
 }
 
+static SPF_request_t *
+make_request(struct spf_check *c)
+{
+	SPF_request_t *req;
+
+	c->misses = 0;
+	c->dns_trouble = 0;
+	c->dns_terms = c->void_lookups = 0;
+	c->txt_seen = 0;
+	c->expand = NULL;
+	c->expand_used = 0;
+	c->over_limit = 0;
+	c->top_result = -1;
+	if ((req = SPF_request_new(spf_server)) == NULL)
+		fatalx("spf: out of memory");
+	if (c->v6)
+		SPF_request_set_ipv6(req, c->a6);
+	else
+		SPF_request_set_ipv4(req, c->a4);
+	if (c->helo && *c->helo)
+		SPF_request_set_helo_dom(req, c->helo);
+	if (c->sender) {
+		SPF_request_set_env_from(req, c->sender);
+	} else {
+		req->use_helo = 1;
+		SPF_request_set_env_from(req, "");
+	}
+	return req;
+}
+
+/*
+ * eval_with - the result when the record of name were txt (a prefix of
+ * the real one, see find_match); -1 when that needs an answer not known.
+ */
+static int
+eval_with(struct spf_check *c, const char *name, const char *txt)
+{
+	char rewritten[4096];
+	SPF_request_t *req;
+	SPF_response_t *resp;
+	int r;
+
+	if (spfrec_rewrite(txt, strlen(txt), c->v6, rewritten,
+	    sizeof(rewritten)) < 0)
+		return -1;
+	c->override_name = name;
+	c->override_txt = rewritten;
+	req = make_request(c);
+	cur = c;
+	resp = evaluate(c, req);
+	cur = NULL;
+	if (c->misses)
+		r = -1;
+	else if (c->over_limit)
+		r = SPF_PERMERROR;
+	else if (c->top_result >= 0)
+		r = c->top_result;
+	else
+		r = (int)map_result(c, resp);
+	SPF_response_free(resp);
+	SPF_request_free(req);
+	c->override_name = NULL;
+	c->override_txt = NULL;
+	return r;
+}
+
+static int
+is_modifier(const char *t, size_t n)
+{
+	size_t i;
+
+	if (n == 0 || !isalpha((unsigned char)t[0]))
+		return 0;
+	for (i = 1; i < n && (isalnum((unsigned char)t[i]) || t[i] == '-' ||
+	    t[i] == '_' || t[i] == '.'); i++)
+		;
+	return i < n && t[i] == '=';
+}
+
+/*
+ * find_match - the term of the top record that decided, for spfpd -q:
+ * libspf2 does not say, so ask it about prefixes of the record.  With
+ * "-all" and then "+all" after the first k mechanisms, the two results
+ * agree exactly when one of those k matched; the first such k names it.
+ * Every answer is known by now (evaluation stops at the first match), so
+ * this costs no DNS.
+ */
+static char *
+find_match(struct spf_check *c)
+{
+	char name[256], prefix[4096], *out = NULL, *redirect = NULL;
+	const char *rec = NULL, *t, *e, *sp;
+	struct known *k;
+	size_t i, len = 0, plen;
+	int r1, r2, nmech = 0;
+
+	canon_name(name, sizeof(name), c->domain);
+	if ((k = known_find(c, name, DNS_T_TXT)) == NULL || k->ans == NULL ||
+	    k->ans->status != DNS_OK)
+		return NULL;
+	for (i = 0; i < k->ans->n; i++) {
+		if (spfrec_is_spf(k->ans->rr[i].u.txt, k->ans->rr[i].len)) {
+			rec = k->ans->rr[i].u.txt;
+			len = k->ans->rr[i].len;
+			break;
+		}
+	}
+	if (rec == NULL || len >= sizeof(prefix) - 16 ||
+	    spfrec_check(rec, len, NULL, prefix, sizeof(prefix)) < 0)
+		return NULL;
+	memcpy(prefix, "v=spf1", 6);
+	plen = 6;
+	e = rec + len;
+	for (t = rec + 6; t < e && nmech < 40; t = sp) {
+		while (t < e && *t == ' ')
+			t++;
+		if (t >= e)
+			break;
+		if ((sp = memchr(t, ' ', (size_t)(e - t))) == NULL)
+			sp = e;
+		if (is_modifier(t, (size_t)(sp - t))) {
+			if (strncasecmp(t, "redirect=", 9) == 0 && !redirect)
+				redirect = strndup(t, (size_t)(sp - t));
+			continue;
+		}
+		nmech++;
+		prefix[plen++] = ' ';
+		memcpy(prefix + plen, t, (size_t)(sp - t));
+		plen += (size_t)(sp - t);
+		memcpy(prefix + plen, " -all", 6);
+		r1 = eval_with(c, name, prefix);
+		memcpy(prefix + plen, " +all", 6);
+		r2 = eval_with(c, name, prefix);
+		prefix[plen] = '\0';
+		if (r1 < 0 || r2 < 0)
+			break;
+		if (r1 == r2) {
+			out = strndup(t, (size_t)(sp - t));
+			break;
+		}
+	}
+	if (out == NULL && redirect != NULL && t >= e)
+		out = redirect;
+	else
+		free(redirect);
+	return out;
+}
+
 /* spf_run - one evaluation; fetch what it missed, or finish */
 static void
 spf_run(struct spf_check *c)
@@ -826,28 +992,7 @@ spf_run(struct spf_check *c)
 			spf_finish(c, SPF_TEMPERROR, "too many DNS rounds");
 			return;
 		}
-		c->misses = 0;
-		c->dns_trouble = 0;
-		c->dns_terms = c->void_lookups = 0;
-		c->txt_seen = 0;
-		c->expand = NULL;
-		c->expand_used = 0;
-		c->over_limit = 0;
-		c->top_result = -1;
-		if ((req = SPF_request_new(spf_server)) == NULL)
-			fatalx("spf: out of memory");
-		if (c->v6)
-			SPF_request_set_ipv6(req, c->a6);
-		else
-			SPF_request_set_ipv4(req, c->a4);
-		if (c->helo && *c->helo)
-			SPF_request_set_helo_dom(req, c->helo);
-		if (c->sender) {
-			SPF_request_set_env_from(req, c->sender);
-		} else {
-			req->use_helo = 1;
-			SPF_request_set_env_from(req, "");
-		}
+		req = make_request(c);
 		cur = c;
 		resp = evaluate(c, req);
 		cur = NULL;
@@ -879,6 +1024,18 @@ spf_run(struct spf_check *c)
 		c->problem = strdup(SPF_strerror(SPF_response_errcode(resp)));
 	SPF_response_free(resp);
 	SPF_request_free(req);
+	if (c->want_match && r != SPF_NONE && r != SPF_TEMPERROR) {
+		/* the searches must not change what this check reports */
+		unsigned terms = c->dns_terms, voids = c->void_lookups;
+		char *problem = c->problem, *dproblem = c->dns_problem;
+
+		c->problem = c->dns_problem = (char *)"";
+		c->matched = find_match(c);
+		c->problem = problem;
+		c->dns_problem = dproblem;
+		c->dns_terms = terms;
+		c->void_lookups = voids;
+	}
 	spf_finish(c, r, NULL);
 }
 
@@ -945,6 +1102,12 @@ spf_check_start(const char *ip, const char *helo, const char *sender,
 	/* first run from the loop, so done() never runs inside this call */
 	event_active(c->kick, EV_TIMEOUT, 0);
 	return c;
+}
+
+void
+spf_check_want_match(struct spf_check *c)
+{
+	c->want_match = 1;
 }
 
 void

@@ -86,6 +86,9 @@ ZONES = {
         '7 PTR relay.trusted.example.com.',
         '8 PTR fake.trusted.example.com.',
     ] + ['6 PTR n%d.example.com.' % i for i in range(1, 13)],
+    '100.51.198.in-addr.arpa': [
+        '1 PTR forger.example.com.',
+    ],
     '8.b.d.0.1.0.0.2.ip6.arpa': [
         nibbles('2001:db8::1') + ' PTR mail6.example.com.',
         nibbles('2001:db8::2') + ' PTR elsewhere.example.com.',
@@ -96,6 +99,7 @@ ZONES['example.com'] += [
     'elsewhere AAAA 2001:db8::99',
     'mail6 AAAA 2001:db8::1',
     'relay.trusted A 192.0.2.7',
+    'forger A 198.51.100.1',
     'fake.trusted A 192.0.2.99',
 ] + ['n%d A %s' % (i, '192.0.2.6' if i == 11 else '192.0.2.250')
      for i in range(1, 13)]
@@ -846,6 +850,22 @@ def t_query_mode(ctx):
           out)
     check('iprev: pass (mail.example.com); 1 PTR names, 1 looked up' in out,
           out)
+    check('  matched: a\n' in out and '  matched: -all\n' in out, out)
+    check('action: 550 5.7.23 Message rejected due to: SPF fail - not '
+          'authorized.' in out, out)
+    # the term that passed, inside an include tree; a redirect
+    for sender, ip, want in (('a@inc.example.com', '198.51.100.7',
+                              'include:l1.example.com'),
+                             ('a@redir.example.com', '198.51.100.7',
+                              'redirect=l2.example.com'),
+                             ('a@mxd.example.com', '203.0.113.5', 'mx')):
+        p = subprocess.run([ctx.spfpd, '-q', '-c', conf, '-i', ip,
+                            '-s', sender], capture_output=True, text=True,
+                           timeout=30)
+        ctx.logf.write(p.stdout + p.stderr)
+        check('spf mailfrom: pass' in p.stdout and
+              '  matched: %s\n' % want in p.stdout, p.stdout)
+        check('action: PREPEND Received-SPF: pass' in p.stdout, p.stdout)
 
 
 IPREV_TESTS = [

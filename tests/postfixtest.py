@@ -1,0 +1,501 @@
+#!/usr/bin/python3
+"""postfixtest.py - spfpd behind a real Postfix, end to end.
+
+A private Postfix instance (Debian's postfix, its own config directory,
+queue and maillog in a temporary folder; smtpd on loopback ports the test
+picks; mail delivered by virtual(8) into a maildir) asks spfpd through
+check_policy_service, as the README tells an administrator to set it up:
+
+  - daemon mode: spfpd started as root with its socket in Postfix's
+    private/ directory (socket_owner = postfix, mode 0600), then running
+    as nobody;
+  - spawn mode: the spawn(8) service of contrib/postfix/master.cf
+    running spfpd --stdio as nobody.
+
+main.cf gets the lines of contrib/postfix/main.cf as they are, so the
+files the README points to are the ones tested.
+
+A real SMTP client (Python's smtplib) presents other client addresses and
+HELO names with XCLIENT (smtpd_authorized_xclient_hosts = 127.0.0.1).
+DNS is knotd on loopback with the zones of spftest.py.
+
+Usage: postfixtest.py --spfpd build/spfpd [--log FILE] [--only NAME]
+Prints "ok NAME" / "FAIL NAME: why" and "postfix: N passed, M failed".
+"""
+import argparse
+import glob
+import os
+import pwd
+import re
+import shutil
+import signal
+import smtplib
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from knot import Knot, free_port  # noqa: E402
+from spftest import ZONES  # noqa: E402
+
+SANITIZER_MARKS = ('AddressSanitizer', 'runtime error:', 'LeakSanitizer')
+
+MASTER_CF = """\
+{p1} inet n - n - - smtpd
+  -o {{ smtpd_recipient_restrictions = permit_mynetworks,
+       permit_sasl_authenticated, reject_unauth_destination,
+       check_policy_service unix:private/spfpdd }}
+{p2} inet n - n - - smtpd
+{spawn}
+cleanup   unix  n - n - 0 cleanup
+qmgr      unix  n - n 300 1 qmgr
+rewrite   unix  - - n - - trivial-rewrite
+bounce    unix  - - n - 0 bounce
+defer     unix  - - n - 0 bounce
+trace     unix  - - n - 0 bounce
+verify    unix  - - n - 1 verify
+proxymap  unix  - - n - - proxymap
+showq     unix  n - n - - showq
+error     unix  - - n - - error
+retry     unix  - - n - - error
+discard   unix  - - n - - discard
+virtual   unix  - n n - - virtual
+anvil     unix  - - n - 1 anvil
+scache    unix  - - n - 1 scache
+postlog   unix-dgram n - n - 1 postlogd
+"""
+
+MAIN_CF = """\
+compatibility_level = 3.6
+queue_directory = {dir}/queue
+data_directory = {dir}/data
+mail_owner = postfix
+myhostname = mx.test
+mydomain = test
+myorigin = mx.test
+mydestination =
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+mynetworks = 192.0.2.254/32
+smtpd_authorized_xclient_hosts = 127.0.0.1
+virtual_mailbox_domains = dest.test
+virtual_mailbox_base = {dir}/mail
+virtual_mailbox_maps = static:inbox/
+virtual_uid_maps = static:{uid}
+virtual_gid_maps = static:{gid}
+alias_maps =
+alias_database =
+biff = no
+smtputf8_enable = no
+maillog_file_prefixes = {dir}
+maillog_file = {dir}/maillog
+"""
+
+CONTRIB = os.path.join(os.path.dirname(HERE), 'contrib', 'postfix')
+
+
+def contrib(name):
+    with open(os.path.join(CONTRIB, name)) as f:
+        return f.read()
+
+
+def must_replace(text, old, new):
+    if old not in text:
+        raise Fail('contrib file changed: %r not found' % old)
+    return text.replace(old, new)
+
+SPFPD_CONF = """\
+authserv_id = mx.test
+dns_servers = 127.0.0.1:{dnsport}
+dns_timeout = 500ms
+dns_tries = 1
+temperror_defer = yes
+ptr_check = reject
+{extra}"""
+
+
+class Fail(Exception):
+    pass
+
+
+def check(cond, why):
+    if not cond:
+        raise Fail(why)
+
+
+class World:
+    """knotd, Postfix and spfpd (daemon mode) for the whole run."""
+
+    def __init__(self, spfpd, logf):
+        self.logf = logf
+        self.dir = tempfile.mkdtemp(prefix='pftest-')
+        os.chmod(self.dir, 0o755)       # nobody reads its config here
+        self.knot = Knot(self.dir, ZONES)
+        self.knot.start()
+        # a copy nobody can run, wherever the tree is
+        self.bin = os.path.join(self.dir, 'spfpd')
+        shutil.copy(spfpd, self.bin)
+        os.chmod(self.bin, 0o755)
+        self.p1, self.p2 = free_port(), free_port()
+        while self.p2 == self.p1:
+            self.p2 = free_port()
+        self.daemon = None
+        self.postfix_started = False
+
+    def write_conf(self, name, extra='user = nobody\n'):
+        path = os.path.join(self.dir, name)
+        with open(path, 'w') as f:
+            f.write(SPFPD_CONF.format(dnsport=self.knot.port, extra=extra))
+        os.chmod(path, 0o644)
+        return path
+
+    def start_postfix(self):
+        etc = os.path.join(self.dir, 'etc')
+        os.makedirs(etc)
+        for d in ('queue', 'data', 'mail'):
+            os.makedirs(os.path.join(self.dir, d))
+        nobody = pwd.getpwnam('nobody')
+        pf = pwd.getpwnam('postfix')
+        os.chown(os.path.join(self.dir, 'data'), pf.pw_uid, pf.pw_gid)
+        os.chown(os.path.join(self.dir, 'mail'), nobody.pw_uid,
+                 nobody.pw_gid)
+        self.spawnconf = self.write_conf('spawn.conf')
+        # the README's lines, as they are: contrib/postfix/main.cf, and
+        # the spawn entry of contrib/postfix/master.cf with our paths
+        with open(os.path.join(etc, 'main.cf'), 'w') as f:
+            f.write(MAIN_CF.format(dir=self.dir, uid=nobody.pw_uid,
+                                   gid=nobody.pw_gid))
+            f.write(contrib('main.cf'))
+        spawn = contrib('master.cf')
+        spawn = must_replace(spawn, 'user=spfpd ', 'user=nobody ')
+        spawn = must_replace(spawn, 'argv=/usr/local/sbin/spfpd --stdio',
+                             'argv=%s --stdio -c %s' % (self.bin,
+                                                        self.spawnconf))
+        with open(os.path.join(etc, 'master.cf'), 'w') as f:
+            f.write(MASTER_CF.format(p1='127.0.0.1:%d' % self.p1,
+                                     p2='127.0.0.1:%d' % self.p2,
+                                     spawn=spawn))
+        self.etc = etc
+        r = subprocess.run(['postfix', '-c', etc, 'start'],
+                           capture_output=True, text=True, timeout=60)
+        self.postfix_started = True
+        if r.returncode != 0:
+            raise Fail('postfix start failed: %s %s\n%s' % (
+                r.stdout, r.stderr, self.maillog()[-2000:]))
+        for port in (self.p1, self.p2):
+            wait_port(port)
+
+    def start_spfpd(self):
+        self.conf = self.write_conf('spfpd.conf', self.daemon_extra(''))
+        self.daemon_log = open(os.path.join(self.dir, 'spfpd.log'), 'w+')
+        self.daemon = subprocess.Popen(
+            [self.bin, '-d', '-c', self.conf], stderr=self.daemon_log)
+        deadline = time.time() + 10
+        while 'started, version' not in self.spfpd_log():
+            if self.daemon.poll() is not None or time.time() > deadline:
+                raise Fail('spfpd did not start: ' + self.spfpd_log())
+            time.sleep(0.05)
+
+    def daemon_extra(self, extra):
+        """contrib/postfix/spfpd.conf, in our queue directory; as a second
+        service next to spawn's private/spfpd, the socket is spfpdd."""
+        conf = contrib('spfpd.conf')
+        conf = must_replace(conf, 'unix:/var/spool/postfix/private/spfpd',
+                            'unix:%s/queue/private/spfpdd' % self.dir)
+        conf = must_replace(conf, 'user = spfpd', 'user = nobody')
+        return conf + extra
+
+    def reconfigure(self, extra):
+        """New daemon config, SIGHUP, wait until it is in force."""
+        n = self.spfpd_log().count('reloaded configuration')
+        with open(self.conf, 'w') as f:
+            f.write(SPFPD_CONF.format(dnsport=self.knot.port,
+                                      extra=self.daemon_extra(extra)))
+        self.daemon.send_signal(signal.SIGHUP)
+        deadline = time.time() + 10
+        while self.spfpd_log().count('reloaded configuration') == n:
+            check(time.time() < deadline, 'no reload: ' +
+                  self.spfpd_log()[-500:])
+            time.sleep(0.05)
+
+    def spfpd_log(self):
+        self.daemon_log.flush()
+        with open(self.daemon_log.name) as f:
+            return f.read()
+
+    def maillog(self):
+        try:
+            with open(os.path.join(self.dir, 'maillog')) as f:
+                return f.read()
+        except OSError:
+            return ''
+
+    def delivered(self):
+        return sorted(glob.glob(os.path.join(self.dir, 'mail', 'inbox',
+                                             'new', '*')))
+
+    def stop(self):
+        problems = []
+        if self.postfix_started:
+            subprocess.run(['postfix', '-c', self.etc, 'stop'],
+                           capture_output=True, timeout=60)
+            # master waits for its children; make sure none outlive us
+            deadline = time.time() + 10
+            pidfile = os.path.join(self.dir, 'queue', 'pid', 'master.pid')
+            while os.path.exists(pidfile) and time.time() < deadline:
+                time.sleep(0.1)
+        if self.daemon is not None:
+            if self.daemon.poll() is None:
+                self.daemon.terminate()
+                try:
+                    self.daemon.wait(10)
+                except subprocess.TimeoutExpired:
+                    self.daemon.kill()
+                    self.daemon.wait()
+            log = self.spfpd_log()
+            self.logf.write('--- spfpd daemon log\n' + log)
+            if self.daemon.returncode != 0:
+                problems.append('spfpd exited %d' % self.daemon.returncode)
+            for m in SANITIZER_MARKS:
+                if m in log:
+                    problems.append('sanitizer report in the spfpd log')
+        self.logf.write('--- postfix maillog\n' + self.maillog())
+        self.knot.stop()
+        # spawned spfpd processes run as nobody: none may be left
+        left = subprocess.run(['pgrep', '-f', self.bin],
+                              capture_output=True, text=True).stdout.split()
+        for pid in left:
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except OSError:
+                pass
+        if left:
+            problems.append('spfpd processes left behind: %s' % left)
+        shutil.rmtree(self.dir, ignore_errors=True)
+        return problems
+
+
+def wait_port(port):
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        try:
+            socket.create_connection(('127.0.0.1', port), 1).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise Fail('nothing listens on port %d' % port)
+
+
+class Session:
+    """One SMTP session that presents itself as another client."""
+
+    def __init__(self, port, addr, helo, name='unknown'):
+        self.s = smtplib.SMTP('127.0.0.1', port, timeout=120)
+        self.s.ehlo('test.client')
+        code, msg = self.s.docmd('XCLIENT', 'ADDR=%s NAME=%s HELO=%s' %
+                                 (addr, name, helo))
+        check(code == 220, 'XCLIENT: %d %s' % (code, msg))
+        self.s.ehlo_resp = None
+        self.s.ehlo(helo)
+
+    def rcpts(self, sender, rcpts):
+        code, msg = self.s.mail(sender)
+        check(code == 250, 'MAIL: %d %s' % (code, msg))
+        out = []
+        for r in rcpts:
+            code, msg = self.s.rcpt(r)
+            out.append((code, msg.decode('utf-8', 'replace')))
+        return out
+
+    def data(self, body):
+        code, msg = self.s.data(body)
+        return code, msg.decode('utf-8', 'replace')
+
+    def rset(self):
+        self.s.rset()
+
+    def close(self):
+        try:
+            self.s.quit()
+        except (smtplib.SMTPException, OSError):
+            pass
+
+
+MESSAGE = (b'From: a@example.com\r\nTo: u@dest.test\r\n'
+           b'Subject: spfpd test\r\n\r\nhello\r\n')
+
+
+def wait_delivered(world, n):
+    deadline = time.time() + 30
+    while len(world.delivered()) < n:
+        check(time.time() < deadline, 'delivered %d of %d; maillog: %s' %
+              (len(world.delivered()), n, world.maillog()[-1500:]))
+        time.sleep(0.1)
+    return world.delivered()
+
+
+def headers_of(path):
+    with open(path, 'rb') as f:
+        head = f.read().split(b'\n\n', 1)[0].decode('utf-8', 'replace')
+    return head
+
+
+# ----- tests -----
+
+def t_forged_refused(w, port):
+    s = Session(port, '198.51.100.1', 'forger.example.com')
+    r = s.rcpts('a@example.com', ['u@dest.test'])
+    s.close()
+    code, msg = r[0]
+    check(code == 550 and msg.startswith('5.7.23 ') and
+          'Message rejected due to: SPF fail - not authorized. Please see '
+          'https://www.open-spf.org/Why?s=mfrom;id=a@example.com;'
+          'ip=198.51.100.1' in msg, '%d %s' % (code, msg))
+
+
+def t_legit_one_header(w, port):
+    before = len(w.delivered())
+    s = Session(port, '192.0.2.1', 'mail.example.com')
+    r = s.rcpts('a@example.com', ['u1@dest.test', 'u2@dest.test',
+                                  'u3@dest.test'])
+    check(all(c == 250 for c, _ in r), 'RCPT: %r' % r)
+    code, msg = s.data(MESSAGE)
+    s.close()
+    check(code == 250, 'DATA: %d %s' % (code, msg))
+    files = wait_delivered(w, before + 3)[before:]
+    for f in files:
+        head = headers_of(f)
+        n = len(re.findall(r'^Received-SPF:', head, re.M))
+        check(n == 1, '%d Received-SPF headers in %s:\n%s' % (n, f, head))
+        check(re.search(r'^Received-SPF: pass \(mx\.test: domain of '
+                        r'a@example\.com designates 192\.0\.2\.1 as '
+                        r'permitted sender\)', head, re.M), head)
+
+
+def t_daemon_forged(w):
+    t_forged_refused(w, w.p1)
+
+
+def t_daemon_legit(w):
+    t_legit_one_header(w, w.p1)
+
+
+def t_spawn_forged(w):
+    t_forged_refused(w, w.p2)
+
+
+def t_spawn_legit(w):
+    t_legit_one_header(w, w.p2)
+
+
+def t_temperror_defers(w):
+    s = Session(w.p1, '192.0.2.1', 'mail.example.com')
+    r = s.rcpts('a@unknown.test', ['u@dest.test'])
+    s.close()
+    code, msg = r[0]
+    check(code == 450 and msg.startswith('4.7.24 ') and
+          'Message deferred due to: SPF temporary error' in msg,
+          '%d %s' % (code, msg))
+
+
+def t_no_ptr_refused(w):
+    s = Session(w.p1, '192.0.2.4', 'client.example.com')
+    r = s.rcpts('a@example.com', ['u@dest.test'])
+    s.close()
+    code, msg = r[0]
+    check(code == 550 and msg.startswith('5.7.25 ') and
+          'cannot find your reverse hostname, [192.0.2.4]' in msg,
+          '%d %s' % (code, msg))
+
+
+def t_sighup_same_connection(w):
+    """A reload changes the decision; Postfix's connection to spfpd (one
+    smtpd, one SMTP session) stays the same."""
+    s = Session(w.p1, '198.51.100.1', 'forger.example.com')
+    r1 = s.rcpts('a@example.com', ['u@dest.test'])
+    s.rset()
+    w.reconfigure('whitelist = 198.51.100.1\n')
+    try:
+        r2 = s.rcpts('a@example.com', ['u@dest.test'])
+        s.close()
+    finally:
+        w.reconfigure('')
+    check(r1[0][0] == 550, 'before: %r' % r1)
+    check(r2[0][0] == 250, 'after reload: %r' % r2)
+    lines = [m for m in re.finditer(
+        r'(conn=\d+) instance=\S* client=198\.51\.100\.1 .* result=(\S+) ',
+        w.spfpd_log())]
+    conns = [m.group(1) for m in lines[-2:]]
+    check(len(conns) == 2 and conns[0] == conns[1],
+          'policy connections: %s' % conns)
+    check(lines[-1].group(2) == 'skipped(whitelist)', lines[-1].group(0))
+
+
+def t_no_policy_trouble(w):
+    log = w.maillog()
+    bad = [line for line in log.splitlines()
+           if re.search(r'policy|spfpd|spawn', line) and
+           re.search(r'timeout|timed out|problem talking|warning|fatal|'
+                     r'panic|exit status|signal', line)]
+    check(not bad, '\n'.join(bad[:5]))
+
+
+TESTS = [
+    ('daemon_forged_refused', t_daemon_forged),
+    ('daemon_legit_one_header', t_daemon_legit),
+    ('daemon_temperror_defers', t_temperror_defers),
+    ('daemon_no_ptr_refused', t_no_ptr_refused),
+    ('daemon_sighup_same_connection', t_sighup_same_connection),
+    ('spawn_forged_refused', t_spawn_forged),
+    ('spawn_legit_one_header', t_spawn_legit),
+    ('no_policy_trouble_in_maillog', t_no_policy_trouble),
+]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--spfpd', required=True)
+    ap.add_argument('--log', default='/dev/null')
+    ap.add_argument('--only')
+    args = ap.parse_args()
+    logf = open(args.log, 'a')
+    passed = failed = 0
+    w = None
+    try:
+        w = World(os.path.abspath(args.spfpd), logf)
+        w.start_postfix()       # it makes queue/private for the socket
+        w.start_spfpd()
+        for name, fn in TESTS:
+            if args.only and name != args.only:
+                continue
+            try:
+                fn(w)
+                print('ok %s' % name)
+                passed += 1
+            except Fail as e:
+                print('FAIL %s: %s' % (name, e))
+                failed += 1
+            except Exception:
+                print('FAIL %s: %s' % (name, traceback.format_exc()
+                                       .strip().splitlines()[-1]))
+                logf.write(traceback.format_exc())
+                failed += 1
+            sys.stdout.flush()
+    except Fail as e:
+        print('FAIL setup: %s' % e)
+        failed += 1
+    finally:
+        if w is not None:
+            for p in w.stop():
+                print('FAIL teardown: %s' % p)
+                failed += 1
+    print('postfix: %d passed, %d failed' % (passed, failed))
+    return 0 if failed == 0 else 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())
