@@ -171,7 +171,7 @@ class World:
                                    gid=nobody.pw_gid))
             f.write(contrib('main.cf'))
         spawn = contrib('master.cf')
-        spawn = must_replace(spawn, 'user=spfpd ', 'user=nobody ')
+        spawn = must_replace(spawn, ' user=spfpd ', ' user=nobody ')
         spawn = must_replace(spawn, 'argv=/usr/local/sbin/spfpd --stdio',
                              'argv=%s --stdio -c %s' % (self.bin,
                                                         self.spawnconf))
