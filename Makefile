@@ -42,7 +42,7 @@ LIB_OBJS = $(LIB_SRCS:src/%.c=$(B)/%.o)
 UNIT_TESTS = test_codec test_config test_cidr test_spfrec test_compose
 
 .PHONY: all deps run check check-unit check-blackbox check-golden check-spf \
-	check-iprev check-rfc check-postfix \
+	check-iprev check-rfc check-postfix bench \
         check-asan install clean
 
 all: $(B)/spfpd
@@ -122,6 +122,19 @@ check-rfc: $(B)/spfpd
 	  /usr/bin/python3 tests/rfcsuite.py --spfpd $(B)/spfpd --suite $$f \
 	    --name $$s > $(B)/$$s.out 2>&1; rc=$$?; \
 	  cat $(B)/$$s.out; [ $$rc -eq 0 ] || exit 1; done
+
+# The benchmark (not part of check): spfpd against pypolicyd-spf and
+# postfix-policyd-spf-perl in one run; BENCH_ARGS passes options to
+# tests/bench/run.py, e.g. BENCH_ARGS="--duration 5 --conns 10,100".
+BENCH_ARGS =
+$(B)/loadgen: tests/bench/loadgen.c | $(B)
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -o $@ $<
+
+bench:
+	@contrib/install-deps.sh --bench
+	$(MAKE) $(B)/spfpd $(B)/loadgen
+	tests/bench/bench.sh $(B) $(B)/bench --command \
+	  "make bench BENCH_ARGS='$(BENCH_ARGS)'" $(BENCH_ARGS)
 
 check-asan:
 	$(MAKE) B=$(B)-asan SANITIZE=1 CFLAGS="-O1 -g" \

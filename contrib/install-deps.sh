@@ -8,6 +8,12 @@ PKGS="gcc make pkg-config libc6-dev libevent-dev libspf2-dev libc-ares-dev
       libcmocka-dev python3 python3-yaml python3-dnspython netcat-openbsd
       knot knot-dnsutils iproute2 procps python3-spf postfix"
 
+# --bench: also what "make bench" compares against and measures with
+if [ "${1:-}" = "--bench" ]; then
+	PKGS="$PKGS postfix-policyd-spf-python postfix-policyd-spf-perl
+	      valgrind util-linux"
+fi
+
 missing=""
 for p in $PKGS; do
 	if ! dpkg-query -W -f '${Status}' "$p" 2>/dev/null |

@@ -565,6 +565,11 @@ layer_lookup(SPF_dns_server_t *s, const char *domain, ns_type type,
 		return rr;
 	}
 	k = known_find(c, name, (int)type);
+	if (k == NULL) {
+		/* in the cache already? then this is no miss: no re-run */
+		known_fetch(c, name, (int)type, 0);
+		k = known_find(c, name, (int)type);
+	}
 	if (k == NULL || k->ans == NULL) {
 		/*
 		 * Not fetched yet: ask for it.  "Does not exist" lets libspf2

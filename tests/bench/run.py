@@ -1,0 +1,478 @@
+#!/usr/bin/python3
+"""run.py - spfpd against pypolicyd-spf and postfix-policyd-spf-perl, side
+by side, in one run, on one DNS world (tests/bench/world.py) served by
+knotd.  Started by "make bench" inside a private network namespace
+(unshare -nm) where knotd answers on 127.0.0.1:53 and, for the delayed
+scenarios, tests/bench/delayproxy.py on 127.0.0.2:53; /etc/resolv.conf is
+bind-mounted over with ours, since the peers read it.
+
+For every DNS delay, daemon, concurrency and cache state:
+  - tests/bench/loadgen (C) drives N persistent connections, each a new
+    message (fresh instance) per request, for a fixed time;
+  - peak RSS summed over all the daemon's processes (sampled every
+    100 ms), CPU seconds per 1,000 requests;
+  - the peers run one process per connection, as Postfix's spawn(8) starts
+    them (tests/bench/spawner.py); spfpd runs as one daemon.
+"cold" starts the daemon afresh and walks the corpus at most once, so
+every domain is new to it; "warm" first walks the whole corpus (spfpd's
+cache is filled; the peers have no cache across messages).  The first
+request of every connection is not measured: it starts a peer's process,
+which Postfix pays once per smtpd, not per message.
+
+Writes OUT/results.md (the table, the command, the machine) and prints it.
+"""
+import argparse
+import json
+import os
+import platform
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+PYPOLICYD_CONF = """debugLevel = 1
+TestOnly = 1
+HELO_reject = Fail
+Mail_From_reject = Fail
+PermError_reject = False
+TempError_Defer = False
+skip_addresses = 127.0.0.0/8,::ffff:127.0.0.0/104,::1
+Header_Type = SPF
+Lookup_Time = 20
+"""
+
+# the same policy: defaults of both (refuse fail, prepend the rest);
+# reverse DNS off, as the peers have none
+SPFPD_CONF = """listen = unix:{sock}
+user =
+ptr_check = no
+max_connections = 5000
+"""
+
+
+class Syslog(threading.Thread):
+    """A /dev/log that reads and counts what the daemons log."""
+
+    def __init__(self, path):
+        super().__init__(daemon=True)
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        if os.path.exists(path):
+            os.unlink(path)
+        self.sock.bind(path)
+        os.chmod(path, 0o666)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
+        self.lines = 0
+
+    def run(self):
+        while True:
+            self.sock.recv(8192)
+            self.lines += 1
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def descendants(pid):
+    out = []
+    todo = [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            for tid in os.listdir('/proc/%d/task' % p):
+                with open('/proc/%d/task/%s/children' % (p, tid)) as f:
+                    kids = [int(x) for x in f.read().split()]
+                out += kids
+                todo += kids
+        except OSError:
+            pass
+    return out
+
+
+def rss_kb(pid):
+    try:
+        with open('/proc/%d/status' % pid) as f:
+            for line in f:
+                if line.startswith('VmRSS:'):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def cpu_s(pid):
+    try:
+        with open('/proc/%d/stat' % pid) as f:
+            fields = f.read().rsplit(')', 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf(
+            'SC_CLK_TCK')
+    except OSError:
+        return 0.0
+
+
+class Sampler(threading.Thread):
+    """Peak of the summed RSS of a process and its descendants."""
+
+    def __init__(self, pid, include_self=True):
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.include_self = include_self
+        self.peak = 0
+        self.stop_ev = threading.Event()
+
+    def run(self):
+        while not self.stop_ev.is_set():
+            pids = descendants(self.pid)
+            if self.include_self:
+                pids.append(self.pid)
+            self.peak = max(self.peak, sum(rss_kb(p) for p in pids))
+            self.stop_ev.wait(0.1)
+
+    def stop(self):
+        self.stop_ev.set()
+        self.join()
+        return self.peak
+
+
+class Knot:
+    def __init__(self, out, world):
+        self.dir = os.path.join(out, 'knot')
+        os.makedirs(self.dir, exist_ok=True)
+        lines = ['server:', '    rundir: "%s"' % self.dir,
+                 '    listen: 127.0.0.1@53', '    udp-workers: 1',
+                 '    tcp-workers: 1', '    background-workers: 1',
+                 'database:', '    storage: "%s"' % self.dir,
+                 'log:', '  - target: stderr', '    any: error',
+                 'template:', '  - id: default',
+                 '    semantic-checks: off', 'zone:']
+        with open(os.path.join(world, 'zones.list')) as f:
+            for line in f:
+                origin, path = line.split()
+                lines += ['  - domain: %s' % origin, '    file: "%s"' % path]
+        conf = os.path.join(self.dir, 'knot.conf')
+        with open(conf, 'w') as f:
+            f.write('\n'.join(lines) + '\n')
+        self.proc = subprocess.Popen(['knotd', '-c', conf],
+                                     stderr=open(os.path.join(
+                                         self.dir, 'knot.log'), 'w'))
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            r = subprocess.run(['kdig', '@127.0.0.1', 'bench', 'SOA',
+                                '+short', '+timeout=1', '+retry=0'],
+                               capture_output=True, text=True)
+            if r.stdout.strip():
+                return
+            time.sleep(0.2)
+        raise RuntimeError('knotd did not answer')
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait()
+
+
+def set_resolver(ip):
+    # the bind-mounted file: rewritten in place, so the mount still holds
+    with open('/etc/resolv.conf', 'w') as f:
+        f.write('nameserver %s\noptions timeout:2 attempts:2\n' % ip)
+
+
+def wait_socket(path, proc, timeout=20):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError('daemon exited %d' % proc.returncode)
+        try:
+            s = socket.socket(socket.AF_UNIX)
+            s.connect(path)
+            s.close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError('no daemon on %s' % path)
+
+
+class Daemon:
+    """One daemon under test, on a UNIX socket."""
+
+    def __init__(self, kind, args, out):
+        self.kind = kind
+        self.args = args
+        self.out = out
+        self.sock = os.path.join(out, '%s.sock' % kind)
+        self.stats = os.path.join(out, '%s.stats' % kind)
+        if os.path.exists(self.sock):
+            os.unlink(self.sock)
+        if kind == 'spfpd':
+            conf = os.path.join(out, 'spfpd.conf')
+            with open(conf, 'w') as f:
+                f.write(SPFPD_CONF.format(sock=self.sock))
+            cmd = [args.spfpd, '-c', conf]
+        else:
+            if kind == 'pypolicyd-spf':
+                conf = os.path.join(out, 'policyd-spf.conf')
+                with open(conf, 'w') as f:
+                    f.write(PYPOLICYD_CONF)
+                peer = ['/usr/bin/policyd-spf', conf]
+            else:
+                peer = ['/usr/sbin/postfix-policyd-spf-perl']
+            cmd = ['/usr/bin/python3', os.path.join(HERE, 'spawner.py'),
+                   '--socket', self.sock, '--stats', self.stats, '--'] + peer
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
+                                     stderr=open(os.path.join(
+                                         out, '%s.log' % kind), 'a'))
+        wait_socket(self.sock, self.proc)
+        # the spawner itself is Postfix's part, not the peer's
+        self.sampler = Sampler(self.proc.pid, include_self=(kind == 'spfpd'))
+        self.sampler.start()
+        self.cpu0 = cpu_s(self.proc.pid) if kind == 'spfpd' else 0.0
+
+    def mark(self):
+        """Start of a measured window (after priming)."""
+        self.sampler.peak = 0
+        self.cpu0 = cpu_s(self.proc.pid) if self.kind == 'spfpd' else 0.0
+
+    def stop(self):
+        """Peak RSS (kB) and CPU seconds since the last mark()."""
+        peak = self.sampler.stop()
+        if self.kind == 'spfpd':
+            cpu = cpu_s(self.proc.pid) - self.cpu0
+            self.proc.terminate()
+            self.proc.wait()
+        else:
+            self.proc.terminate()
+            self.proc.wait()
+            try:
+                with open(self.stats) as f:
+                    cpu = json.load(f)['cpu_seconds']
+            except (OSError, ValueError):
+                cpu = float('nan')
+        return peak, cpu
+
+
+def loadgen(args, sock, conns, duration=None, n=None, prefix='m', warm=0):
+    cmd = [args.loadgen, '-s', 'unix:' + sock, '-c', str(conns), '-f',
+           os.path.join(args.out, 'world', 'corpus.txt'), '-t', '60',
+           '-p', prefix]
+    if warm:
+        cmd += ['-W', str(warm)]
+    if duration:
+        cmd += ['-d', str(duration)]
+    if n:
+        cmd += ['-n', str(n)]
+    r = subprocess.run(cmd, capture_output=True, text=True,
+                       timeout=(duration or 600) + 120)
+    if r.returncode != 0:
+        raise RuntimeError('loadgen: %s' % r.stderr.strip()[-300:])
+    return json.loads(r.stdout)
+
+
+def scenario(args, kind, conns, delay, cache):
+    d = Daemon(kind, args, args.out)
+    try:
+        if cache == 'warm' and kind == 'spfpd':
+            loadgen(args, d.sock, min(100, conns), n=args.domains,
+                    prefix='prime')
+            d.mark()
+        # the first request of each connection is not measured (it starts
+        # a peer's process); cold: one walk of the corpus at most, so
+        # every domain is new to spfpd
+        res = loadgen(args, d.sock, conns, duration=args.duration,
+                      n=args.domains - conns if cache == 'cold' else None,
+                      prefix='%s%d' % (cache, conns), warm=1)
+    finally:
+        peak, cpu = d.stop()
+    res.update({'daemon': kind, 'delay_ms': delay, 'cache': cache,
+                'peak_rss_mb': peak / 1024.0,
+                'cpu_per_1k': cpu / res['requests'] * 1000
+                if res['requests'] else float('nan')})
+    return res
+
+
+def callgrind(args):
+    """Instructions per request in spfpd, warm cache, no DNS delay: a
+    number that does not move with the machine's load."""
+    sock = os.path.join(args.out, 'cg.sock')
+    conf = os.path.join(args.out, 'cg.conf')
+    outf = os.path.join(args.out, 'callgrind.out')
+    with open(conf, 'w') as f:
+        f.write(SPFPD_CONF.format(sock=sock))
+    p = subprocess.Popen(['valgrind', '--tool=callgrind',
+                          '--callgrind-out-file=' + outf, args.spfpd, '-c',
+                          conf], stdout=subprocess.DEVNULL,
+                         stderr=open(os.path.join(args.out, 'cg.log'), 'w'))
+    wait_socket(sock, p, timeout=60)
+    n = 2000
+    loadgen(args, sock, 10, n=min(args.domains, 5000), prefix='cgprime')
+    subprocess.run(['callgrind_control', '-z', str(p.pid)],
+                   capture_output=True)
+    loadgen(args, sock, 10, n=n, prefix='cg')
+    subprocess.run(['callgrind_control', '-d', str(p.pid)],
+                   capture_output=True)
+    p.terminate()
+    p.wait()
+    # the dump after -d has the counts since -z; the file name gets a
+    # suffix: take the largest "summary:" of the dumps that ran n requests
+    best = None
+    for name in os.listdir(args.out):
+        if not name.startswith('callgrind.out'):
+            continue
+        with open(os.path.join(args.out, name)) as f:
+            for line in f:
+                if line.startswith('summary:') or line.startswith('totals:'):
+                    ir = int(line.split()[1])
+                    if name != 'callgrind.out' and (best is None or
+                                                    ir > best):
+                        best = ir
+    return None if best is None else best / n
+
+
+def fmt(x, f='%.1f'):
+    if x is None or x != x:
+        return 'n/a'
+    return f % x
+
+
+def table(rows, args):
+    hdr = ('| delay | cache | conns | daemon | req/s | p50 ms | p90 ms | '
+           'p99 ms | max ms | errors | peak RSS MB | CPU s/1k req | '
+           'spfpd ÷ peer |')
+    out = [hdr, '|' + '---|' * 13]
+    base = {(r['delay_ms'], r['cache'], r['conns']): r for r in rows
+            if r['daemon'] == 'spfpd'}
+    for r in rows:
+        s = base.get((r['delay_ms'], r['cache'], r['conns']))
+        ratio = ''
+        if r['daemon'] != 'spfpd' and s and r.get('rps'):
+            ratio = '%.1f×' % (s['rps'] / r['rps'])
+        if r.get('skipped'):
+            out.append('| %d ms | %s | %d | %s | %s |' % (
+                r['delay_ms'], r['cache'], r['conns'], r['daemon'],
+                r['skipped'] + ' |' * 9))
+            continue
+        out.append('| %d ms | %s | %d | %s | %s | %s | %s | %s | %s | %d | '
+                   '%s | %s | %s |' % (
+                       r['delay_ms'], r['cache'], r['conns'], r['daemon'],
+                       fmt(r['rps']), fmt(r['p50_ms'], '%.2f'),
+                       fmt(r['p90_ms'], '%.2f'), fmt(r['p99_ms'], '%.2f'),
+                       fmt(r['max_ms'], '%.1f'), r['errors'],
+                       fmt(r['peak_rss_mb']), fmt(r['cpu_per_1k'], '%.3f'),
+                       ratio))
+    return '\n'.join(out)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--spfpd', required=True)
+    ap.add_argument('--loadgen', required=True)
+    ap.add_argument('--out', required=True)
+    ap.add_argument('--duration', type=int, default=10)
+    ap.add_argument('--domains', type=int, default=5000)
+    ap.add_argument('--conns', default='10,100,1000')
+    ap.add_argument('--delays', default='0,20')
+    ap.add_argument('--peers', default='pypolicyd-spf,postfix-policyd-spf-perl')
+    ap.add_argument('--peer-max-conns', type=int, default=100,
+                    help='peers start one process per connection: above '
+                    'this they are not run (1,000 Python processes need '
+                    '13 GB)')
+    ap.add_argument('--no-callgrind', action='store_true')
+    ap.add_argument('--syslog', help='be syslogd on this socket')
+    ap.add_argument('--command', default=' '.join(map(shlex.quote,
+                                                       sys.argv)))
+    args = ap.parse_args()
+    args.spfpd = os.path.abspath(args.spfpd)
+    args.loadgen = os.path.abspath(args.loadgen)
+    os.makedirs(args.out, exist_ok=True)
+    syslog = None
+    if args.syslog:
+        syslog = Syslog(args.syslog)
+        syslog.start()
+    subprocess.run(['/usr/bin/python3', os.path.join(HERE, 'world.py'),
+                    '--domains', str(args.domains), '--requests',
+                    str(args.domains), '--out',
+                    os.path.join(args.out, 'world')], check=True,
+                   stdout=subprocess.DEVNULL)
+    knot = Knot(args.out, os.path.join(args.out, 'world'))
+    proxy = None
+    rows = []
+    daemons = ['spfpd'] + [p for p in args.peers.split(',') if p]
+    try:
+        for delay in [int(x) for x in args.delays.split(',')]:
+            if proxy:
+                proxy.terminate()
+                proxy.wait()
+                proxy = None
+            if delay:
+                proxy = subprocess.Popen(
+                    ['/usr/bin/python3', os.path.join(HERE, 'delayproxy.py'),
+                     '--listen', '127.0.0.2', '--port', '53', '--upstream',
+                     '127.0.0.1:53', '--delay-ms', str(delay)],
+                    stdout=subprocess.PIPE, text=True)
+                proxy.stdout.readline()
+                set_resolver('127.0.0.2')
+            else:
+                set_resolver('127.0.0.1')
+            for conns in [int(x) for x in args.conns.split(',')]:
+                for cache in ('cold', 'warm'):
+                    for kind in daemons:
+                        if kind != 'spfpd' and conns > args.peer_max_conns:
+                            rows.append({'daemon': kind, 'delay_ms': delay,
+                                         'cache': cache, 'conns': conns,
+                                         'skipped': 'not run (one process '
+                                         'per connection)'})
+                            continue
+                        log('bench: %s, %d conns, %d ms, %s' % (
+                            kind, conns, delay, cache))
+                        try:
+                            rows.append(scenario(args, kind, conns, delay,
+                                                 cache))
+                        except Exception as e:
+                            log('bench: %s failed: %s' % (kind, e))
+                            rows.append({'daemon': kind, 'delay_ms': delay,
+                                         'cache': cache, 'conns': conns,
+                                         'skipped': 'failed: %s' %
+                                         str(e)[:80]})
+        set_resolver('127.0.0.1')
+        if proxy:
+            proxy.terminate()
+            proxy.wait()
+            proxy = None
+        ipr = None if args.no_callgrind else callgrind(args)
+    finally:
+        if proxy:
+            proxy.terminate()
+        knot.stop()
+    with open(os.path.join(args.out, 'world', 'world.json')) as f:
+        world = json.load(f)
+    text = ['# spfpd benchmark', '',
+            'Command: `%s`' % args.command, '',
+            'Machine: %s, %d CPUs, %s; %s' % (
+                platform.node(), os.cpu_count(), platform.platform(),
+                time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())), '',
+            'World: %s' % json.dumps(world), '',
+            'Each request is a new message (fresh instance); %d s per '
+            'scenario; the same policy everywhere (refuse SPF fail, '
+            'prepend the rest; spfpd with ptr_check = no). Peers run one '
+            'process per connection as spawn(8) starts them; their RSS and '
+            'CPU are those of all their processes. Every daemon logs to '
+            'syslog (a /dev/log read by the bench: %s lines).' % (
+                args.duration, syslog.lines if syslog else 'none'), '',
+            table(rows, args), '']
+    if ipr is not None:
+        text += ['spfpd instructions per request (callgrind, warm cache, '
+                 '10 connections): %.0f' % ipr, '']
+    report = '\n'.join(text)
+    with open(os.path.join(args.out, 'results.md'), 'w') as f:
+        f.write(report)
+    with open(os.path.join(args.out, 'results.json'), 'w') as f:
+        json.dump(rows, f, indent=1)
+    print(report)
+
+
+if __name__ == '__main__':
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    main()
