@@ -42,7 +42,7 @@ LIB_OBJS = $(LIB_SRCS:src/%.c=$(B)/%.o)
 UNIT_TESTS = test_codec test_config test_cidr test_spfrec test_compose
 
 .PHONY: all deps run check check-unit check-blackbox check-golden check-spf \
-	check-iprev check-rfc check-postfix bench \
+	check-iprev check-rfc check-postfix check-hostile soak bench \
         check-asan install clean
 
 all: $(B)/spfpd
@@ -77,7 +77,7 @@ run: deps
 check: deps
 	rm -f $(B)/*.out $(B)/*.log $(B)-asan/*.out $(B)-asan/*.log
 	$(MAKE) check-unit check-golden check-blackbox check-spf check-iprev \
-	  check-rfc check-postfix
+	  check-rfc check-postfix check-hostile
 	$(MAKE) check-asan
 	@tests/summary.sh $(B) $(B)-asan
 
@@ -123,6 +123,21 @@ check-rfc: $(B)/spfpd
 	    --name $$s > $(B)/$$s.out 2>&1; rc=$$?; \
 	  cat $(B)/$$s.out; [ $$rc -eq 0 ] || exit 1; done
 
+# a DNS server that misbehaves on purpose; clients that vanish; signals
+# under load
+check-hostile: $(B)/spfpd
+	@/usr/bin/python3 tests/hostiletest.py --spfpd $(B)/spfpd \
+	  --log $(B)/hostiletest.log > $(B)/hostiletest.out 2>&1; rc=$$?; \
+	  cat $(B)/hostiletest.out; exit $$rc
+
+# N minutes of 1,000 connections, good and hostile DNS mixed (not in
+# check): RSS and descriptors must stay flat.  Under ASan with
+# "make soak B=build-asan SANITIZE=1".
+SOAK_MINUTES = 5
+soak: $(B)/spfpd $(B)/loadgen
+	/usr/bin/python3 tests/soak.py --spfpd $(B)/spfpd \
+	  --loadgen $(B)/loadgen --minutes $(SOAK_MINUTES) --out $(B)/soak
+
 # The benchmark (not part of check): spfpd against pypolicyd-spf and
 # postfix-policyd-spf-perl in one run; BENCH_ARGS passes options to
 # tests/bench/run.py, e.g. BENCH_ARGS="--duration 5 --conns 10,100".
@@ -139,7 +154,7 @@ bench:
 check-asan:
 	$(MAKE) B=$(B)-asan SANITIZE=1 CFLAGS="-O1 -g" \
 	  check-unit check-golden check-blackbox check-spf check-iprev \
-	  check-rfc check-postfix
+	  check-rfc check-postfix check-hostile
 
 install: $(B)/spfpd
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 \

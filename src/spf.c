@@ -296,6 +296,50 @@ prefetch(struct spf_check *c, const struct dns_answer *a)
 
 /* ----- the libspf2 DNS layer ----- */
 
+static int is_modifier(const char *t, size_t n);
+
+/*
+ * compiles_whole - does libspf2 keep every mechanism of this record?  It
+ * compiles into a bounded buffer and past it silently drops the rest: a
+ * record of 70 ip4: terms and "-all" evaluates to neutral, not fail.
+ * RFC 7208 sets no such limit; we cannot evaluate such a record right,
+ * so it is a permerror (with its reason) rather than a wrong answer.
+ */
+static int
+compiles_whole(const char *txt)
+{
+	static SPF_request_t *req;
+	SPF_response_t *resp;
+	SPF_record_t *rec = NULL;
+	SPF_errcode_t err;
+	const char *t, *sp, *e = txt + strlen(txt);
+	unsigned want = 0;
+	int ok;
+
+	for (t = txt + 6; t < e; t = sp) {
+		while (t < e && *t == ' ')
+			t++;
+		if (t >= e)
+			break;
+		if ((sp = strchr(t, ' ')) == NULL)
+			sp = e;
+		if (!is_modifier(t, (size_t)(sp - t)))
+			want++;
+	}
+	if (want < 40)
+		return 1;       /* far below any size that gets cut */
+	if (req == NULL && (req = SPF_request_new(spf_server)) == NULL)
+		fatalx("spf: out of memory");
+	if ((resp = SPF_response_new(req)) == NULL)
+		fatalx("spf: out of memory");
+	err = SPF_record_compile(spf_server, resp, &rec, txt);
+	ok = err == SPF_E_SUCCESS && rec != NULL && rec->num_mech == want;
+	if (rec)
+		SPF_record_free(rec);
+	SPF_response_free(resp);
+	return ok;
+}
+
 /* dns_trouble - a real temporary DNS failure (not a miss): say which */
 static void
 dns_trouble(struct spf_check *c, const char *name, int type,
@@ -651,6 +695,16 @@ layer_lookup(SPF_dns_server_t *s, const char *domain, ns_type type,
 				} else if (spfrec_rewrite(txt, a->rr[i].len,
 				    c->v6, rewritten, sizeof(rewritten)) == 0) {
 					txt = rewritten;
+					if (!compiles_whole(txt)) {
+						if (c->problem == NULL &&
+						    (c->problem = malloc(
+						    strlen(name) + 64)))
+							sprintf(c->problem,
+							    "record at %s too "
+							    "large to evaluate",
+							    name);
+						txt = SPF_REJECTED_RECORD;
+					}
 				} else {
 					txt = SPF_REJECTED_RECORD;
 				}

@@ -94,7 +94,19 @@ ZONES = {
         nibbles('2001:db8::2') + ' PTR elsewhere.example.com.',
     ],
 }
+def long_record(n):
+    """v=spf1 with n ip4: terms and -all, cut into 255-byte strings."""
+    rec = 'v=spf1' + ''.join(' ip4:10.%d.%d.0/24' % (i // 256, i % 256)
+                             for i in range(n)) + ' -all'
+    return ' '.join('"%s"' % rec[i:i + 255] for i in range(0, len(rec),
+                                                            255))
+
+
 ZONES['example.com'] += [
+    # libspf2 silently drops the mechanisms past ~62 of this kind: a
+    # record it cannot hold whole must be a permerror, not "neutral"
+    'long60 TXT ' + long_record(60),
+    'long100 TXT ' + long_record(100),
     'elsewhere A 192.0.2.200',
     'elsewhere AAAA 2001:db8::99',
     'mail6 AAAA 2001:db8::1',
@@ -253,6 +265,8 @@ def t_results(ctx):
         # include of a name that does not exist: permerror (RFC 7208 5.2)
         ('192.0.2.1', 'a@gone.example.com', 'permerror'),
         ('192.0.2.1', 'a@big.example.com', 'pass'),
+        ('192.0.2.1', 'a@long60.example.com', 'fail'),
+        ('192.0.2.1', 'a@long100.example.com', 'permerror'),
         ('198.51.100.1', 'a@big.example.com', 'fail'),
     ]
     bad = []

@@ -1,0 +1,154 @@
+#!/usr/bin/python3
+"""soak.py - spfpd for N minutes under 1,000 connections of mixed good
+and hostile requests (tests/hostiledns.py behind every DNS answer), with
+its memory and descriptors watched: they must stay flat.
+
+    soak.py --spfpd build/spfpd --loadgen build/loadgen --minutes N
+            [--conns 1000] [--out DIR]
+
+Prints the samples (time, RSS, open fds, cache-busting requests so far)
+and a summary; exits 1 if spfpd died, logged a sanitizer report, or its
+RSS or descriptor count at the end exceed the start by more than a
+margin (RSS +25%, fds +16).
+"""
+import argparse
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+# kind of sender domain -> weight (see hostiledns.py)
+MIX = [('good', 60), ('tc', 5), ('manya', 5), ('manytxt', 5),
+       ('servfail', 5), ('silent', 4), ('malformed', 4), ('cnameloop', 4),
+       ('late', 4), ('wrongid', 2), ('badptr', 1), ('hugetxt', 1)]
+
+
+def corpus(path, n, seed=1):
+    rnd = random.Random(seed)
+    kinds = [k for k, w in MIX for _ in range(w)]
+    with open(path, 'w') as f:
+        for i in range(n):
+            kind = rnd.choice(kinds)
+            # distinct names keep the cache from answering everything
+            dom = '%s.d%d.hostile.test' % (kind, rnd.randrange(5000))
+            ip = '192.0.2.%d' % rnd.randrange(1, 255)
+            if kind == 'manya':
+                ip = '198.51.%d.%d' % (rnd.randrange(2), rnd.randrange(1,
+                                                                       250))
+            f.write('request=smtpd_access_policy\nprotocol_state=RCPT\n'
+                    'client_address=%s\nclient_name=unknown\n'
+                    'helo_name=%s\nsender=u%d@%s\n'
+                    'recipient=r@dest.test\n\n' % (ip, dom, i, dom))
+
+
+def proc_sample(pid):
+    rss = 0
+    with open('/proc/%d/status' % pid) as f:
+        for line in f:
+            if line.startswith('VmRSS:'):
+                rss = int(line.split()[1])
+    fds = len(os.listdir('/proc/%d/fd' % pid))
+    return rss, fds
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--spfpd', required=True)
+    ap.add_argument('--loadgen', required=True)
+    ap.add_argument('--minutes', type=float, default=5)
+    ap.add_argument('--conns', type=int, default=1000)
+    ap.add_argument('--out')
+    args = ap.parse_args()
+    out = args.out or tempfile.mkdtemp(prefix='soak-')
+    os.makedirs(out, exist_ok=True)
+    dns = subprocess.Popen(['/usr/bin/python3',
+                            os.path.join(HERE, 'hostiledns.py')],
+                           stdout=subprocess.PIPE, text=True)
+    port = int(dns.stdout.readline().split()[1])
+    sock = os.path.join(out, 'soak.sock')
+    conf = os.path.join(out, 'soak.conf')
+    with open(conf, 'w') as f:
+        f.write('listen = unix:%s\nuser =\nskip_addresses =\n'
+                'dns_servers = 127.0.0.1:%d\ndns_timeout = 1s\n'
+                'dns_tries = 1\nlookup_time = 5s\nmax_connections = 5000\n'
+                'ptr_check = header\nheader_type = authentication-results\n'
+                'dns_cache_size = 2000\n' % (sock, port))
+    cpath = os.path.join(out, 'corpus.txt')
+    corpus(cpath, 20000)
+    log = open(os.path.join(out, 'spfpd.log'), 'w')
+    d = subprocess.Popen([os.path.abspath(args.spfpd), '-d', '-c', conf],
+                         stderr=log)
+    failed = []
+    try:
+        for _ in range(200):
+            try:
+                s = socket.socket(socket.AF_UNIX)
+                s.connect(sock)
+                s.close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        lg = subprocess.Popen([os.path.abspath(args.loadgen), '-s',
+                               'unix:' + sock, '-c', str(args.conns), '-f',
+                               cpath, '-d', str(int(args.minutes * 60)),
+                               '-t', '30', '-W', '1', '-p', 'soak'],
+                              stdout=subprocess.PIPE, text=True)
+        t0 = time.time()
+        samples = []
+        time.sleep(min(10, args.minutes * 60 / 4))
+        while lg.poll() is None:
+            if d.poll() is not None:
+                failed.append('spfpd died: exit %d' % d.returncode)
+                break
+            rss, fds = proc_sample(d.pid)
+            samples.append((time.time() - t0, rss, fds))
+            print('soak: t=%4.0fs rss=%d kB fds=%d' % samples[-1],
+                  flush=True)
+            time.sleep(10)
+        res = json.loads(lg.communicate()[0] or '{}')
+        if d.poll() is None:
+            rss, fds = proc_sample(d.pid)
+            samples.append((time.time() - t0, rss, fds))
+    finally:
+        if d.poll() is None:
+            d.send_signal(signal.SIGTERM)
+            d.wait(30)
+        dns.terminate()
+        dns.wait()
+        log.close()
+    with open(os.path.join(out, 'spfpd.log')) as f:
+        text = f.read()
+    for m in ('AddressSanitizer', 'runtime error:', 'LeakSanitizer'):
+        if m in text:
+            failed.append('sanitizer report in %s' % log.name)
+    if d.returncode != 0:
+        failed.append('spfpd exited %s' % d.returncode)
+    if len(samples) >= 2:
+        (_, r0, f0), (_, r1, f1) = samples[0], samples[-1]
+        if r1 > r0 * 1.25:
+            failed.append('RSS grew: %d -> %d kB' % (r0, r1))
+        if f1 > f0 + 16:
+            failed.append('descriptors grew: %d -> %d' % (f0, f1))
+    print('soak: %.1f min, %d connections: %s requests (%s/s), %s errors, '
+          'p99 %s ms; RSS %s -> %s kB, fds %s -> %s; actions %s' % (
+              args.minutes, args.conns, res.get('requests'), res.get('rps'),
+              res.get('errors'), res.get('p99_ms'),
+              samples[0][1] if samples else '?',
+              samples[-1][1] if samples else '?',
+              samples[0][2] if samples else '?',
+              samples[-1][2] if samples else '?',
+              json.dumps(res.get('actions'))))
+    for f in failed:
+        print('soak: FAIL ' + f)
+    return 1 if failed else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
