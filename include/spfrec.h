@@ -35,7 +35,12 @@ int spfrec_check(const char *txt, size_t len, struct spfrec_info *info,
  */
 int spfrec_domain_spec_ok(const char *s, size_t len);
 
-/* spfrec_macro_string_ok - a valid macro-string (exp= TXT: exp_text) */
+/*
+ * spfrec_macro_string_ok - a valid macro-string (exp= TXT: exp_text) that
+ * libspf2 can also compile safely: its compiled form must fit in its
+ * fixed buffer (see SPFREC_MACRO_MAX_COMPILED).
+ */
+#define SPFREC_MACRO_MAX_COMPILED 400
 int spfrec_macro_string_ok(const char *s, size_t len, int exp);
 
 /*

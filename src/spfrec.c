@@ -63,7 +63,7 @@ macro_ok(const char *s, size_t len, int exp)
 int
 spfrec_macro_string_ok(const char *s, size_t len, int exp)
 {
-	size_t i = 0, n;
+	size_t i = 0, n, size = 0, run = 0;
 	unsigned char c;
 
 	while (i < len) {
@@ -71,15 +71,35 @@ spfrec_macro_string_ok(const char *s, size_t len, int exp)
 		if (c == '%') {
 			if ((n = macro_ok(s + i, len - i, exp)) == 0)
 				return 0;
+			if (s[i + 1] == '{') {
+				/* a variable: ends the literal before it */
+				if (run)
+					size += 8 + run;
+				run = 0;
+				size += 8;
+			} else {
+				run++;          /* %% %_ %- are literals */
+			}
 			i += n;
 			continue;
 		}
 		/* macro-literal = %x21-24 / %x26-7E (exp text: also space) */
 		if (!((c >= 0x21 && c <= 0x7e) || (exp && c == ' ')))
 			return 0;
+		run++;
 		i++;
 	}
-	return 1;
+	if (run)
+		size += 8 + run;
+	/*
+	 * libspf2 compiles a macro-string into a fixed buffer on the stack
+	 * (SPF_MAX_MOD_LEN, 511 bytes) without checking its end: 43 times
+	 * "%{O}S" in an explanation smashes its stack (found by fuzz_spf).
+	 * Each variable costs it 4 bytes and each literal run 4 plus its
+	 * length rounded up; our estimate is above that, and refuses what
+	 * might not fit.
+	 */
+	return size <= SPFREC_MACRO_MAX_COMPILED;
 }
 
 /* toplabel: alphanumerics with at least one letter, or with a dash inside */
@@ -394,6 +414,21 @@ spfrec_check(const char *txt, size_t len, struct spfrec_info *info,
  * record must have passed spfrec_check().  Returns 0, or -1 when out is
  * too small.
  */
+/* bounded_num - decimal digits in [s, lim), at most 3 (cidr lengths) */
+static unsigned long
+bounded_num(const char *s, const char *lim, const char **end)
+{
+	unsigned long n = 0;
+	int digits = 0;
+
+	while (s < lim && digits < 3 && isdigit((unsigned char)*s)) {
+		n = n * 10 + (unsigned long)(*s++ - '0');
+		digits++;
+	}
+	*end = s;
+	return n;
+}
+
 /*
  * rewrite_amx - "a" and "mx" terms: keep only the cidr-length of the
  * client's family (libspf2 refuses a length of 0 and applies both); a
@@ -406,9 +441,8 @@ rewrite_amx(const char *q, const char *m, size_t mn, int v6, char *buf,
 {
 	int mx = tolower((unsigned char)m[0]) == 'm';
 	size_t nl = mx ? 2 : 1, dl, sl;
-	const char *dom = "%{d}", *cidr, *p;
+	const char *dom = "%{d}", *cidr, *p, *lim, *end;
 	unsigned long c4 = 32, c6 = 128;
-	char *end;
 
 	p = m + nl;
 	sl = mn - nl;
@@ -421,13 +455,17 @@ rewrite_amx(const char *q, const char *m, size_t mn, int v6, char *buf,
 	} else {
 		cidr = p;
 	}
-	/* cidr: "", "/N", "//N", "/N//M" (checked by spfrec_check) */
+	/*
+	 * cidr: "", "/N", "//N", "/N//M" (checked by spfrec_check), read
+	 * within its sl bytes: the record need not be NUL-terminated.
+	 */
+	lim = cidr + sl;
 	if (sl >= 2 && cidr[0] == '/' && cidr[1] == '/') {
-		c6 = strtoul(cidr + 2, &end, 10);
+		c6 = bounded_num(cidr + 2, lim, &end);
 	} else if (sl >= 1 && cidr[0] == '/') {
-		c4 = strtoul(cidr + 1, &end, 10);
-		if (end[0] == '/' && end[1] == '/')
-			c6 = strtoul(end + 2, &end, 10);
+		c4 = bounded_num(cidr + 1, lim, &end);
+		if (lim - end >= 2 && end[0] == '/' && end[1] == '/')
+			c6 = bounded_num(end + 2, lim, &end);
 	}
 	if ((v6 ? c6 : c4) == 0)
 		return snprintf(buf, bufsz, "%sexists:%.*s%s", q, (int)dl, dom,

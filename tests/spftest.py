@@ -63,6 +63,9 @@ ZONES = {
         'ex TXT "v=spf1 exists:%{i}.ok.example.com -all"',
         '203.0.113.8.ok A 127.0.0.2',
         'expd TXT "v=spf1 -all exp=why.example.com"',
+        # an explanation that overflowed libspf2's stack (fuzz_spf)
+        'expbomb TXT "v=spf1 -all exp=bomb.example.com"',
+        'bomb TXT "%s"' % ('%{O}S' * 43),
         'why TXT "Not from %{i}, sorry"',
         'mail A 192.0.2.1',
         'mail TXT "v=spf1 a -all"',
@@ -308,6 +311,13 @@ def t_fail_reject_text(ctx):
     r = c.ask('198.51.100.1', 'a@expd.example.com')
     check(r.startswith('550 5.7.23 Message rejected due to: Not from '
                        '198.51.100.1, sorry. Please see'), r)
+    # an explanation libspf2 could not compile safely: the default one,
+    # and the daemon is still there for the next request
+    r = c.ask('198.51.100.1', 'a@expbomb.example.com')
+    check(r.startswith('550 5.7.23 Message rejected due to: SPF fail - not '
+                       'authorized. Please see'), r)
+    r = c.ask('192.0.2.10', 'a@example.com')
+    check(spf_result(r) == 'pass', r)
     c.close()
     d.stop()
 

@@ -139,6 +139,27 @@ test_is_spf(void **state)
 	assert_false(spfrec_is_spf(" v=spf1", 7));
 }
 
+/* what libspf2 compiles into its fixed 511-byte buffer must fit */
+static void
+test_macro_string_bounded(void **state)
+{
+	char buf[1024];
+	size_t i;
+
+	(void)state;
+	buf[0] = '\0';
+	for (i = 0; i < 20; i++)
+		strcat(buf, "%{O}S");
+	assert_true(spfrec_macro_string_ok(buf, strlen(buf), 1));
+	for (; i < 43; i++)
+		strcat(buf, "%{O}S");
+	assert_false(spfrec_macro_string_ok(buf, strlen(buf), 1));
+	memset(buf, 'x', 300);
+	assert_true(spfrec_macro_string_ok(buf, 300, 1));
+	memset(buf, 'x', 600);
+	assert_false(spfrec_macro_string_ok(buf, 600, 1));
+}
+
 int
 main(void)
 {
@@ -146,6 +167,7 @@ main(void)
 		cmocka_unit_test(test_check),
 		cmocka_unit_test(test_rewrite),
 		cmocka_unit_test(test_is_spf),
+		cmocka_unit_test(test_macro_string_bounded),
 	};
 
 	return cmocka_run_group_tests_name("spfrec", tests, NULL, NULL);
