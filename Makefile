@@ -6,6 +6,9 @@
 #   make check      install packages if missing, build, run every test
 #                   (also under AddressSanitizer + UBSan)
 #   make install    PREFIX=/usr/local DESTDIR=
+#   make bench      spfpd against pypolicyd-spf and the Perl daemon
+#   make soak       SOAK_MINUTES of 1,000 connections, good and hostile
+#   make fuzz       each libFuzzer target for FUZZ_TIME seconds
 #   make clean
 
 VERSION   = 0.1.0
@@ -57,7 +60,8 @@ $(B)/spfpd: $(B)/spfpd.o $(B)/libspfpd.a
 	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(B)/test_%: tests/unit/test_%.c $(B)/libspfpd.a
-	$(CC) $(ALL_CFLAGS) $(LDSAN) $(LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
+	$(CC) $(ALL_CFLAGS) $(LDSAN) $(LDFLAGS) -o $@ $(filter %.c %.a,$^) \
+	  $(LIBS) -lcmocka
 
 $(B):
 	mkdir -p $(B)
@@ -75,11 +79,12 @@ run: deps
 	$(B)/spfpd -d -c etc/spfpd.conf -l unix:$(CURDIR)/run/spfpd.sock
 
 check: deps
-	rm -f $(B)/*.out $(B)/*.log $(B)-asan/*.out $(B)-asan/*.log
+	rm -f $(B)/*.out $(B)/*.log $(B)-asan/*.out $(B)-asan/*.log \
+	  $(B)-fuzz/fuzz.out
 	$(MAKE) check-unit check-golden check-blackbox check-spf check-iprev \
-	  check-rfc check-postfix check-hostile
+	  check-rfc check-postfix check-hostile check-fuzz
 	$(MAKE) check-asan
-	@tests/summary.sh $(B) $(B)-asan
+	@tests/summary.sh $(B) $(B)-asan $(B)-fuzz
 
 check-unit: $(addprefix $(B)/,$(UNIT_TESTS))
 	@for t in $(UNIT_TESTS); do \
@@ -168,6 +173,9 @@ install: $(B)/spfpd
 	  $(DESTDIR)$(SYSCONFDIR)/spfpd/spfpd.conf; fi
 
 clean:
-	rm -rf build build-asan run
+	rm -rf build build-asan build-fuzz run
+
+# libFuzzer targets (clang): make fuzz, make check-fuzz (corpus replay)
+include tests/fuzz/fuzz.mk
 
 -include $(wildcard $(B)/*.d)

@@ -6,7 +6,8 @@ set -eu
 
 PKGS="gcc make pkg-config libc6-dev libevent-dev libspf2-dev libc-ares-dev
       libcmocka-dev python3 python3-yaml python3-dnspython netcat-openbsd
-      knot knot-dnsutils iproute2 procps python3-spf postfix"
+      knot knot-dnsutils iproute2 procps python3-spf postfix
+      clang libclang-rt-14-dev"
 
 # --bench: also what "make bench" compares against and measures with
 if [ "${1:-}" = "--bench" ]; then

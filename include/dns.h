@@ -105,4 +105,13 @@ struct dns_stats {
 };
 void dns_get_stats(struct dns_stats *st);
 
+/*
+ * For tests and fuzzing: the answer on_answer() would make of the raw
+ * reply abuf (alen bytes) to the question (name, type), status from its
+ * header as c-ares derives it; not cached.  NULL only when out of memory;
+ * the caller unrefs.
+ */
+struct dns_answer *dns_parse_for_test(const unsigned char *abuf, int alen,
+    const char *name, int type);
+
 #endif

@@ -881,3 +881,44 @@ dns_shutdown(void)
 	ares_library_cleanup();
 	memset(&dns, 0, sizeof(dns));
 }
+
+/* ----- for tests and fuzzing ----- */
+
+/*
+ * dns_parse_for_test - what on_answer() makes of a reply, without the
+ * cache.  The status is derived from the header as c-ares's ares_query()
+ * does before it calls on_answer() (NOERROR with no answers is ENODATA;
+ * other RCODEs it does not know stay SUCCESS), then mapped and parsed as
+ * on_answer() does.  A reply shorter than a header never reaches us.
+ */
+struct dns_answer *
+dns_parse_for_test(const unsigned char *abuf, int alen, const char *qname,
+    int type)
+{
+	char name[NS_MAXDNAME];
+	struct dns_answer *a;
+	size_t bytes = 0;
+	int status = ARES_SUCCESS;
+
+	canon(name, sizeof(name), qname);
+	if (abuf == NULL || alen < NS_HFIXEDSZ) {
+		status = ARES_EBADRESP;
+	} else {
+		switch (abuf[3] & 0x0f) {
+		case ns_r_noerror:
+			status = ((abuf[6] << 8) | abuf[7]) > 0 ? ARES_SUCCESS :
+			    ARES_ENODATA;
+			break;
+		case ns_r_formerr: status = ARES_EFORMERR; break;
+		case ns_r_servfail: status = ARES_ESERVFAIL; break;
+		case ns_r_nxdomain: status = ARES_ENOTFOUND; break;
+		case ns_r_notimpl: status = ARES_ENOTIMP; break;
+		case ns_r_refused: status = ARES_EREFUSED; break;
+		default: break;
+		}
+	}
+	a = parse_answer(name, type, map_status(status), abuf, alen, &bytes);
+	if (a == NULL)
+		a = answer_new(name, type, DNS_ERROR);
+	return a;
+}

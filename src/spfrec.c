@@ -30,6 +30,16 @@ is_alpha(int c)
 }
 
 /*
+ * in_set - is c one of set?  Not strchr() alone: it finds the NUL that
+ * ends set, and a record may hold a NUL byte (fuzz_spf: "%{\0}" passed).
+ */
+static int
+in_set(const char *set, int c)
+{
+	return c != '\0' && strchr(set, c) != NULL;
+}
+
+/*
  * macro_ok - check one macro-expand at s[0] == '%'; returns its length or
  * 0 when invalid.  exp allows the letters c, r, t.
  */
@@ -46,14 +56,14 @@ macro_ok(const char *s, size_t len, int exp)
 	if (s[1] != '{' || len < 4)
 		return 0;
 	c = tolower((unsigned char)s[2]);
-	if (strchr("slodiphv", c) == NULL && !(exp && strchr("crt", c)))
+	if (!in_set("slodiphv", c) && !(exp && in_set("crt", c)))
 		return 0;
 	i = 3;
 	while (i < len && isdigit((unsigned char)s[i]))
 		i++;
 	if (i < len && tolower((unsigned char)s[i]) == 'r')
 		i++;
-	while (i < len && strchr(".-+,/_=", s[i]) != NULL)
+	while (i < len && in_set(".-+,/_=", s[i]))
 		i++;
 	if (i >= len || s[i] != '}')
 		return 0;
@@ -287,7 +297,7 @@ term_ok(const char *t, size_t len, struct spfrec_info *info, char *err,
 		nlen = (size_t)(eq - t);
 		for (i = 1; i < nlen; i++)
 			if (!is_alnum((unsigned char)t[i]) &&
-			    strchr("-_.", t[i]) == NULL)
+			    !in_set("-_.", t[i]))
 				FAIL("bad modifier name '%.*s'", (int)nlen, t);
 		arg = eq + 1;
 		alen = len - nlen - 1;
@@ -306,7 +316,7 @@ term_ok(const char *t, size_t len, struct spfrec_info *info, char *err,
 		}
 		return 0;
 	}
-	if (len && strchr("+-~?", *t)) {
+	if (len && in_set("+-~?", *t)) {
 		qual = 1;
 		name++;
 		len--;
@@ -525,7 +535,7 @@ spfrec_rewrite(const char *txt, size_t len, int v6, char *out, size_t outsz)
 			size_t mn = n;
 
 			q[0] = '\0';
-			if (strchr("+-~?", *m)) {
+			if (in_set("+-~?", *m)) {
 				q[0] = *m;
 				m++;
 				mn--;

@@ -158,6 +158,10 @@ test_macro_string_bounded(void **state)
 	assert_true(spfrec_macro_string_ok(buf, 300, 1));
 	memset(buf, 'x', 600);
 	assert_false(spfrec_macro_string_ok(buf, 600, 1));
+	/* a NUL is no macro letter (strchr() would find the set's end) */
+	assert_false(spfrec_macro_string_ok("%{\0}", 4, 0));
+	assert_true(spfrec_check("v=spf1 exists:%{\0}.x -all", 25, NULL,
+	    buf, sizeof(buf)) < 0);
 }
 
 int
