@@ -40,7 +40,7 @@ int spfrec_domain_spec_ok(const char *s, size_t len);
  * libspf2 can also compile safely: its compiled form must fit in its
  * fixed buffer (see SPFREC_MACRO_MAX_COMPILED).
  */
-#define SPFREC_MACRO_MAX_COMPILED 400
+#define SPFREC_MACRO_MAX_COMPILED 320
 int spfrec_macro_string_ok(const char *s, size_t len, int exp);
 
 /*

@@ -148,7 +148,7 @@ test_macro_string_bounded(void **state)
 
 	(void)state;
 	buf[0] = '\0';
-	for (i = 0; i < 20; i++)
+	for (i = 0; i < 15; i++)
 		strcat(buf, "%{O}S");
 	assert_true(spfrec_macro_string_ok(buf, strlen(buf), 1));
 	for (; i < 43; i++)
@@ -156,6 +156,11 @@ test_macro_string_bounded(void **state)
 	assert_false(spfrec_macro_string_ok(buf, strlen(buf), 1));
 	memset(buf, 'x', 300);
 	assert_true(spfrec_macro_string_ok(buf, 300, 1));
+	/* "%-" is written "%20": 120 of them do not fit */
+	buf[0] = '\0';
+	for (i = 0; i < 120; i++)
+		strcat(buf, "%-");
+	assert_false(spfrec_macro_string_ok(buf, strlen(buf), 1));
 	memset(buf, 'x', 600);
 	assert_false(spfrec_macro_string_ok(buf, 600, 1));
 	/* a NUL is no macro letter (strchr() would find the set's end) */
