@@ -889,6 +889,8 @@ evaluate(struct spf_check *c, SPF_request_t *req)
 	return resp;
 }
 
+static int name_ok(const char *d);
+
 static SPF_request_t *
 make_request(struct spf_check *c)
 {
@@ -908,7 +910,8 @@ make_request(struct spf_check *c)
 		SPF_request_set_ipv6(req, c->a6);
 	else
 		SPF_request_set_ipv4(req, c->a4);
-	if (c->helo && *c->helo)
+	/* %{h}: only a name we have bounded reaches libspf2 */
+	if (c->helo && *c->helo && name_ok(c->helo))
 		SPF_request_set_helo_dom(req, c->helo);
 	if (c->sender) {
 		SPF_request_set_env_from(req, c->sender);
@@ -1137,6 +1140,9 @@ spf_check_start(const char *ip, const char *helo, const char *sender,
 		check_free(c);
 		return NULL;
 	}
+	/* "example." is "example": not multi-label, so "none" below */
+	if (*c->domain && c->domain[strlen(c->domain) - 1] == '.')
+		c->domain[strlen(c->domain) - 1] = '\0';
 	if (cidr_addr_parse(ip, a) < 0) {
 		spf_finish(c, SPF_PERMERROR, "bad client address");
 		return c;

@@ -479,9 +479,13 @@ rewrite_amx(const char *q, const char *m, size_t mn, int v6, char *buf,
 		if (lim - end >= 2 && end[0] == '/' && end[1] == '/')
 			c6 = bounded_num(end + 2, lim, &end);
 	}
-	if ((v6 ? c6 : c4) == 0)
+	if ((v6 ? c6 : c4) == 0) {
+		/* "a:example.com./0": no empty label before our suffix */
+		if (dl > 1 && dom[dl - 1] == '.')
+			dl--;
 		return snprintf(buf, bufsz, "%sexists:%.*s%s", q, (int)dl, dom,
 		    mx ? SPFREC_ANY_MX : SPFREC_ANY_A) >= (int)bufsz ? -1 : 0;
+	}
 	if (v6)
 		return snprintf(buf, bufsz, "%s%.*s%s%.*s//%lu", q, (int)nl, m,
 		    dom == p + 1 ? ":" : "", dom == p + 1 ? (int)dl : 0, dom,

@@ -119,7 +119,8 @@ check-fuzz: $(FUZZ_BINS)
 	    $(FB)/$$t $(FUZZ_REPLAY) $$files > $(FB)/$$t.one.log 2>&1 && break; \
 	    cat $(FB)/$$t.one.log >> $(FB)/$$t.replay.log; bad=$$((bad + 1)); \
 	    f=$$(sed -n 's/^Running: //p' $(FB)/$$t.one.log | tail -1); \
-	    why=$$(grep -m1 -E 'BUG:|SUMMARY:' $(FB)/$$t.one.log); \
+	    why=$$(grep -m1 -E 'BUG:|SUMMARY:|smashing|CHECK failed' \
+	      $(FB)/$$t.one.log); \
 	    if grep -q LeakSanitizer $(FB)/$$t.one.log; then \
 	      echo "  $$t: a leak in one of the inputs: $$why" \
 	        >> $(FB)/fuzz.out; break; fi; \

@@ -147,15 +147,16 @@ TYPES = {'A': 0, 'AAAA': 1, 'MX': 2, 'TXT': 3, 'PTR': 4}
 
 def reply(qname, qtype, answers=(), authority=(), rcode=0, flags=0):
     q = dns.message.make_query(qname, qtype)
+    q.id = 0x5350               # fixed, so that the output is the same
     r = dns.message.make_response(q)
     r.set_rcode(rcode)
     r.flags |= flags
-    for name, ttl, rtype, values in answers:
-        r.answer.append(dns.rrset.from_text_list(name, ttl, 'IN', rtype,
-                                                 values))
-    for name, ttl, rtype, values in authority:
-        r.authority.append(dns.rrset.from_text_list(name, ttl, 'IN', rtype,
-                                                    values))
+    # one RRset per record: a set's order would change from run to run
+    for section, rrs in ((r.answer, answers), (r.authority, authority)):
+        for name, ttl, rtype, values in rrs:
+            for v in values:
+                section.append(dns.rrset.from_text(name, ttl, 'IN', rtype,
+                                                   v))
     return r.to_wire()
 
 

@@ -107,6 +107,9 @@ static const struct {
 	{ "v=spf1 ~mx:e.example.com/24//0", 0,
 	    "v=spf1 ~mx:e.example.com/24" },
 	{ "v=spf1 a mx:m.example.com", 0, "v=spf1 a/32 mx:m.example.com/32" },
+	/* a trailing dot leaves no empty label before the reserved suffix */
+	{ "v=spf1 a:example.com./0 -all", 0, "v=spf1 exists:example.com"
+	    SPFREC_ANY_A " -all" },
 };
 
 static void
