@@ -66,6 +66,7 @@ struct config {
 	char *user;
 	char *group;
 	int syslog_facility;
+	char *syslog_socket;
 	int debug;
 
 	/* bounds */

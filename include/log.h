@@ -5,6 +5,10 @@
  * prefixed "warning: ", fatal messages "fatal: " as Postfix does, so an
  * administrator's existing maillog greps keep working.  Text that comes from
  * the network must go through log_escape() before it is logged.
+ *
+ * Syslog is written by our own non-blocking client (see log.c): the event
+ * loop never waits for a syslogd; lines that find the queue full are
+ * counted and the count is logged when the socket drains.
  */
 #ifndef SPFPD_LOG_H
 #define SPFPD_LOG_H
@@ -13,7 +17,14 @@
 
 #define LOG_PRINTF(a, b) __attribute__((format(printf, a, b)))
 
+struct event_base;
+
 void log_init(int to_stderr, int facility);
+/* syslog socket (NULL or "": /dev/log) and facility; at start and reload */
+int log_set_syslog(const char *path, int facility);
+/* batch lines per pass of this loop / send at once again (before freeing it) */
+void log_attach(struct event_base *base);
+void log_detach(void);
 void log_set_debug(int on);
 int log_get_debug(void);
 

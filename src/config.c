@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 #include <syslog.h>
+#include <sys/un.h>
 #include <arpa/inet.h>
 
 #include "config.h"
@@ -20,6 +21,7 @@ enum opt_type {
 	T_DURATION,     /* stored in milliseconds */
 	T_OCTAL,
 	T_STRING,
+	T_SOCKPATH,                     /* absolute, fits a sockaddr_un */
 	T_LISTEN,
 	T_CIDRS,
 	T_FACILITY,
@@ -65,6 +67,7 @@ static const struct option options[] = {
 	{ "user", T_STRING, O(user), 0, 0, "nobody" },
 	{ "group", T_STRING, O(group), 0, 0, "" },
 	{ "syslog_facility", T_FACILITY, O(syslog_facility), 0, 0, "mail" },
+	{ "syslog_socket", T_SOCKPATH, O(syslog_socket), 0, 0, "/dev/log" },
 	{ "debug", T_BOOL, O(debug), 0, 0, "no" },
 
 	{ "max_connections", T_UINT, O(max_connections), 1, 100000, "1024" },
@@ -424,6 +427,15 @@ set_value(struct config *c, const struct option *o, const char *value,
 	case T_TEMPLATE:
 		if (template_check(value, err, errsz, o->name) < 0)
 			return -1;
+		/* FALLTHROUGH */
+	case T_SOCKPATH:
+		if (o->type == T_SOCKPATH && (value[0] != '/' ||
+		    strlen(value) >= sizeof(((struct sockaddr_un *)0)->sun_path))) {
+			snprintf(err, errsz, "%s: expected an absolute path of "
+			    "at most %zu bytes, not '%.100s'", o->name,
+			    sizeof(((struct sockaddr_un *)0)->sun_path) - 1, value);
+			return -1;
+		}
 		/* FALLTHROUGH */
 	case T_STRING:
 		if ((copy = strdup(value)) == NULL)
@@ -846,6 +858,7 @@ config_unref(struct config *c)
 
 		switch (options[i].type) {
 		case T_STRING:
+		case T_SOCKPATH:
 		case T_TEMPLATE:
 			free(*(char **)p);
 			break;
@@ -903,6 +916,7 @@ config_dump(const struct config *c, FILE *fp)
 			fprintf(fp, " %04o", *(const unsigned *)p);
 			break;
 		case T_STRING:
+		case T_SOCKPATH:
 		case T_TEMPLATE:
 			if (**(char *const *)p)
 				fprintf(fp, " %s", *(char *const *)p);

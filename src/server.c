@@ -254,9 +254,9 @@ server_reload(void)
 	if (!srv.stdio && !same_listen(nc, srv.cfg))
 		log_warnx("reload: listen changed: the new addresses take "
 		    "effect at the next start");
-	if (nc->syslog_facility != srv.cfg->syslog_facility)
-		log_warnx("reload: syslog_facility changed: takes effect at "
-		    "the next start");
+	if (log_set_syslog(nc->syslog_socket, nc->syslog_facility) < 0)
+		log_warnx("reload: syslog_socket %s: path too long",
+		    nc->syslog_socket);
 	log_set_debug(nc->debug);
 	if (!srv.stdio)
 		raise_nofile(nc->max_connections + 64);
@@ -344,6 +344,7 @@ server_run(struct config *cfg, const struct server_opts *opts)
 	signal(SIGPIPE, SIG_IGN);
 	if ((srv.base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
+	log_attach(srv.base);
 	if (dns_init(srv.base, cfg) < 0 || spf_init(srv.base, cfg) < 0)
 		fatalx("cannot set up the DNS resolver");
 	srv.retry_timer = evtimer_new(srv.base, retry_accept, NULL);
@@ -407,6 +408,7 @@ server_run(struct config *cfg, const struct server_opts *opts)
 	event_free(srv.stop_timer);
 	spf_shutdown();
 	dns_shutdown();
+	log_detach();
 	event_base_free(srv.base);
 	if (!srv.stdio)
 		log_info("stopped");

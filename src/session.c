@@ -217,6 +217,35 @@ session_process(struct session *s)
 	session_flush(s);
 }
 
+/*
+ * Read up to max bytes (at most READ_CHUNK) into buf with one read(2).
+ * Not evbuffer_read(): it first asks the kernel how much is waiting
+ * (ioctl FIONREAD), a second system call on every request.  A request
+ * that is longer than a chunk comes in over more passes of the loop.
+ */
+#define READ_CHUNK 4096
+
+static int
+read_some(struct evbuffer *buf, int fd, size_t max)
+{
+	struct evbuffer_iovec v;
+	ssize_t n;
+
+	if (max > READ_CHUNK)
+		max = READ_CHUNK;
+	if (evbuffer_reserve_space(buf, (ev_ssize_t)max, &v, 1) != 1)
+		return -1;
+	if (v.iov_len > max)
+		v.iov_len = max;
+	n = read(fd, v.iov_base, v.iov_len);
+	if (n <= 0)
+		return (int)n;          /* space reserved, not committed: unused */
+	v.iov_len = (size_t)n;
+	if (evbuffer_commit_space(buf, &v, 1) < 0)
+		return -1;
+	return (int)n;
+}
+
 static void
 session_read(evutil_socket_t fd, short what, void *arg)
 {
@@ -229,7 +258,7 @@ session_read(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (have >= lim)
 		return;
-	n = evbuffer_read(s->in, s->rfd, (int)(lim - have));
+	n = read_some(s->in, s->rfd, lim - have);
 	if (n < 0) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 			return;

@@ -175,8 +175,8 @@ main(int argc, char **argv)
 	    NULL);
 	if (cfg == NULL)
 		fatalx("errors in %s", opts.config_path);
-	if (cfg->syslog_facility != LOG_MAIL)
-		log_init(opts.foreground_stderr, cfg->syslog_facility);
+	if (log_set_syslog(cfg->syslog_socket, cfg->syslog_facility) < 0)
+		fatalx("syslog_socket %s: path too long", cfg->syslog_socket);
 	log_set_debug(cfg->debug);
 	rc = server_run(cfg, &opts);
 out:

@@ -255,11 +255,12 @@ class Daemon:
     """One spfpd process, logging to stderr (-d) into a file of ctx.dir."""
 
     def __init__(self, ctx, conf=None, args=(), rlimit_nofile=None,
-                 stdio=False, wait=True):
+                 stdio=False, wait=True, syslog=None):
         self.ctx = ctx
         self.n = len(ctx.daemons) + 1
         self.logpath = os.path.join(ctx.dir, "daemon%d.log" % self.n)
-        self.cmd = [ARGS.spfpd, "-d"]
+        self.syslog = syslog            # a SyslogSink: no -d, log there
+        self.cmd = [ARGS.spfpd] if syslog else [ARGS.spfpd, "-d"]
         if stdio:
             self.cmd.append("--stdio")
         if conf is not None:
@@ -298,7 +299,10 @@ class Daemon:
 
     def wait_started(self):
         def ready():
-            if "started, version" in self.log():
+            if self.syslog is not None:
+                self.syslog.read()
+            if "started, version" in (self.syslog.text() if self.syslog
+                                      else self.log()):
                 return True
             if self.proc.poll() is not None:
                 raise Failure("daemon exited with %s at start: %s" %
@@ -332,6 +336,47 @@ class Daemon:
         self.proc.send_signal(sig)
 
 
+class SyslogSink:
+    """A syslogd's /dev/log: a datagram socket in ctx.dir.  Reads only
+    when asked (read(), wait()), so a test can also leave it full."""
+
+    def __init__(self, ctx, name="log.sock"):
+        self.path = os.path.join(ctx.dir, name)
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        ctx.sockets.append(self.sock)
+        self.sock.bind(self.path)
+        self.sock.setblocking(False)
+        self.lines = []
+        ctx.sinks.append(self)
+
+    def read(self):
+        while True:
+            try:
+                self.lines.append(self.sock.recv(65536).decode(
+                    "utf-8", "replace"))
+            except BlockingIOError:
+                return
+
+    def text(self):
+        return "\n".join(self.lines)
+
+    def wait(self, pattern, timeout=TIMEOUT):
+        rx = re.compile(pattern, re.M)
+
+        def found():
+            self.read()
+            return rx.search(self.text())
+        try:
+            return wait_until(found, timeout, "syslog line %r" % pattern)
+        except Failure as e:
+            raise Failure("%s; syslog: %s" % (
+                e, " | ".join(self.lines[-5:])))
+
+    def close(self):
+        self.sock.close()
+        os.unlink(self.path)
+
+
 class Ctx:
     """What one test owns: a directory, daemons, sockets."""
 
@@ -342,6 +387,7 @@ class Ctx:
         self.daemons = []
         self.sockets = []
         self.extra_logs = []            # (title, text) of short-lived runs
+        self.sinks = []                 # SyslogSinks, logged at cleanup
         self.comments = []
 
     def conf(self, name="spfpd.conf", **opts):
@@ -421,6 +467,10 @@ class Ctx:
                           (d.n, " ".join(d.cmd), d.pid, d.proc.returncode),
                           d.log()))
         texts += self.extra_logs
+        for i, k in enumerate(self.sinks):
+            k.read() if k.sock.fileno() >= 0 else None
+            texts.append(("syslog %d: %s" % (i + 1, k.path),
+                          "\n".join(k.lines)))
         for title, text in texts:
             logf.write("==== %s: %s\n" % (self.name, title))
             logf.write(text)
@@ -954,6 +1004,98 @@ def t_emfile(ctx):
     fresh = ctx.client()
     fresh.ask("mf.fresh")
     fresh.ask("mf.fresh2")
+
+
+SYSLOG_HEAD = (r"^<%d>(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "
+               r"[ 123]\d \d\d:\d\d:\d\d spfpd\[%d\]: ")
+
+
+@test("syslog-format-and-reload")
+def t_syslog(ctx):
+    sink = SyslogSink(ctx)
+    conf = ctx.conf(syslog_socket=sink.path)
+    d = Daemon(ctx, conf, syslog=sink)
+    # facility mail: info is <22>, warning <20>; RFC 3164 as syslog(3)
+    sink.wait(SYSLOG_HEAD % (22, d.pid) + r"started, version ")
+    sink.wait(SYSLOG_HEAD % (22, d.pid) + r"listening on unix:")
+    c = ctx.client()
+    c.ask("sl.1")
+    sink.wait(SYSLOG_HEAD % (22, d.pid) + r"conn=\d+ instance=sl\.1 "
+              r"client=192\.0\.2\.1 .* action=DUNNO")
+    check(d.log() == "", "stderr not empty: %r" % d.log()[:200])
+    with open(conf, "a") as f:
+        f.write("no_such_key = 1\n")
+    d.signal(signal.SIGHUP)
+    sink.wait(SYSLOG_HEAD % (20, d.pid) + r"warning: .*unknown option "
+              r"'no_such_key'")
+    # the facility changes with a reload, at once
+    ctx.conf(syslog_socket=sink.path, syslog_facility="local0")
+    d.signal(signal.SIGHUP)
+    sink.wait(SYSLOG_HEAD % (134, d.pid) + r"reloaded configuration")
+    c.ask("sl.2")
+    sink.wait(SYSLOG_HEAD % (134, d.pid) + r"conn=\d+ instance=sl\.2 ")
+    d.signal(signal.SIGTERM)
+    check(d.wait_exit() == 0, "exit status")
+    sink.wait(SYSLOG_HEAD % (134, d.pid) + r"stopped$")
+
+
+@test("syslog-full-never-blocks")
+def t_syslog_full(ctx):
+    # a syslogd that stopped reading: with syslog(3) every send() would
+    # block the daemon once the kernel queue (max_dgram_qlen) is full;
+    # spfpd keeps answering, counts what it could not send, and says so
+    # when the socket drains
+    with open("/proc/sys/net/unix/max_dgram_qlen") as f:
+        qlen = int(f.read())
+    n = qlen + 1024 + 2000              # > kernel queue + spfpd's queue
+    sink = SyslogSink(ctx)
+    conf = ctx.conf(syslog_socket=sink.path, debug="no")
+    d = Daemon(ctx, conf, syslog=sink)
+    c = ctx.client()
+    c.ask("full.0")
+    sink.wait(r"instance=full\.0 ")
+    c.send(b"".join(request("full.%d" % i) for i in range(1, n + 1)))
+    for i in range(1, n + 1):
+        c.expect_dunno()
+    other = ctx.client()                # and others are served too
+    other.ask("full.other")
+    m = sink.wait(r"warning: (\d+) log messages lost: the syslog socket "
+                  r"%s was full" % re.escape(sink.path))
+    lost = int(m.group(1))
+    other.ask("full.after")             # the socket drained: logged again
+    sink.wait(r"instance=full\.after ")
+    got = len(re.findall(r"instance=full\.(\d+|other) ", sink.text())) - 1
+    check(lost > 0, "nothing lost with %d lines into a full socket" % n)
+    check(got + lost == n + 1, "%d lines received + %d reported lost != "
+          "%d requests" % (got, lost, n + 1))
+    ctx.comments.append("syslog-full: %d requests answered with the "
+                        "log socket full; %d lines sent, %d counted lost"
+                        % (n + 1, got, lost))
+
+
+@test("syslog-restarted")
+def t_syslog_restart(ctx):
+    sink = SyslogSink(ctx)
+    conf = ctx.conf(syslog_socket=sink.path)
+    d = Daemon(ctx, conf, syslog=sink)
+    c = ctx.client()
+    c.ask("rs.1")
+    sink.wait(r"instance=rs\.1 ")
+    sink.close()                        # syslogd stops ...
+    c.ask("rs.2")                       # (this line is lost)
+    sink2 = SyslogSink(ctx)             # ... and starts again
+    check(sink2.path == sink.path, "not the same path")
+
+    def again():
+        c.ask("rs.%d" % again.i)
+        again.i += 1
+        sink2.read()
+        return re.search(r"instance=rs\.\d+ ", sink2.text())
+    again.i = 3
+    # spfpd connects again on the first failed send, or within a second
+    wait_until(again, what="a line in the new syslog socket",
+               interval=0.2)
+    check(d.alive(), "daemon died")
 
 
 # ---------------------------------------------------------------- main

@@ -20,6 +20,8 @@ exec unshare --net --mount sh -c '
 	shift 2
 	mount --make-rprivate /
 	ip link set lo up
+	# the syslog socket queue of a systemd host (the kernel default is 10)
+	echo 512 > /proc/sys/net/unix/max_dgram_qlen
 	mount --bind "$out/resolv.conf" /etc/resolv.conf
 	mount --bind /dev "$out/hostdev"
 	mount -t tmpfs -o mode=755 bench-dev /dev
