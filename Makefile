@@ -149,10 +149,12 @@ soak: $(B)/spfpd $(B)/loadgen
 BENCH_ARGS =
 $(B)/loadgen: tests/bench/loadgen.c | $(B)
 	$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -o $@ $<
+$(B)/logsink: tests/bench/logsink.c | $(B)
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -o $@ $<
 
 bench:
 	@contrib/install-deps.sh --bench
-	$(MAKE) $(B)/spfpd $(B)/loadgen
+	$(MAKE) $(B)/spfpd $(B)/loadgen $(B)/logsink
 	tests/bench/bench.sh $(B) $(B)/bench --command \
 	  "make bench BENCH_ARGS='$(BENCH_ARGS)'" $(BENCH_ARGS)
 

@@ -747,6 +747,8 @@ dns_get_stats(struct dns_stats *st)
 
 /* ----- set-up ----- */
 
+#define DNS_RCVBUF (4 << 20)            /* UDP receive buffer, bytes */
+
 static int
 channel_open(const struct config *cfg)
 {
@@ -760,8 +762,15 @@ channel_open(const struct config *cfg)
 	o.tries = (int)cfg->dns_tries;
 	o.sock_state_cb = sock_state;
 	o.sock_state_cb_data = NULL;
+	/*
+	 * Answers to a burst of checks (many connections starting at once,
+	 * each with its include tree) arrive together while the loop is busy;
+	 * the default receive buffer (~200 kB, ~200 answers) drops the rest
+	 * and each costs a dns_timeout.  The kernel caps this at rmem_max.
+	 */
+	o.socket_receive_buffer_size = DNS_RCVBUF;
 	mask = ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES |
-	    ARES_OPT_SOCK_STATE_CB;
+	    ARES_OPT_SOCK_STATE_CB | ARES_OPT_SOCK_RCVBUF;
 	if ((r = ares_init_options(&dns.ch, &o, mask)) != ARES_SUCCESS) {
 		log_warnx("dns: ares_init_options: %s", ares_strerror(r));
 		return -1;

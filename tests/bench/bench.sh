@@ -3,8 +3,8 @@
 # network and mount namespace: knotd answers on 127.0.0.1:53 there, and
 # /etc/resolv.conf is bind-mounted over (the peers read it), so nothing
 # leaves the machine and the host's resolver is untouched.  /dev is a
-# private copy with a /dev/log socket that run.py reads, as syslogd
-# would: every daemon logs its decisions to syslog, and without a
+# private copy with a /dev/log socket that tests/bench/logsink.c reads,
+# as syslogd would: every daemon logs its decisions to syslog, and without a
 # listener each syslog() call would try to connect again (and lose the
 # line), which is neither what a mail server has nor fair.
 set -eu
@@ -36,5 +36,6 @@ exec unshare --net --mount sh -c '
 	ln -s /proc/self/fd/1 /dev/stdout
 	ln -s /proc/self/fd/2 /dev/stderr
 	exec /usr/bin/python3 tests/bench/run.py --spfpd "$b/spfpd" \
-	    --loadgen "$b/loadgen" --out "$out" --syslog /dev/log "$@"
+	    --loadgen "$b/loadgen" --out "$out" --syslog /dev/log \
+	    --logsink "$b/logsink" "$@"
 ' bench "$out" "$b" "$@"

@@ -76,8 +76,13 @@ async def main():
     upstream = (host, int(port))
     delay = args.delay_ms / 1000.0
     loop = asyncio.get_running_loop()
+    # a burst of questions (1,000 connections starting cold) must queue,
+    # not be dropped: the default receive buffer holds a few hundred
+    us = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    us.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+    us.bind((args.listen, args.port))
     await loop.create_datagram_endpoint(
-        lambda: UDPProxy(upstream, delay), local_addr=(args.listen, args.port))
+        lambda: UDPProxy(upstream, delay), sock=us)
     server = await asyncio.start_server(
         lambda r, w: tcp_client(r, w, upstream, delay), args.listen,
         args.port)

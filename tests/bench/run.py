@@ -47,37 +47,38 @@ Lookup_Time = 20
 """
 
 # the same policy: defaults of both (refuse fail, prepend the rest);
-# reverse DNS off, as the peers have none
+# reverse DNS off, as the peers have none ("spfpd+iprev": on, spfpd's
+# default, to show what it costs)
 SPFPD_CONF = """listen = unix:{sock}
 user =
-ptr_check = no
+ptr_check = {ptr}
 max_connections = 5000
 """
 
 
-class Syslog(threading.Thread):
-    """A /dev/log that reads and counts what the daemons log."""
+def is_spfpd(kind):
+    return kind.startswith('spfpd')
 
-    def __init__(self, path):
-        super().__init__(daemon=True)
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        if os.path.exists(path):
-            os.unlink(path)
-        self.sock.bind(path)
-        os.chmod(path, 0o666)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
-        self.lines = 0
-        self.lost = 0           # lines spfpd says it could not send
 
-    def run(self):
-        while True:
-            m = self.sock.recv(8192)
-            self.lines += 1
-            if b'log messages lost' in m:
-                try:
-                    self.lost += int(m.split(b'warning: ')[1].split()[0])
-                except (IndexError, ValueError):
-                    pass
+class Syslog:
+    """A /dev/log: tests/bench/logsink (C, recvmmsg) reads it and counts
+    the lines, and the lines spfpd reports it lost (its socket full)."""
+
+    def __init__(self, path, sink):
+        self.proc = subprocess.Popen([sink, path], stdout=subprocess.PIPE,
+                                     text=True)
+        if self.proc.stdout.readline().strip() != 'ready':
+            raise RuntimeError('logsink did not start')
+
+    def counts(self):
+        """(lines, lost) so far."""
+        self.proc.send_signal(signal.SIGUSR1)
+        lines, lost = self.proc.stdout.readline().split()
+        return int(lines), int(lost)
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait()
 
 
 def log(msg):
@@ -213,10 +214,11 @@ class Daemon:
         self.stats = os.path.join(out, '%s.stats' % kind)
         if os.path.exists(self.sock):
             os.unlink(self.sock)
-        if kind == 'spfpd':
-            conf = os.path.join(out, 'spfpd.conf')
+        if is_spfpd(kind):
+            conf = os.path.join(out, '%s.conf' % kind)
             with open(conf, 'w') as f:
-                f.write(SPFPD_CONF.format(sock=self.sock))
+                f.write(SPFPD_CONF.format(sock=self.sock, ptr='header' if
+                                          kind == 'spfpd+iprev' else 'no'))
             cmd = [args.spfpd, '-c', conf]
         else:
             if kind == 'pypolicyd-spf':
@@ -233,19 +235,19 @@ class Daemon:
                                          out, '%s.log' % kind), 'a'))
         wait_socket(self.sock, self.proc)
         # the spawner itself is Postfix's part, not the peer's
-        self.sampler = Sampler(self.proc.pid, include_self=(kind == 'spfpd'))
+        self.sampler = Sampler(self.proc.pid, include_self=is_spfpd(kind))
         self.sampler.start()
-        self.cpu0 = cpu_s(self.proc.pid) if kind == 'spfpd' else 0.0
+        self.cpu0 = cpu_s(self.proc.pid) if is_spfpd(kind) else 0.0
 
     def mark(self):
         """Start of a measured window (after priming)."""
         self.sampler.peak = 0
-        self.cpu0 = cpu_s(self.proc.pid) if self.kind == 'spfpd' else 0.0
+        self.cpu0 = cpu_s(self.proc.pid) if is_spfpd(self.kind) else 0.0
 
     def stop(self):
         """Peak RSS (kB) and CPU seconds since the last mark()."""
         peak = self.sampler.stop()
-        if self.kind == 'spfpd':
+        if is_spfpd(self.kind):
             cpu = cpu_s(self.proc.pid) - self.cpu0
             self.proc.terminate()
             self.proc.wait()
@@ -277,10 +279,20 @@ def loadgen(args, sock, conns, duration=None, n=None, prefix='m', warm=0):
     return json.loads(r.stdout)
 
 
-def scenario(args, kind, conns, delay, cache):
+def udp_drops():
+    """UDP datagrams the kernel dropped in this namespace (a full
+    receive buffer: knotd's, the proxy's or a daemon's resolver's)."""
+    with open('/proc/net/snmp') as f:
+        rows = [line.split() for line in f if line.startswith('Udp:')]
+    return int(dict(zip(rows[0][1:], rows[1][1:]))['RcvbufErrors'])
+
+
+def scenario(args, kind, conns, delay, cache, syslog):
+    logs0 = syslog.counts() if syslog else (0, 0)
+    drops0 = udp_drops()
     d = Daemon(kind, args, args.out)
     try:
-        if cache == 'warm' and kind == 'spfpd':
+        if cache == 'warm' and is_spfpd(kind):
             loadgen(args, d.sock, min(100, conns), n=args.domains,
                     prefix='prime')
             d.mark()
@@ -292,6 +304,12 @@ def scenario(args, kind, conns, delay, cache):
                       prefix='%s%d' % (cache, conns), warm=1)
     finally:
         peak, cpu = d.stop()
+    logs1 = syslog.counts() if syslog else (0, 0)
+    res.update({'log_lines': logs1[0] - logs0[0],
+                'log_lost': logs1[1] - logs0[1],
+                'udp_drops': udp_drops() - drops0})
+    log('bench: %s: %.0f req/s, p99 %.2f ms, %d UDP datagrams dropped' % (
+        kind, res['rps'], res['p99_ms'], res['udp_drops']))
     res.update({'daemon': kind, 'delay_ms': delay, 'cache': cache,
                 'peak_rss_mb': peak / 1024.0,
                 'cpu_per_1k': cpu / res['requests'] * 1000
@@ -346,28 +364,28 @@ def fmt(x, f='%.1f'):
 def table(rows, args):
     hdr = ('| delay | cache | conns | daemon | req/s | p50 ms | p90 ms | '
            'p99 ms | max ms | errors | peak RSS MB | CPU s/1k req | '
-           'spfpd ÷ peer |')
-    out = [hdr, '|' + '---|' * 13]
+           'log lines lost | spfpd ÷ peer |')
+    out = [hdr, '|' + '---|' * 14]
     base = {(r['delay_ms'], r['cache'], r['conns']): r for r in rows
             if r['daemon'] == 'spfpd'}
     for r in rows:
         s = base.get((r['delay_ms'], r['cache'], r['conns']))
         ratio = ''
-        if r['daemon'] != 'spfpd' and s and r.get('rps'):
+        if not is_spfpd(r['daemon']) and s and r.get('rps'):
             ratio = '%.1f×' % (s['rps'] / r['rps'])
         if r.get('skipped'):
             out.append('| %d ms | %s | %d | %s | %s |' % (
                 r['delay_ms'], r['cache'], r['conns'], r['daemon'],
-                r['skipped'] + ' |' * 9))
+                r['skipped'] + ' |' * 10))
             continue
         out.append('| %d ms | %s | %d | %s | %s | %s | %s | %s | %s | %d | '
-                   '%s | %s | %s |' % (
+                   '%s | %s | %s | %s |' % (
                        r['delay_ms'], r['cache'], r['conns'], r['daemon'],
                        fmt(r['rps']), fmt(r['p50_ms'], '%.2f'),
                        fmt(r['p90_ms'], '%.2f'), fmt(r['p99_ms'], '%.2f'),
                        fmt(r['max_ms'], '%.1f'), r['errors'],
                        fmt(r['peak_rss_mb']), fmt(r['cpu_per_1k'], '%.3f'),
-                       ratio))
+                       r.get('log_lost', ''), ratio))
     return '\n'.join(out)
 
 
@@ -381,12 +399,16 @@ def main():
     ap.add_argument('--conns', default='10,100,1000')
     ap.add_argument('--delays', default='0,20')
     ap.add_argument('--peers', default='pypolicyd-spf,postfix-policyd-spf-perl')
+    ap.add_argument('--no-iprev', dest='iprev', action='store_false',
+                    help='no spfpd+iprev rows (spfpd with ptr_check = '
+                    'header, its default)')
     ap.add_argument('--peer-max-conns', type=int, default=100,
                     help='peers start one process per connection: above '
                     'this they are not run (1,000 Python processes need '
                     '13 GB)')
     ap.add_argument('--no-callgrind', action='store_true')
     ap.add_argument('--syslog', help='be syslogd on this socket')
+    ap.add_argument('--logsink', help='tests/bench/logsink, built')
     ap.add_argument('--command', default=' '.join(map(shlex.quote,
                                                        sys.argv)))
     args = ap.parse_args()
@@ -395,8 +417,7 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     syslog = None
     if args.syslog:
-        syslog = Syslog(args.syslog)
-        syslog.start()
+        syslog = Syslog(args.syslog, args.logsink)
     subprocess.run(['/usr/bin/python3', os.path.join(HERE, 'world.py'),
                     '--domains', str(args.domains), '--requests',
                     str(args.domains), '--out',
@@ -405,7 +426,8 @@ def main():
     knot = Knot(args.out, os.path.join(args.out, 'world'))
     proxy = None
     rows = []
-    daemons = ['spfpd'] + [p for p in args.peers.split(',') if p]
+    daemons = ['spfpd'] + (['spfpd+iprev'] if args.iprev else []) + [
+        p for p in args.peers.split(',') if p]
     try:
         for delay in [int(x) for x in args.delays.split(',')]:
             if proxy:
@@ -425,7 +447,8 @@ def main():
             for conns in [int(x) for x in args.conns.split(',')]:
                 for cache in ('cold', 'warm'):
                     for kind in daemons:
-                        if kind != 'spfpd' and conns > args.peer_max_conns:
+                        if not is_spfpd(kind) and \
+                                conns > args.peer_max_conns:
                             rows.append({'daemon': kind, 'delay_ms': delay,
                                          'cache': cache, 'conns': conns,
                                          'skipped': 'not run (one process '
@@ -435,7 +458,7 @@ def main():
                             kind, conns, delay, cache))
                         try:
                             rows.append(scenario(args, kind, conns, delay,
-                                                 cache))
+                                                 cache, syslog))
                         except Exception as e:
                             log('bench: %s failed: %s' % (kind, e))
                             rows.append({'daemon': kind, 'delay_ms': delay,
@@ -452,6 +475,10 @@ def main():
         if proxy:
             proxy.terminate()
         knot.stop()
+        total_lines = 'none'
+        if syslog:
+            total_lines = syslog.counts()[0]
+            syslog.stop()
     with open(os.path.join(args.out, 'world', 'world.json')) as f:
         world = json.load(f)
     text = ['# spfpd benchmark', '',
@@ -462,14 +489,18 @@ def main():
             'World: %s' % json.dumps(world), '',
             'Each request is a new message (fresh instance); %d s per '
             'scenario; the same policy everywhere (refuse SPF fail, '
-            'prepend the rest; spfpd with ptr_check = no). Peers run one '
+            'prepend the rest; spfpd with ptr_check = no, spfpd+iprev with '
+            'ptr_check = header, its default, adding a PTR and a forward '
+            'lookup per client). Peers run one '
             'process per connection as spawn(8) starts them; their RSS and '
             'CPU are those of all their processes. Every daemon logs to '
-            'syslog (a /dev/log read by the bench, with '
-            'net.unix.max_dgram_qlen 512 as systemd sets it: %s lines; '
-            'lines spfpd reported lost: %s).' % (
-                args.duration, syslog.lines if syslog else 'none',
-                syslog.lost if syslog else 'n/a'), '',
+            'syslog: a /dev/log read by tests/bench/logsink (C, '
+            'recvmmsg), with net.unix.max_dgram_qlen 512 as systemd sets '
+            'it; %s lines in all.  "log lines lost": lines spfpd counted '
+            'and reported lost because the socket was full (it never '
+            'waits for syslogd; the peers block in syslog(3)).' % (
+                args.duration, total_lines),
+            '',
             table(rows, args), '']
     if ipr is not None:
         text += ['spfpd instructions per request (callgrind, warm cache, '

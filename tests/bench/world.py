@@ -6,7 +6,9 @@ proportions below: direct ip4: lists, include: trees 2-3 levels deep like
 the big providers' (_spf -> _netblocks -> ip4), mx, a, redirect= to a
 provider, no SPF at all, and broken records.  Clients pass (an address the
 record allows) or fail (one it does not); PTR records exist for the
-passing clients (forward-confirmed) so iprev has work too.
+passing clients (forward-confirmed) so iprev has work too, and the
+failing ones get NXDOMAIN from a reverse zone that is served (every
+answer is cacheable, as on the Internet).
 
     world.py --domains N --requests M --out DIR [--seed S]
 
@@ -129,6 +131,7 @@ def main():
 
     corpus = []
     passes = 0
+    provider_hosts = {}
     for r in range(args.requests):
         d = domains[r % len(domains)]
         good = rnd.random() < 0.7
@@ -137,10 +140,22 @@ def main():
         else:
             ip = d.get('pass') if good else None
         if ip is None:
-            # not allowed by anybody's record, and without PTR
+            # not allowed by anybody's record, and without PTR (NXDOMAIN
+            # from the reverse zone, as for much of the Internet's spam)
             ip = '198.18.%d.%d' % (rnd.randrange(256), rnd.randrange(1, 255))
+            rev.setdefault('18.198.in-addr.arpa', [])
         else:
             passes += 1
+            if 'provider' in d and ip not in provider_hosts:
+                # a provider's outbound host: named, forward-confirmed
+                o = ipaddress.IPv4Address(ip).packed
+                host = 'out-%d-%d-%d-%d.provider%d' % (
+                    o[0], o[1], o[2], o[3], d['provider'])
+                provider_hosts[ip] = host
+                bench.append('%s A %s' % (host, ip))
+                rev.setdefault('%d.%d.in-addr.arpa' % (o[1], o[0]),
+                               []).append('%d.%d PTR %s.bench.' %
+                                          (o[3], o[2], host))
         helo = 'mail.' + d['name']
         corpus.append('\n'.join([
             'request=smtpd_access_policy',
