@@ -333,6 +333,7 @@ int
 server_run(struct config *cfg, const struct server_opts *opts)
 {
 	struct event *sigs[4];
+	struct dns_stats st;
 	int signums[4] = { SIGTERM, SIGINT, SIGHUP, 0 };
 	size_t i;
 
@@ -406,12 +407,17 @@ server_run(struct config *cfg, const struct server_opts *opts)
 		event_free(sigs[i]);
 	event_free(srv.retry_timer);
 	event_free(srv.stop_timer);
+	dns_get_stats(&st);
 	spf_shutdown();
 	dns_shutdown();
 	log_detach();
 	event_base_free(srv.base);
+	/* for sizing dns_cache_size: evictions mean a cache too small */
 	if (!srv.stdio)
-		log_info("stopped");
+		log_info("stopped: dns queries=%lu cache_hits=%lu "
+		    "coalesced=%lu upstream=%lu evictions=%lu entries=%zu",
+		    st.queries, st.hits, st.coalesced, st.upstream,
+		    st.evictions, st.entries);
 	config_unref(srv.cfg);
 	return 0;
 }

@@ -1045,7 +1045,9 @@ def t_syslog(ctx):
     sink.wait(SYSLOG_HEAD % (134, d.pid) + r"conn=\d+ instance=sl\.2 ")
     d.signal(signal.SIGTERM)
     check(d.wait_exit() == 0, "exit status")
-    sink.wait(SYSLOG_HEAD % (134, d.pid) + r"stopped$")
+    sink.wait(SYSLOG_HEAD % (134, d.pid) + r"stopped: dns queries=\d+ "
+              r"cache_hits=\d+ coalesced=\d+ upstream=\d+ evictions=\d+ "
+              r"entries=\d+$")
 
 
 @test("syslog-full-never-blocks")
