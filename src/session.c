@@ -233,16 +233,20 @@ read_some(struct evbuffer *buf, int fd, size_t max)
 
 	if (max > READ_CHUNK)
 		max = READ_CHUNK;
-	if (evbuffer_reserve_space(buf, (ev_ssize_t)max, &v, 1) != 1)
+	if (evbuffer_reserve_space(buf, (ev_ssize_t)max, &v, 1) != 1) {
+		errno = ENOMEM;
 		return -1;
+	}
 	if (v.iov_len > max)
 		v.iov_len = max;
 	n = read(fd, v.iov_base, v.iov_len);
 	if (n <= 0)
 		return (int)n;          /* space reserved, not committed: unused */
 	v.iov_len = (size_t)n;
-	if (evbuffer_commit_space(buf, &v, 1) < 0)
+	if (evbuffer_commit_space(buf, &v, 1) < 0) {
+		errno = ENOMEM;
 		return -1;
+	}
 	return (int)n;
 }
 
