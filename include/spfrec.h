@@ -53,4 +53,11 @@ int spfrec_macro_string_ok(const char *s, size_t len, int exp);
 int spfrec_rewrite(const char *txt, size_t len, int v6, char *out,
     size_t outsz);
 
+/*
+ * spfrec_synth_name - whether name is one of those reserved names: 0 for
+ * SPFREC_ANY_A, 1 for SPFREC_ANY_MX, the name before the suffix in base;
+ * -1 when it is not (or base, of basesz bytes, cannot hold it).
+ */
+int spfrec_synth_name(const char *name, char *base, size_t basesz);
+
 #endif

@@ -478,18 +478,6 @@ need(struct spf_check *c, const char *name, int type)
 	return NULL;
 }
 
-static int
-has_suffix(const char *name, const char *suffix, char *base, size_t basesz)
-{
-	size_t n = strlen(name), l = strlen(suffix);
-
-	if (n <= l || strcmp(name + n - l, suffix) != 0 || n - l >= basesz)
-		return 0;
-	memcpy(base, name, n - l);
-	base[n - l] = '\0';
-	return 1;
-}
-
 /*
  * synth_lookup - the reserved names spfrec_rewrite() puts in exists: for
  * "a/0" and "mx/0" (RFC 7208 5.3, 5.4: with a length of 0 any address of
@@ -507,11 +495,7 @@ synth_lookup(SPF_dns_server_t *s, struct spf_check *c, const char *domain,
 	SPF_dns_rr_t *rr;
 	size_t i;
 
-	if (has_suffix(name, SPFREC_ANY_A, base, sizeof(base)))
-		mx = 0;
-	else if (has_suffix(name, SPFREC_ANY_MX, base, sizeof(base)))
-		mx = 1;
-	else
+	if ((mx = spfrec_synth_name(name, base, sizeof(base))) < 0)
 		return NULL;
 	if (type != ns_t_a || !dns_name_ok(base))
 		return rr_status(s, domain, type, HOST_NOT_FOUND);

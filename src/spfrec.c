@@ -441,6 +441,28 @@ bounded_num(const char *s, const char *lim, const char **end)
 	return n;
 }
 
+static int
+strip_suffix(const char *name, const char *suffix, char *base, size_t basesz)
+{
+	size_t n = strlen(name), l = strlen(suffix);
+
+	if (n <= l || strcmp(name + n - l, suffix) != 0 || n - l >= basesz)
+		return 0;
+	memcpy(base, name, n - l);
+	base[n - l] = '\0';
+	return 1;
+}
+
+int
+spfrec_synth_name(const char *name, char *base, size_t basesz)
+{
+	if (strip_suffix(name, SPFREC_ANY_A, base, basesz))
+		return 0;
+	if (strip_suffix(name, SPFREC_ANY_MX, base, basesz))
+		return 1;
+	return -1;
+}
+
 /*
  * rewrite_amx - "a" and "mx" terms: keep only the cidr-length of the
  * client's family (libspf2 refuses a length of 0 and applies both); a

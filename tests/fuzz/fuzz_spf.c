@@ -172,18 +172,6 @@ void_lookup(void)
 		run.over_limit = 1;
 }
 
-static int
-has_suffix(const char *name, const char *suffix, char *base, size_t basesz)
-{
-	size_t n = strlen(name), l = strlen(suffix);
-
-	if (n <= l || strcmp(name + n - l, suffix) != 0 || n - l >= basesz)
-		return 0;
-	memcpy(base, name, n - l);
-	base[n - l] = '\0';
-	return 1;
-}
-
 /* synth_lookup - spf.c's answers for the reserved a/0 and mx/0 names */
 static SPF_dns_rr_t *
 synth_lookup(SPF_dns_server_t *s, const char *domain, const char *name,
@@ -195,11 +183,7 @@ synth_lookup(SPF_dns_server_t *s, const char *domain, const char *name,
 	enum zst st, hst;
 	int mx, match = 0, i;
 
-	if (has_suffix(name, SPFREC_ANY_A, base, sizeof(base)))
-		mx = 0;
-	else if (has_suffix(name, SPFREC_ANY_MX, base, sizeof(base)))
-		mx = 1;
-	else
+	if ((mx = spfrec_synth_name(name, base, sizeof(base))) < 0)
 		return NULL;
 	if (type != ns_t_a || !dns_name_ok(base))
 		return rr_status(s, domain, type, HOST_NOT_FOUND);

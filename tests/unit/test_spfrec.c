@@ -143,6 +143,27 @@ test_is_spf(void **state)
 }
 
 /* what libspf2 compiles into its fixed 511-byte buffer must fit */
+/* the reserved names of spfrec_rewrite() are recognised, others are not */
+static void
+test_synth_name(void **state)
+{
+	char base[64];
+
+	(void)state;
+	assert_int_equal(spfrec_synth_name("example.com" SPFREC_ANY_A, base,
+	    sizeof(base)), 0);
+	assert_string_equal(base, "example.com");
+	assert_int_equal(spfrec_synth_name("mx.example" SPFREC_ANY_MX, base,
+	    sizeof(base)), 1);
+	assert_string_equal(base, "mx.example");
+	assert_int_equal(spfrec_synth_name("example.com", base, sizeof(base)),
+	    -1);
+	assert_int_equal(spfrec_synth_name(SPFREC_ANY_A, base, sizeof(base)),
+	    -1);
+	assert_int_equal(spfrec_synth_name("example.com" SPFREC_ANY_A, base,
+	    11), -1);
+}
+
 static void
 test_macro_string_bounded(void **state)
 {
@@ -179,6 +200,7 @@ main(void)
 		cmocka_unit_test(test_check),
 		cmocka_unit_test(test_rewrite),
 		cmocka_unit_test(test_is_spf),
+		cmocka_unit_test(test_synth_name),
 		cmocka_unit_test(test_macro_string_bounded),
 	};
 
