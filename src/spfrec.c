@@ -353,30 +353,19 @@ term_ok(const char *t, size_t len, struct spfrec_info *info, char *err,
 		if (alen && (*arg != ':' || !spfrec_domain_spec_ok(arg + 1,
 		    alen - 1)))
 			FAIL("bad domain in '%.*s'", (int)len, name);
-	} else if (IS("ip4")) {
+	} else if (IS("ip4") || IS("ip6")) {
+		int v6 = name[2] == '6';
 		const char *slash;
 
 		if (alen < 2 || *arg != ':')
-			FAIL("bad ip4 '%.*s'", (int)len, name);
+			FAIL("bad ip%c '%.*s'", name[2], (int)len, name);
 		arg++;
 		alen--;
 		slash = memchr(arg, '/', alen);
 		sl = slash ? (size_t)(slash - arg) : alen;
-		if (!ip4_ok(arg, sl) || (slash && !cidr_ok(slash + 1,
-		    alen - sl - 1, 32)))
-			FAIL("bad ip4 '%.*s'", (int)len, name);
-	} else if (IS("ip6")) {
-		const char *slash;
-
-		if (alen < 2 || *arg != ':')
-			FAIL("bad ip6 '%.*s'", (int)len, name);
-		arg++;
-		alen--;
-		slash = memchr(arg, '/', alen);
-		sl = slash ? (size_t)(slash - arg) : alen;
-		if (!ip6_ok(arg, sl) || (slash && !cidr_ok(slash + 1,
-		    alen - sl - 1, 128)))
-			FAIL("bad ip6 '%.*s'", (int)len, name);
+		if (!(v6 ? ip6_ok : ip4_ok)(arg, sl) || (slash &&
+		    !cidr_ok(slash + 1, alen - sl - 1, v6 ? 128 : 32)))
+			FAIL("bad ip%c '%.*s'", name[2], (int)len, name);
 	} else {
 		FAIL("unknown mechanism '%.*s'", (int)(nlen > 40 ? 40 : nlen),
 		    name);
