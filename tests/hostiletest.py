@@ -22,19 +22,11 @@ import sys
 import tempfile
 import threading
 import time
-import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from harness import Fail, check, run_test  # noqa: E402
 SANITIZER_MARKS = ('AddressSanitizer', 'runtime error:', 'LeakSanitizer')
-
-
-class Fail(Exception):
-    pass
-
-
-def check(cond, why):
-    if not cond:
-        raise Fail(why)
 
 
 class Daemon:
@@ -301,24 +293,16 @@ def main():
                 continue
             ctx.logf.write('=== %s\n' % name)
             try:
-                fn(ctx)
-                print('ok %s' % name)
-                passed += 1
-            except Fail as e:
-                print('FAIL %s: %s' % (name, e))
-                failed += 1
-            except Exception:
-                print('FAIL %s: %s' % (name, traceback.format_exc()
-                                       .strip().splitlines()[-1]))
-                ctx.logf.write(traceback.format_exc())
-                failed += 1
+                if run_test(name, fn, ctx, ctx.logf):
+                    passed += 1
+                else:
+                    failed += 1
             finally:
                 for d in ctx.daemons:
                     if d.proc.poll() is None:
                         d.proc.kill()
                         d.proc.wait()
                 ctx.daemons = []
-            sys.stdout.flush()
     except Fail as e:
         print('FAIL setup: %s' % e)
         failed += 1

@@ -35,12 +35,12 @@ import subprocess
 import sys
 import tempfile
 import time
-import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from knot import Knot, free_port  # noqa: E402
 from spftest import ZONES  # noqa: E402
+from harness import Fail, check, run_test  # noqa: E402
 
 SANITIZER_MARKS = ('AddressSanitizer', 'runtime error:', 'LeakSanitizer')
 
@@ -116,15 +116,6 @@ dns_tries = 1
 temperror_defer = yes
 ptr_check = reject
 {extra}"""
-
-
-class Fail(Exception):
-    pass
-
-
-def check(cond, why):
-    if not cond:
-        raise Fail(why)
 
 
 class World:
@@ -472,19 +463,10 @@ def main():
         for name, fn in TESTS:
             if args.only and name != args.only:
                 continue
-            try:
-                fn(w)
-                print('ok %s' % name)
+            if run_test(name, fn, w, logf):
                 passed += 1
-            except Fail as e:
-                print('FAIL %s: %s' % (name, e))
+            else:
                 failed += 1
-            except Exception:
-                print('FAIL %s: %s' % (name, traceback.format_exc()
-                                       .strip().splitlines()[-1]))
-                logf.write(traceback.format_exc())
-                failed += 1
-            sys.stdout.flush()
     except Fail as e:
         print('FAIL setup: %s' % e)
         failed += 1

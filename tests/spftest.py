@@ -28,11 +28,11 @@ import sys
 import tempfile
 import threading
 import time
-import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from knot import Knot, dead_port  # noqa: E402
+from harness import Fail, check, run_test  # noqa: E402
 
 SANITIZER_MARKS = ('AddressSanitizer', 'runtime error:', 'LeakSanitizer')
 
@@ -118,15 +118,6 @@ ZONES['example.com'] += [
     'fake.trusted A 192.0.2.99',
 ] + ['n%d A %s' % (i, '192.0.2.6' if i == 11 else '192.0.2.250')
      for i in range(1, 13)]
-
-
-class Fail(Exception):
-    pass
-
-
-def check(cond, why):
-    if not cond:
-        raise Fail(why)
 
 
 class Daemon:
@@ -969,20 +960,12 @@ def main():
                 continue
             logf.write('=== %s\n' % name)
             try:
-                fn(ctx)
-                print('ok %s' % name)
-                passed += 1
-            except Fail as e:
-                print('FAIL %s: %s' % (name, e))
-                failed += 1
-            except Exception:
-                print('FAIL %s: %s' % (name, traceback.format_exc()
-                                       .strip().splitlines()[-1]))
-                logf.write(traceback.format_exc())
-                failed += 1
+                if run_test(name, fn, ctx, logf):
+                    passed += 1
+                else:
+                    failed += 1
             finally:
                 ctx.cleanup()
-            sys.stdout.flush()
     finally:
         ctx.cleanup()
         if ctx.knot:
