@@ -63,6 +63,14 @@ $(B)/test_%: tests/unit/test_%.c $(B)/libspfpd.a
 	$(CC) $(ALL_CFLAGS) $(LDSAN) $(LDFLAGS) -o $@ $(filter %.c %.a,$^) \
 	  $(LIBS) -lcmocka
 
+# the scripted DNS world behind dns.c's upstream seam, and the C side of
+# the differential fuzzer (tests/diff/)
+$(B)/world.o: tests/diff/world.c | $(B)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+$(B)/spfdiff: tests/diff/spfdiff.c $(B)/world.o $(B)/libspfpd.a
+	$(CC) $(ALL_CFLAGS) -Itests/diff $(LDSAN) $(LDFLAGS) -o $@ \
+	  $(filter %.c %.o %.a,$^) $(LIBS)
+
 $(B):
 	mkdir -p $(B)
 

@@ -106,9 +106,39 @@ struct dns_stats {
 void dns_get_stats(struct dns_stats *st);
 
 /*
- * For tests and fuzzing: the answer on_answer() would make of the raw
+ * The upstream: where a question goes when the cache cannot answer it.
+ * c-ares by default; a test or fuzz binary installs its own, which
+ * answers from a scripted world with no socket (the DNS seam).  ask()
+ * must lead to exactly one dns_upstream_reply(tok, ...), from inside
+ * ask() or later from the loop; dns.c defers its callbacks either way.
+ * With DNS_XFER_REPLY, abuf is the raw reply: its header's RCODE decides
+ * the status (only NOERROR and NXDOMAIN are answers).
+ */
+struct dns_ask;
+enum dns_xfer {
+	DNS_XFER_REPLY,                 /* a reply came: abuf, alen */
+	DNS_XFER_TIMEOUT,               /* none came */
+	DNS_XFER_SERVFAIL,              /* servers refused or failed */
+	DNS_XFER_ERROR                  /* the question could not be sent */
+};
+struct dns_upstream {
+	void (*ask)(void *ctx, const char *name, int type,
+	    struct dns_ask *tok);
+	void *ctx;
+};
+void dns_upstream_reply(struct dns_ask *tok, enum dns_xfer x,
+    const unsigned char *abuf, int alen);
+
+/* dns_set_upstream - use u from now on (NULL: c-ares again) */
+void dns_set_upstream(const struct dns_upstream *u);
+
+/* dns_flush - forget every cached answer nobody is waiting for */
+void dns_flush(void);
+
+/*
+ * For tests and fuzzing: the answer entry_answer() would make of the raw
  * reply abuf (alen bytes) to the question (name, type), status from its
- * header as c-ares derives it; not cached.  NULL only when out of memory;
+ * header; not cached.  NULL only when out of memory;
  * the caller unrefs.
  */
 struct dns_answer *dns_parse_for_test(const unsigned char *abuf, int alen,

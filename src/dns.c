@@ -69,6 +69,7 @@ static struct {
 	size_t max_entries;
 	unsigned neg_ttl_max, ttl_max;
 	struct dns_stats st;
+	const struct dns_upstream *up;  /* c-ares, or a test's script */
 	char *servers;                  /* the channel's settings, to compare */
 	unsigned timeout, tries;
 } dns;
@@ -211,6 +212,8 @@ canon(char *dst, size_t dstsz, const char *src)
  * Records of the asked type are taken from the answer section whatever
  * their owner (a CNAME chain ends in them).  Negative answers get the TTL
  * of the authority section's SOA (RFC 2308: min of its TTL and MINIMUM).
+ * No answer outlives a CNAME that led to it: the TTL is the minimum over
+ * the whole chain (RFC 2181 10.1.2 / 2308 5).
  */
 static struct dns_answer *
 parse_answer(const char *name, int type, enum dns_status st,
@@ -220,7 +223,7 @@ parse_answer(const char *name, int type, enum dns_status st,
 	ns_msg msg;
 	ns_rr rr;
 	struct dns_rr r;
-	unsigned ttl = UINT32_MAX;
+	unsigned ttl = UINT32_MAX, chain_ttl = UINT32_MAX;
 	char host[NS_MAXDNAME];
 	int i, count;
 
@@ -233,8 +236,15 @@ parse_answer(const char *name, int type, enum dns_status st,
 		a->ttl = 0;
 		return a;
 	}
+	count = ns_msg_count(msg, ns_s_an);
+	for (i = 0; i < count; i++) {
+		if (ns_parserr(&msg, ns_s_an, i, &rr) < 0)
+			break;
+		if (ns_rr_type(rr) == ns_t_cname && ns_rr_class(rr) == ns_c_in &&
+		    ns_rr_ttl(rr) < chain_ttl)
+			chain_ttl = ns_rr_ttl(rr);
+	}
 	if (st == DNS_OK) {
-		count = ns_msg_count(msg, ns_s_an);
 		for (i = 0; i < count; i++) {
 			const unsigned char *rd;
 			int rdlen;
@@ -349,6 +359,8 @@ bad:
 	}
 	if (a->status == DNS_ERROR || ttl == UINT32_MAX)
 		ttl = 0;
+	if (ttl > chain_ttl)
+		ttl = chain_ttl;
 	if (ttl > dns.ttl_max)
 		ttl = dns.ttl_max;
 	a->ttl = ttl;
@@ -655,19 +667,49 @@ map_status(int status)
 	}
 }
 
-static void
-on_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
+/*
+ * reply_status - what a reply says, from its header: RFC 1035 4.1.1.
+ * Only NOERROR and NXDOMAIN are answers; SERVFAIL and REFUSED are server
+ * failures, and every other RCODE (FORMERR, NOTIMP, YXDOMAIN, NOTAUTH,
+ * NOTZONE, unassigned ones...) is an error: never "no data", never
+ * cached as a negative answer.
+ */
+static enum dns_status
+reply_status(const unsigned char *abuf, int alen)
 {
-	struct entry *e = arg;
+	if (abuf == NULL || alen < NS_HFIXEDSZ)
+		return DNS_ERROR;
+	switch (abuf[3] & 0x0f) {
+	case ns_r_noerror:
+		return ((abuf[6] << 8) | abuf[7]) > 0 ? DNS_OK : DNS_NODATA;
+	case ns_r_nxdomain:
+		return DNS_NXDOMAIN;
+	case ns_r_servfail:
+	case ns_r_refused:
+		return DNS_SERVFAIL;
+	default:
+		return DNS_ERROR;
+	}
+}
+
+/*
+ * entry_answer - the upstream's reply to entry e: parse, cache, wake the
+ * waiters.  x says whether a reply came at all.
+ */
+static void
+entry_answer(struct entry *e, enum dns_xfer x, const unsigned char *abuf,
+    int alen)
+{
 	struct dns_answer *a;
 	size_t bytes = 0;
 
-	(void)timeouts;
-	if (status == ARES_EDESTRUCTION || status == ARES_ECANCELLED)
-		a = answer_new(e->name, e->type, DNS_TIMEOUT);
+	if (x == DNS_XFER_REPLY)
+		a = parse_answer(e->name, e->type, reply_status(abuf, alen),
+		    abuf, alen, &bytes);
 	else
-		a = parse_answer(e->name, e->type, map_status(status), abuf,
-		    alen, &bytes);
+		a = answer_new(e->name, e->type, x == DNS_XFER_TIMEOUT ?
+		    DNS_TIMEOUT : x == DNS_XFER_SERVFAIL ? DNS_SERVFAIL :
+		    DNS_ERROR);
 	if (a == NULL)
 		a = answer_new(e->name, e->type, DNS_ERROR);
 	if (a == NULL)
@@ -675,16 +717,78 @@ on_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 	e->ans = a;
 	log_debug("dns: %s %s: %s, %zu records, ttl %u", dns_type_str(e->type),
 	    e->name, dns_status_str(a->status), a->n, a->ttl);
-	/* timeouts and errors are not cached: the next asker tries again */
+	/* failures are not cached: the next asker tries again */
 	if (a->ttl > 0 && bytes <= DNS_CACHE_MAX_ANSWER &&
-	    status != ARES_EDESTRUCTION && a->status != DNS_TIMEOUT &&
-	    a->status != DNS_ERROR && dns.max_entries > 0) {
+	    (a->status == DNS_OK || a->status == DNS_NXDOMAIN ||
+	    a->status == DNS_NODATA) && dns.max_entries > 0) {
 		e->cached = 1;
 		e->expires = now_ms() + (uint64_t)a->ttl * 1000;
 		dns.st.entries++;
 		lru_push(e);
 	}
 	ready_push(e);
+}
+
+void
+dns_upstream_reply(struct dns_ask *tok, enum dns_xfer x,
+    const unsigned char *abuf, int alen)
+{
+	entry_answer((struct entry *)tok, x, abuf, alen);
+}
+
+/*
+ * ares_answer - c-ares's answer: a reply, whatever its RCODE, is read
+ * from its header (c-ares 1.18 calls unknown RCODEs success); without a
+ * reply the status says what went wrong.
+ */
+static void
+ares_answer(void *arg, int status, int timeouts, unsigned char *abuf,
+    int alen)
+{
+	enum dns_xfer x;
+
+	(void)timeouts;
+	if (abuf != NULL && alen >= NS_HFIXEDSZ && status != ARES_EDESTRUCTION &&
+	    status != ARES_ECANCELLED)
+		x = DNS_XFER_REPLY;
+	else if (status == ARES_ETIMEOUT || status == ARES_EDESTRUCTION ||
+	    status == ARES_ECANCELLED)
+		x = DNS_XFER_TIMEOUT;
+	else if (map_status(status) == DNS_SERVFAIL)
+		x = DNS_XFER_SERVFAIL;
+	else
+		x = DNS_XFER_ERROR;
+	entry_answer(arg, x, abuf, alen);
+}
+
+static void
+ares_ask(void *ctx, const char *name, int type, struct dns_ask *tok)
+{
+	(void)ctx;
+	ares_query(dns.ch, name, ns_c_in, type, ares_answer, tok);
+	reschedule();
+}
+
+static const struct dns_upstream ares_upstream = { ares_ask, NULL };
+
+void
+dns_set_upstream(const struct dns_upstream *u)
+{
+	dns.up = u ? u : &ares_upstream;
+}
+
+void
+dns_flush(void)
+{
+	struct entry *e, *next;
+	size_t i;
+
+	for (i = 0; i < dns.nbuckets; i++)
+		for (e = dns.buckets[i]; e; e = next) {
+			next = e->hnext;
+			if (e->cached && entry_idle(e))
+				entry_free(e);
+		}
 }
 
 struct dns_query *
@@ -726,7 +830,7 @@ dns_query(const char *qname, int type, dns_cb *cb, void *arg)
 		return NULL;
 	}
 	waiter_add(e, q);
-	if (!dns_name_ok(name) || !dns.ch_ok) {
+	if (!dns_name_ok(name) || (dns.up == &ares_upstream && !dns.ch_ok)) {
 		e->ans = answer_new(name, type, DNS_ERROR);
 		if (e->ans == NULL)
 			fatalx("dns: out of memory");
@@ -734,8 +838,7 @@ dns_query(const char *qname, int type, dns_cb *cb, void *arg)
 		return q;
 	}
 	dns.st.upstream++;
-	ares_query(dns.ch, name, ns_c_in, type, on_answer, e);
-	reschedule();
+	dns.up->ask(dns.up->ctx, name, type, (struct dns_ask *)e);
 	return q;
 }
 
@@ -819,6 +922,7 @@ dns_init(struct event_base *base, const struct config *cfg)
 		return -1;
 	}
 	dns.base = base;
+	dns.up = &ares_upstream;
 	dns.max_entries = cfg->dns_cache_size;
 	dns.neg_ttl_max = cfg->dns_negative_ttl / 1000;
 	dns.ttl_max = cfg->dns_max_ttl / 1000;
@@ -894,11 +998,8 @@ dns_shutdown(void)
 /* ----- for tests and fuzzing ----- */
 
 /*
- * dns_parse_for_test - what on_answer() makes of a reply, without the
- * cache.  The status is derived from the header as c-ares's ares_query()
- * does before it calls on_answer() (NOERROR with no answers is ENODATA;
- * other RCODEs it does not know stay SUCCESS), then mapped and parsed as
- * on_answer() does.  A reply shorter than a header never reaches us.
+ * dns_parse_for_test - what entry_answer() makes of a reply, without the
+ * cache: the status from its header, then parsed.
  */
 struct dns_answer *
 dns_parse_for_test(const unsigned char *abuf, int alen, const char *qname,
@@ -907,26 +1008,10 @@ dns_parse_for_test(const unsigned char *abuf, int alen, const char *qname,
 	char name[NS_MAXDNAME];
 	struct dns_answer *a;
 	size_t bytes = 0;
-	int status = ARES_SUCCESS;
 
 	canon(name, sizeof(name), qname);
-	if (abuf == NULL || alen < NS_HFIXEDSZ) {
-		status = ARES_EBADRESP;
-	} else {
-		switch (abuf[3] & 0x0f) {
-		case ns_r_noerror:
-			status = ((abuf[6] << 8) | abuf[7]) > 0 ? ARES_SUCCESS :
-			    ARES_ENODATA;
-			break;
-		case ns_r_formerr: status = ARES_EFORMERR; break;
-		case ns_r_servfail: status = ARES_ESERVFAIL; break;
-		case ns_r_nxdomain: status = ARES_ENOTFOUND; break;
-		case ns_r_notimpl: status = ARES_ENOTIMP; break;
-		case ns_r_refused: status = ARES_EREFUSED; break;
-		default: break;
-		}
-	}
-	a = parse_answer(name, type, map_status(status), abuf, alen, &bytes);
+	a = parse_answer(name, type, reply_status(abuf, alen), abuf, alen,
+	    &bytes);
 	if (a == NULL)
 		a = answer_new(name, type, DNS_ERROR);
 	return a;

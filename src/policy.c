@@ -311,8 +311,9 @@ build_refusal(char *buf, size_t sz, const struct policy_check *pc,
 	char url[COMPOSE_MAX], reason[COMPOSE_MAX];
 	const char *vals[6];
 
-	compose_why_url(url, sizeof(url), is_helo ? "helo" : "mfrom",
-	    is_helo ? helo : sender, codec_get(pc->req, ATTR_CLIENT_ADDRESS),
+	compose_why_url(url, sizeof(url), is_helo || *sender == '\0' ?
+	    "helo" : "mfrom", is_helo || *sender == '\0' ? helo : sender,
+	    codec_get(pc->req, ATTR_CLIENT_ADDRESS),
 	    cfg->hide_receiver ? NULL : host);
 	vals[0] = v == V_DEFER ? "deferred" : "rejected";
 	vals[1] = spf_text(r);
@@ -378,22 +379,27 @@ decide(struct policy_check *pc)
 	}
 	if (h->checked) {
 		vh = judge(cfg, h->result, cfg->helo_reject,
-		    domain_list_match(&cfg->reject_not_pass_domains, helo),
-		    *sender == '\0');
+		    domain_list_match(&cfg->reject_not_pass_domains,
+		    h->domain ? h->domain : helo), *sender == '\0');
 		if (vh == V_REJECT || vh == V_DEFER) {
 			chosen = h;
 			v = vh;
 		}
 	}
 	if (chosen == NULL && m->checked) {
+		/* with the null sender, m is postmaster@<HELO> (RFC 7208 2.4) */
 		vm = judge(cfg, m->result, cfg->mail_from_reject,
 		    domain_list_match(&cfg->reject_not_pass_domains,
-		    m->domain ? m->domain : ""), 0);
+		    m->domain ? m->domain : ""), *sender == '\0');
 		v = vm;
 		chosen = m;
-		/* "none" for MAIL FROM says less than a HELO result does */
-		if (vm == V_PREPEND && m->result == SPF_NONE && h->checked &&
-		    h->result != SPF_NONE)
+		/*
+		 * "none" for MAIL FROM says less than a HELO result does; for
+		 * the null sender the header names the HELO check, as
+		 * pypolicyd-spf's does (the same evaluation).
+		 */
+		if (vm == V_PREPEND && h->checked && h->result != SPF_NONE &&
+		    (m->result == SPF_NONE || *sender == '\0'))
 			chosen = h;
 	}
 	if (chosen == NULL && h->checked) {
@@ -578,6 +584,24 @@ on_deadline(evutil_socket_t fd, short what, void *arg)
 }
 
 /* helo_usable - a name SPF can check: not empty, no address literal, FQDN */
+/*
+ * helo_name - the HELO name as a domain: without one final dot
+ * ("mail.example.com." is "mail.example.com"); "" when it cannot be one.
+ */
+static void
+helo_name(char *buf, size_t sz, const char *helo)
+{
+	size_t n = strlen(helo);
+
+	if (n >= sz) {
+		*buf = '\0';
+		return;
+	}
+	memcpy(buf, helo, n + 1);
+	if (n > 1 && buf[n - 1] == '.')
+		buf[n - 1] = '\0';
+}
+
 static int
 helo_usable(const char *helo)
 {
@@ -618,8 +642,9 @@ policy_start(const struct policy_request *req, struct config *cfg,
     void *arg)
 {
 	const char *addr = codec_get(req, ATTR_CLIENT_ADDRESS);
-	const char *helo = codec_get(req, ATTR_HELO_NAME);
+	const char *helo_given = codec_get(req, ATTR_HELO_NAME);
 	const char *sender = codec_get(req, ATTR_SENDER);
+	char helo[256], postmaster[300];
 	const char *result = NULL;
 	struct policy_check *pc;
 	struct timespec t0;
@@ -628,6 +653,7 @@ policy_start(const struct policy_request *req, struct config *cfg,
 	size_t i;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	helo_name(helo, sizeof(helo), helo_given);
 	if (cidr_list_match(&cfg->skip_addresses, addr))
 		result = "result=skipped(skip_addresses)";
 	else if (cidr_list_match(&cfg->whitelist, addr))
@@ -676,7 +702,7 @@ policy_start(const struct policy_request *req, struct config *cfg,
 		pc->id[0].checked = 1;
 		if (start_spf(pc, 0, addr, helo, NULL, &pc->id[0].chk) < 0)
 			pc->id[0].checked = 0;
-	} else if (cfg->helo_reject != REJECT_NO_CHECK && *helo != '\0') {
+	} else if (cfg->helo_reject != REJECT_NO_CHECK && *helo_given != '\0') {
 		/* RFC 7208 4.3: no multi-label domain name, result "none" */
 		pc->id[0].checked = pc->id[0].done = 1;
 		pc->id[0].result = SPF_NONE;
@@ -684,9 +710,22 @@ policy_start(const struct policy_request *req, struct config *cfg,
 		pc->id[0].o.identity = "helo";
 		pc->id[0].o.domain = "";
 	}
-	if (cfg->mail_from_reject != REJECT_NO_CHECK && *sender != '\0') {
+	/*
+	 * RFC 7208 2.4: with the null sender, the MAIL FROM identity is
+	 * postmaster@<HELO>, and mail_from_reject applies to it whatever
+	 * helo_reject says (a forged bounce is refused with helo_reject =
+	 * no too).  The evaluation is the HELO check's; with both on, the
+	 * DNS is asked once (the checks share the cache).
+	 */
+	if (*sender == '\0' && helo_usable(helo))
+		snprintf(postmaster, sizeof(postmaster), "postmaster@%s", helo);
+	else
+		*postmaster = '\0';
+	if (cfg->mail_from_reject != REJECT_NO_CHECK &&
+	    (*sender != '\0' || *postmaster != '\0')) {
 		pc->id[1].checked = 1;
-		if (start_spf(pc, 1, addr, helo, sender, &pc->id[1].chk) < 0)
+		if (start_spf(pc, 1, addr, helo, *sender ? sender : postmaster,
+		    &pc->id[1].chk) < 0)
 			pc->id[1].checked = 0;
 	}
 	for (i = 0; i < cfg->domain_whitelist.n && i < MAX_WL; i++)

@@ -38,6 +38,8 @@ struct known {
 	struct dns_answer *ans;         /* NULL while being fetched */
 	struct dns_query *q;
 	int needed;                     /* a run is waiting for it */
+	unsigned base;                  /* DNS terms evaluated before this
+	                                   answer can be used, at least */
 	struct spf_check *c;
 };
 
@@ -74,6 +76,21 @@ struct spf_check {
 	struct spf_outcome out;
 	char *expl, *problem;
 	int finished;
+
+	/*
+	 * Per run: the continuation records of records libspf2 cannot hold
+	 * whole, and every exp= met, with the domain of its record.  The
+	 * explanation is ours to fetch (see explain()).
+	 */
+	char **conts;
+	size_t nconts, conts_cap;
+	struct expref {
+		char *domain;           /* the record's current domain */
+		char *spec;             /* its exp= domain-spec */
+	} *exps;
+	size_t nexps, exps_cap;
+	int exp_last;                   /* libspf2's last exp= asked, or -1 */
+	int in_exp;                     /* explaining: lookups are no terms */
 
 	/* spf_check_want_match(): which term decided */
 	int want_match;
@@ -147,13 +164,18 @@ known_find(struct spf_check *c, const char *name, int type)
 
 static void spf_answer(void *arg, struct dns_answer *ans);
 static void spf_run(struct spf_check *c);
+static void prefetch(struct spf_check *c, const struct dns_answer *a,
+    unsigned base);
 
 /*
  * known_fetch - make sure (name, type) is known or on its way; needed says
- * whether the next run waits for it (a miss) or not (a prefetch).
+ * whether the next run waits for it (a miss) or not (a prefetch).  base:
+ * how many DNS terms evaluation must have gone through before it can use
+ * this answer (see prefetch_record).
  */
 static void
-known_fetch(struct spf_check *c, const char *name, int type, int needed)
+known_fetch(struct spf_check *c, const char *name, int type, int needed,
+    unsigned base)
 {
 	struct known *k;
 
@@ -161,6 +183,12 @@ known_fetch(struct spf_check *c, const char *name, int type, int needed)
 		if (needed && k->ans == NULL && !k->needed) {
 			k->needed = 1;
 			c->waiting++;
+		}
+		if (base < k->base) {
+			/* reachable earlier than thought: reach further */
+			k->base = base;
+			if (k->ans != NULL)
+				prefetch(c, k->ans, base);
 		}
 		return;
 	}
@@ -182,6 +210,7 @@ known_fetch(struct spf_check *c, const char *name, int type, int needed)
 		fatalx("spf: out of memory");
 	k->type = type;
 	k->hash = khash(name, type);
+	k->base = base;
 	k->c = c;
 	c->known[c->nknown++] = k;
 	if ((k->ans = dns_cache_get(name, type)) != NULL)
@@ -193,7 +222,16 @@ known_fetch(struct spf_check *c, const char *name, int type, int needed)
 		fatalx("spf: out of memory");
 }
 
-/* ----- prefetch: names an answer makes likely to be asked next ----- */
+/*
+ * ----- prefetch: names an answer makes likely to be asked next -----
+ *
+ * Within the limits of RFC 7208 4.6.4, which exist to stop exactly this
+ * amplification: a record at base b (b DNS terms are evaluated before it
+ * is read) can reach its k-th DNS-querying term (k from 0) only when
+ * b + k < 10, and a term reached there is the (b + k + 1)-th.  A record
+ * of 300 "a:" terms costs 10 prefetches, not 300; MX and PTR answers
+ * have their hosts prefetched up to their own limit of 10.
+ */
 
 static int
 has_macro(const char *s, size_t n)
@@ -201,8 +239,15 @@ has_macro(const char *s, size_t n)
 	return memchr(s, '%', n) != NULL;
 }
 
-static void
-prefetch_term(struct spf_check *c, const char *t, size_t n)
+/*
+ * dns_term_type - the DNS type a term of a record queries (0: A or AAAA
+ * by the client's family), with its name in *name (*nlen bytes, no
+ * cidr-length); -1 for a term that queries nothing, -2 for one that does
+ * but whose name we cannot know here (ptr, macros, a and mx without a
+ * domain: the current domain, asked anyway).
+ */
+static int
+dns_term_type(const char *t, size_t n, const char **name, size_t *nlen)
 {
 	static const struct {
 		const char *name;
@@ -212,11 +257,9 @@ prefetch_term(struct spf_check *c, const char *t, size_t n)
 		{ "include:", 8, DNS_T_TXT }, { "redirect=", 9, DNS_T_TXT },
 		{ "a:", 2, 0 }, { "mx:", 3, DNS_T_MX }, { "exists:", 7, DNS_T_A },
 	};
-	char name[256];
-	size_t i, len;
 	const char *p;
+	size_t i, len;
 
-	/* skip a qualifier */
 	if (n && (*t == '+' || *t == '-' || *t == '~' || *t == '?')) {
 		t++;
 		n--;
@@ -230,68 +273,101 @@ prefetch_term(struct spf_check *c, const char *t, size_t n)
 		/* drop a cidr-length */
 		if (terms[i].type != DNS_T_TXT && memchr(p, '/', len))
 			len = (size_t)((const char *)memchr(p, '/', len) - p);
-		if (len == 0 || len >= sizeof(name) || has_macro(p, len))
-			return;
-		memcpy(name, p, len);
-		name[len] = '\0';
-		canon_name(name, sizeof(name), name);
-		if (!dns_name_ok(name))
-			return;
-		known_fetch(c, name, terms[i].type ? terms[i].type :
-		    (c->v6 ? DNS_T_AAAA : DNS_T_A), 0);
-		return;
+		if (len == 0 || has_macro(p, len))
+			return -2;
+		*name = p;
+		*nlen = len;
+		return terms[i].type;
 	}
+	/* a, mx, ptr with no name, or with a cidr-length only */
+	if ((n == 1 && strncasecmp(t, "a", 1) == 0) ||
+	    (n == 2 && strncasecmp(t, "mx", 2) == 0) ||
+	    (n >= 3 && strncasecmp(t, "ptr", 3) == 0 && (n == 3 ||
+	    t[3] == ':')) || (n > 1 && strncasecmp(t, "a/", 2) == 0) ||
+	    (n > 2 && strncasecmp(t, "mx/", 3) == 0))
+		return -2;
+	return -1;
 }
 
 static void
-prefetch_record(struct spf_check *c, const struct dns_answer *a)
+prefetch_term(struct spf_check *c, int type, const char *p, size_t len,
+    unsigned base)
 {
-	const char *s, *e, *t;
-	size_t i;
+	char name[256];
+
+	if (len >= sizeof(name))
+		return;
+	memcpy(name, p, len);
+	name[len] = '\0';
+	canon_name(name, sizeof(name), name);
+	if (!dns_name_ok(name))
+		return;
+	known_fetch(c, name, type ? type : (c->v6 ? DNS_T_AAAA : DNS_T_A), 0,
+	    base);
+}
+
+static void
+prefetch_record(struct spf_check *c, const struct dns_answer *a,
+    unsigned base)
+{
+	const char *s, *e, *t, *sp, *name, *redirect = NULL;
+	size_t i, nlen, rlen = 0;
+	unsigned k;
+	int type;
 
 	for (i = 0; i < a->n; i++) {
 		s = a->rr[i].u.txt;
-		if (a->rr[i].len < 6 || strncasecmp(s, "v=spf1", 6) != 0 ||
-		    (s[6] != ' ' && s[6] != '\0'))
+		if (!spfrec_is_spf(s, a->rr[i].len))
 			continue;
 		e = s + a->rr[i].len;
-		for (t = s + 6; t < e; ) {
-			const char *sp;
-
+		k = 0;
+		for (t = s + 6; t < e && base + k < SPF_MAX_TERMS; t = sp) {
 			while (t < e && *t == ' ')
 				t++;
 			if (t >= e)
 				break;
-			sp = memchr(t, ' ', (size_t)(e - t));
-			if (sp == NULL)
+			if ((sp = memchr(t, ' ', (size_t)(e - t))) == NULL)
 				sp = e;
-			if (sp > t)
-				prefetch_term(c, t, (size_t)(sp - t));
-			t = sp;
+			type = dns_term_type(t, (size_t)(sp - t), &name, &nlen);
+			if (type == -1)
+				continue;
+			if (type >= 0 && strncasecmp(t, "redirect=", 9) == 0) {
+				redirect = name;        /* evaluated last */
+				rlen = nlen;
+				continue;
+			}
+			if (type >= 0)
+				prefetch_term(c, type, name, nlen,
+				    base + k + 1);
+			k++;
 		}
+		if (redirect != NULL && base + k < SPF_MAX_TERMS)
+			prefetch_term(c, DNS_T_TXT, redirect, rlen,
+			    base + k + 1);
 	}
 }
 
 static void
-prefetch_hosts(struct spf_check *c, const struct dns_answer *a)
+prefetch_hosts(struct spf_check *c, const struct dns_answer *a,
+    unsigned base)
 {
 	size_t i;
 
 	for (i = 0; i < a->n && i < SPF_MAX_PTR_NAMES; i++)
 		if (dns_name_ok(a->rr[i].u.name))
 			known_fetch(c, a->rr[i].u.name, c->v6 ? DNS_T_AAAA :
-			    DNS_T_A, 0);
+			    DNS_T_A, 0, base);
 }
 
 static void
-prefetch(struct spf_check *c, const struct dns_answer *a)
+prefetch(struct spf_check *c, const struct dns_answer *a, unsigned base)
 {
-	if (a->status != DNS_OK)
+	if (a->status != DNS_OK || base >= SPF_MAX_TERMS + 1)
 		return;
 	if (a->type == DNS_T_TXT)
-		prefetch_record(c, a);
+		prefetch_record(c, a, base);
 	else if (a->type == DNS_T_MX || a->type == DNS_T_PTR)
-		prefetch_hosts(c, a);
+		prefetch_hosts(c, a, base);
 }
 
 /* ----- the libspf2 DNS layer ----- */
@@ -299,45 +375,309 @@ prefetch(struct spf_check *c, const struct dns_answer *a)
 static int is_modifier(const char *t, size_t n);
 
 /*
- * compiles_whole - does libspf2 keep every mechanism of this record?  It
- * compiles into a bounded buffer and past it silently drops the rest: a
- * record of 70 ip4: terms and "-all" evaluates to neutral, not fail.
- * RFC 7208 sets no such limit; we cannot evaluate such a record right,
- * so it is a permerror (with its reason) rather than a wrong answer.
+ * ----- records as libspf2 gets them -----
+ *
+ * libspf2 compiles a record into fixed buffers: past 511 bytes of
+ * compiled mechanisms (or modifiers) it drops the rest without a word, so
+ * "v=spf1 <20 ip4> <8 include> -all" would evaluate to neutral.  Such a
+ * record is cut into pieces that fit, chained by redirect= to
+ * continuation records under SPF_CONT_SUFFIX that this layer serves
+ * itself (no DNS, no DNS term).  Redirect changes the current domain, so
+ * a continuation's terms are pinned to the original one first
+ * (spfrec_pin_domain): "a" becomes "a:<domain>", "%{d}" its value.
+ *
+ * exp= is replaced by a marker under SPF_EXP_SUFFIX that names the
+ * record's domain and domain-spec: libspf2 asks for an explanation at
+ * every fail, softfail and neutral, inside include: too, which would cost
+ * DNS and (counted as lookups) turn fails into permerrors.  The marker
+ * only tells our get_exp hook which exp= libspf2 wanted; the one
+ * explanation RFC 7208 6.2 asks for is fetched after the result is known.
+ */
+#define SPF_CONT_SUFFIX ".cont.spfpd.invalid"
+#define SPF_EXP_SUFFIX ".exp.spfpd.invalid"
+#define SPF_MECH_BUDGET 440     /* estimated compiled bytes of a piece */
+
+/* marker_index - n for "<n><suffix>", else -1 */
+static long
+marker_index(const char *name, const char *suffix)
+{
+	size_t n = strlen(name), sl = strlen(suffix);
+	char *end;
+	long v;
+
+	if (n <= sl || strcasecmp(name + n - sl, suffix) != 0 ||
+	    !isdigit((unsigned char)name[0]))
+		return -1;
+	v = strtol(name, &end, 10);
+	return end == name + n - sl && v >= 0 && v < 100000 ? v : -1;
+}
+
+static void *
+grow(void *v, size_t *cap, size_t n, size_t elsz)
+{
+	if (n < *cap)
+		return v;
+	*cap = *cap ? 2 * *cap : 8;
+	if ((v = realloc(v, *cap * elsz)) == NULL)
+		fatalx("spf: out of memory");
+	return v;
+}
+
+static void
+run_tables_free(struct spf_check *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->nconts; i++)
+		free(c->conts[i]);
+	for (i = 0; i < c->nexps; i++) {
+		free(c->exps[i].domain);
+		free(c->exps[i].spec);
+	}
+	c->nconts = c->nexps = 0;
+	c->exp_last = -1;
+}
+
+/*
+ * compiled_whole - does libspf2 keep every term of txt: nmech mechanisms
+ * (redirect= is compiled as one) and nmod modifiers?
  */
 static int
-compiles_whole(const char *txt)
+compiled_whole(const char *txt, unsigned nmech, unsigned nmod)
 {
 	static SPF_request_t *req;
 	SPF_response_t *resp;
 	SPF_record_t *rec = NULL;
 	SPF_errcode_t err;
-	const char *t, *sp, *e = txt + strlen(txt);
-	unsigned want = 0;
 	int ok;
 
-	for (t = txt + 6; t < e; t = sp) {
-		while (t < e && *t == ' ')
-			t++;
-		if (t >= e)
-			break;
-		if ((sp = strchr(t, ' ')) == NULL)
-			sp = e;
-		if (!is_modifier(t, (size_t)(sp - t)))
-			want++;
-	}
-	if (want < 40)
-		return 1;       /* far below any size that gets cut */
 	if (req == NULL && (req = SPF_request_new(spf_server)) == NULL)
 		fatalx("spf: out of memory");
 	if ((resp = SPF_response_new(req)) == NULL)
 		fatalx("spf: out of memory");
 	err = SPF_record_compile(spf_server, resp, &rec, txt);
-	ok = err == SPF_E_SUCCESS && rec != NULL && rec->num_mech == want;
+	ok = err == SPF_E_SUCCESS && rec != NULL && rec->num_mech == nmech &&
+	    rec->num_mod == nmod;
 	if (rec)
 		SPF_record_free(rec);
 	SPF_response_free(resp);
 	return ok;
+}
+
+/* an upper bound on what one term costs in libspf2's buffer */
+static size_t
+term_cost(const char *t, size_t n)
+{
+	size_t i, pieces = 1 + n / 255;
+
+	for (i = 0; i < n; i++)
+		if (t[i] == '%')
+			pieces++;
+	return 8 + n + 8 * pieces;
+}
+
+struct strbuf {
+	char *s;
+	size_t len, cap;
+};
+
+static void
+sb_add(struct strbuf *b, const char *s, size_t n)
+{
+	if (b->len + n + 2 > b->cap) {
+		b->cap = 2 * (b->len + n + 2) + 64;
+		if ((b->s = realloc(b->s, b->cap)) == NULL)
+			fatalx("spf: out of memory");
+	}
+	if (b->len > 0)
+		b->s[b->len++] = ' ';
+	memcpy(b->s + b->len, s, n);
+	b->len += n;
+	b->s[b->len] = '\0';
+}
+
+/*
+ * split_record - the rewritten record's mechanisms m[0..nm), then exp (a
+ * marker, or NULL) and redirect (or NULL), in pieces of at most
+ * SPF_MECH_BUDGET: the first piece is returned (malloc'd), the others
+ * become continuation records, piece k linking to piece k + 1.  NULL when
+ * a piece cannot be made whole.
+ */
+static char *
+split_record(struct spf_check *c, const char *domain, const char **m,
+    const size_t *ml, size_t nm, const char *exp, const char *redirect,
+    size_t redirect_len)
+{
+	struct strbuf piece = { 0 };
+	char pinned[2048], link[64];
+	size_t i = 0, k, n, cost, nconts0 = c->nconts;
+	unsigned nmech;
+
+	for (k = 0; k == 0 || i < nm; k++) {
+		piece.len = 0;
+		sb_add(&piece, "v=spf1", 6);
+		for (nmech = 0, cost = 0; i < nm; i++, nmech++) {
+			/* past the first piece, the domain is another */
+			if (k > 0 ? spfrec_pin_domain(m[i], ml[i], domain,
+			    pinned, sizeof(pinned)) < 0 : ml[i] >=
+			    sizeof(pinned))
+				goto fail;
+			if (k == 0) {
+				memcpy(pinned, m[i], ml[i]);
+				pinned[ml[i]] = '\0';
+			}
+			n = strlen(pinned);
+			cost += term_cost(pinned, n);
+			if (cost > SPF_MECH_BUDGET && nmech > 0)
+				break;
+			sb_add(&piece, pinned, n);
+		}
+		if (exp != NULL)
+			sb_add(&piece, exp, strlen(exp));
+		if (i < nm) {
+			snprintf(link, sizeof(link), "redirect=%zu%s",
+			    nconts0 + k, SPF_CONT_SUFFIX);
+			sb_add(&piece, link, strlen(link));
+			nmech++;
+		} else if (redirect != NULL) {
+			if (k > 0 ? spfrec_pin_domain(redirect, redirect_len,
+			    domain, pinned, sizeof(pinned)) < 0 :
+			    redirect_len >= sizeof(pinned))
+				goto fail;
+			if (k == 0) {
+				memcpy(pinned, redirect, redirect_len);
+				pinned[redirect_len] = '\0';
+			}
+			sb_add(&piece, pinned, strlen(pinned));
+			nmech++;
+		}
+		if (!compiled_whole(piece.s, nmech, exp != NULL))
+			goto fail;
+		c->conts = grow(c->conts, &c->conts_cap, c->nconts,
+		    sizeof(*c->conts));
+		if ((c->conts[c->nconts++] = strdup(piece.s)) == NULL)
+			fatalx("spf: out of memory");
+	}
+	free(piece.s);
+	/* piece 0 is the answer, not a continuation: take it back out */
+	piece.s = c->conts[nconts0];
+	memmove(c->conts + nconts0, c->conts + nconts0 + 1,
+	    (c->nconts - nconts0 - 1) * sizeof(*c->conts));
+	c->nconts--;
+	return piece.s;
+fail:
+	free(piece.s);
+	while (c->nconts > nconts0)
+		free(c->conts[--c->nconts]);
+	return NULL;
+}
+
+/*
+ * libspf2_record - what libspf2 gets for the SPF record txt (len bytes)
+ * of domain (as libspf2 asked for it, which is its current domain):
+ * checked (an invalid record becomes SPF_REJECTED_RECORD, a permerror at
+ * any depth), rewritten (spfrec_rewrite), exp= as a marker, cut into
+ * pieces if libspf2 could not hold it.  Malloc'd.
+ */
+static char *
+libspf2_record(struct spf_check *c, const char *domain, const char *name,
+    const char *txt, size_t len)
+{
+	char why[128], *rw, *out = NULL, marker[64];
+	const char **m = NULL, *t, *sp, *e, *redirect = NULL, *exp = NULL;
+	size_t *ml = NULL, nm = 0, cap = 0, rlen = 0, rwsz = 4 * len + 256;
+	struct expref *x;
+	struct strbuf whole = { 0 };
+
+	if (spfrec_check(txt, len, NULL, why, sizeof(why)) < 0) {
+		if (c->problem == NULL && (c->problem = malloc(strlen(why) +
+		    strlen(name) + 32)))
+			sprintf(c->problem, "invalid record at %s: %s", name,
+			    why);
+		return strdup(SPF_REJECTED_RECORD);
+	}
+	if ((rw = malloc(rwsz)) == NULL)
+		fatalx("spf: out of memory");
+	if (spfrec_rewrite(txt, len, c->v6, rw, rwsz) < 0) {
+		free(rw);
+		return strdup(SPF_REJECTED_RECORD);
+	}
+	e = rw + strlen(rw);
+	for (t = rw + 6; t < e; t = sp) {
+		while (t < e && *t == ' ')
+			t++;
+		if (t >= e)
+			break;
+		if ((sp = memchr(t, ' ', (size_t)(e - t))) == NULL)
+			sp = e;
+		if (is_modifier(t, (size_t)(sp - t))) {
+			if (strncasecmp(t, "exp=", 4) == 0 && exp == NULL) {
+				c->exps = grow(c->exps, &c->exps_cap,
+				    c->nexps, sizeof(*c->exps));
+				x = &c->exps[c->nexps];
+				x->domain = strdup(domain);
+				x->spec = strndup(t + 4, (size_t)(sp - t) - 4);
+				if (x->domain == NULL || x->spec == NULL)
+					fatalx("spf: out of memory");
+				snprintf(marker, sizeof(marker), "exp=%zu%s",
+				    c->nexps++, SPF_EXP_SUFFIX);
+				exp = marker;
+			} else if (strncasecmp(t, "redirect=", 9) == 0) {
+				redirect = t;
+				rlen = (size_t)(sp - t);
+			}
+			continue;
+		}
+		if (nm == cap) {
+			cap = cap ? 2 * cap : 32;
+			m = realloc(m, cap * sizeof(*m));
+			ml = realloc(ml, cap * sizeof(*ml));
+			if (m == NULL || ml == NULL)
+				fatalx("spf: out of memory");
+		}
+		m[nm] = t;
+		ml[nm++] = (size_t)(sp - t);
+	}
+	/* the record whole, if libspf2 can hold it */
+	sb_add(&whole, "v=spf1", 6);
+	for (cap = 0; cap < nm; cap++)
+		sb_add(&whole, m[cap], ml[cap]);
+	if (exp)
+		sb_add(&whole, exp, strlen(exp));
+	if (redirect)
+		sb_add(&whole, redirect, rlen);
+	if (compiled_whole(whole.s, (unsigned)nm + (redirect != NULL),
+	    exp != NULL)) {
+		out = whole.s;
+		whole.s = NULL;
+	} else {
+		/* nothing after "all" is ever reached (RFC 7208 5.1) */
+		for (cap = 0; cap < nm; cap++) {
+			t = m[cap];
+			if (*t == '+' || *t == '-' || *t == '~' || *t == '?')
+				t++;
+			if (strncasecmp(t, "all", 3) == 0 && m[cap] + ml[cap] ==
+			    t + 3) {
+				nm = cap + 1;
+				break;
+			}
+		}
+		out = split_record(c, domain, m, ml, nm, exp, redirect, rlen);
+		if (out == NULL) {
+			if (c->problem == NULL && (c->problem =
+			    malloc(strlen(name) + 64)))
+				sprintf(c->problem, "record at %s too large "
+				    "to evaluate", name);
+			out = strdup(SPF_REJECTED_RECORD);
+		}
+	}
+	free(whole.s);
+	free(m);
+	free(ml);
+	free(rw);
+	if (out == NULL)
+		fatalx("spf: out of memory");
+	return out;
 }
 
 /* dns_trouble - a real temporary DNS failure (not a miss): say which */
@@ -438,31 +778,6 @@ answer_has_spf(const struct dns_answer *a)
 	return 0;
 }
 
-/* exp_rr - an explanation TXT answer, spaces written as "%_" */
-static SPF_dns_rr_t *
-exp_rr(SPF_dns_server_t *s, const char *domain, const char *txt, size_t len)
-{
-	SPF_dns_rr_t *rr;
-	size_t i, o = 0;
-	char *out;
-
-	rr = rr_status(s, domain, ns_t_txt, NETDB_SUCCESS);
-	if (SPF_dns_rr_buf_realloc(rr, 0, 2 * len + 1) != SPF_E_SUCCESS)
-		fatalx("spf: out of memory");
-	out = rr->rr[0]->txt;
-	for (i = 0; i < len; i++) {
-		if (txt[i] == ' ') {
-			out[o++] = '%';
-			out[o++] = '_';
-		} else {
-			out[o++] = txt[i];
-		}
-	}
-	out[o] = '\0';
-	rr->num_rr = 1;
-	return rr;
-}
-
 /*
  * need - the answer to (name, type), or NULL after recording a miss.
  */
@@ -474,7 +789,7 @@ need(struct spf_check *c, const char *name, int type)
 	if (k != NULL && k->ans != NULL)
 		return k->ans;
 	c->misses++;
-	known_fetch(c, name, type, 1);
+	known_fetch(c, name, type, 1, c->dns_terms);
 	return NULL;
 }
 
@@ -555,8 +870,9 @@ layer_lookup(SPF_dns_server_t *s, const char *domain, ns_type type,
 	SPF_dns_rr_t *rr;
 	int counted;
 	const char *txt = NULL;
-	char why[128], rewritten[2 * 65536 + 64];
+	char *spf_txt = NULL;
 	size_t i, n;
+	long idx;
 
 	(void)should_cache;
 	if (c == NULL)
@@ -574,10 +890,22 @@ layer_lookup(SPF_dns_server_t *s, const char *domain, ns_type type,
 	 */
 	if (!dns_name_ok(name))
 		return rr_status(s, domain, type, HOST_NOT_FOUND);
+	/* our continuation records: no DNS, no DNS term */
+	if ((idx = marker_index(name, SPF_CONT_SUFFIX)) >= 0) {
+		if (type != ns_t_txt || (size_t)idx >= c->nconts)
+			return rr_status(s, domain, type, HOST_NOT_FOUND);
+		n = strlen(c->conts[idx]) + 1;
+		rr = rr_status(s, domain, type, NETDB_SUCCESS);
+		if (SPF_dns_rr_buf_realloc(rr, 0, n) != SPF_E_SUCCESS)
+			fatalx("spf: out of memory");
+		memcpy(rr->rr[0]->txt, c->conts[idx], n);
+		rr->num_rr = 1;
+		return rr;
+	}
 	/* past a limit the result is permerror: ask nothing more */
-	if (c->over_limit)
+	if (c->over_limit && !c->in_exp)
 		return rr_status(s, domain, type, HOST_NOT_FOUND);
-	counted = count_term(c, name, (int)type);
+	counted = c->in_exp ? 0 : count_term(c, name, (int)type);
 	if (c->over_limit)
 		return rr_status(s, domain, type, HOST_NOT_FOUND);
 	if ((rr = synth_lookup(s, c, domain, name, type)) != NULL)
@@ -595,7 +923,7 @@ layer_lookup(SPF_dns_server_t *s, const char *domain, ns_type type,
 	k = known_find(c, name, (int)type);
 	if (k == NULL) {
 		/* in the cache already? then this is no miss: no re-run */
-		known_fetch(c, name, (int)type, 0);
+		known_fetch(c, name, (int)type, 0, c->dns_terms);
 		k = known_find(c, name, (int)type);
 	}
 	if (k == NULL || k->ans == NULL) {
@@ -605,7 +933,7 @@ layer_lookup(SPF_dns_server_t *s, const char *domain, ns_type type,
 		 * result of a run with a miss is thrown away.
 		 */
 		c->misses++;
-		known_fetch(c, name, (int)type, 1);
+		known_fetch(c, name, (int)type, 1, c->dns_terms);
 		return rr_status(s, domain, type, HOST_NOT_FOUND);
 	}
 	a = k->ans;
@@ -635,19 +963,8 @@ layer_lookup(SPF_dns_server_t *s, const char *domain, ns_type type,
 		dns_trouble(c, a->name, a->type, a->status);
 		return rr_status(s, domain, type, TRY_AGAIN);
 	}
-	if (type == ns_t_txt && !answer_has_spf(a)) {
-		/*
-		 * No SPF record here, so this is an explanation (or a domain
-		 * without SPF, where NO_DATA means the same: none).  RFC 7208
-		 * 6.2: one record, 7-bit, valid macro-string, else the default
-		 * explanation.  libspf2 expands it as a macro-string, in which
-		 * a space must be written "%_".
-		 */
-		if (a->n != 1 || !spfrec_macro_string_ok(a->rr[0].u.txt,
-		    a->rr[0].len, 1))
-			return rr_status(s, domain, type, NO_DATA);
-		return exp_rr(s, domain, a->rr[0].u.txt, a->rr[0].len);
-	}
+	if (type == ns_t_txt && !answer_has_spf(a))
+		return rr_status(s, domain, type, NO_DATA);    /* none */
 	rr = rr_status(s, domain, type, NETDB_SUCCESS);
 	n = a->n;
 	if (type == ns_t_ptr && n > SPF_MAX_PTR_NAMES)
@@ -661,37 +978,11 @@ layer_lookup(SPF_dns_server_t *s, const char *domain, ns_type type,
 		case ns_t_txt:
 			txt = a->rr[i].u.txt;
 			len = a->rr[i].len + 1;
-			/*
-			 * An SPF record RFC 7208 calls invalid is a permerror
-			 * even where libspf2 would accept it: hand libspf2 a
-			 * record it certainly rejects instead.
-			 */
 			if (spfrec_is_spf(txt, a->rr[i].len)) {
-				if (spfrec_check(txt, a->rr[i].len, NULL, why,
-				    sizeof(why)) < 0) {
-					if (c->problem == NULL && (c->problem =
-					    malloc(strlen(why) + strlen(name) +
-					    32)))
-						sprintf(c->problem, "invalid "
-						    "record at %s: %s", name,
-						    why);
-					txt = SPF_REJECTED_RECORD;
-				} else if (spfrec_rewrite(txt, a->rr[i].len,
-				    c->v6, rewritten, sizeof(rewritten)) == 0) {
-					txt = rewritten;
-					if (!compiles_whole(txt)) {
-						if (c->problem == NULL &&
-						    (c->problem = malloc(
-						    strlen(name) + 64)))
-							sprintf(c->problem,
-							    "record at %s too "
-							    "large to evaluate",
-							    name);
-						txt = SPF_REJECTED_RECORD;
-					}
-				} else {
-					txt = SPF_REJECTED_RECORD;
-				}
+				free(spf_txt);
+				spf_txt = libspf2_record(c, domain, name, txt,
+				    a->rr[i].len);
+				txt = spf_txt;
 				len = strlen(txt) + 1;
 			}
 			break;
@@ -708,6 +999,8 @@ layer_lookup(SPF_dns_server_t *s, const char *domain, ns_type type,
 			break;
 		case ns_t_txt:
 			memcpy(rr->rr[i]->txt, txt, len);
+			free(spf_txt);
+			spf_txt = NULL;
 			break;
 		case ns_t_mx:
 			memcpy(rr->rr[i]->mx, a->rr[i].u.name, len);
@@ -719,6 +1012,138 @@ layer_lookup(SPF_dns_server_t *s, const char *domain, ns_type type,
 		rr->num_rr++;
 	}
 	return rr;
+}
+
+/*
+ * ----- the explanation (RFC 7208 6.2) -----
+ *
+ * libspf2 asks our get_exp hook for every exp= it meets (as a marker, see
+ * libspf2_record) and gets nothing: while evaluating, no explanation is
+ * fetched.  The last exp= it asked for is that of the record that
+ * decided, when that record has one (its own explanation is then NULL;
+ * without exp= libspf2 writes the default explanation itself).  Once the
+ * result is a fail, explain() fetches that exp= alone, not counted as a
+ * DNS term, and expands it with its record's domain as the current one.
+ */
+static char *default_exp;               /* a macro-string: spaces "%_" */
+
+static SPF_errcode_t
+layer_get_exp(SPF_server_t *srv, const char *domain, char **buf,
+    size_t *buflen)
+{
+	struct spf_check *c = cur;
+	long idx;
+
+	(void)srv;
+	(void)buf;
+	(void)buflen;
+	if (c != NULL && (idx = marker_index(domain, SPF_EXP_SUFFIX)) >= 0 &&
+	    (size_t)idx < c->nexps)
+		c->exp_last = (int)idx;
+	return SPF_E_NOT_SPF;           /* no text: explain() fetches it */
+}
+
+/* expand - a macro-string expanded for req; malloc'd, NULL if it fails */
+static char *
+expand(SPF_request_t *req, const char *text)
+{
+	SPF_response_t *resp;
+	SPF_macro_t *mac = NULL;
+	char *buf = NULL;
+	size_t buflen = 0;
+
+	if ((resp = SPF_response_new(req)) == NULL)
+		fatalx("spf: out of memory");
+	if (SPF_record_compile_macro(spf_server, resp, &mac, text) !=
+	    SPF_E_SUCCESS || mac == NULL ||
+	    SPF_record_expand_data(spf_server, req, resp,
+	    (SPF_data_t *)(void *)((char *)mac + sizeof(*mac)),
+	    mac->macro_len, &buf, &buflen) != SPF_E_SUCCESS) {
+		free(buf);
+		buf = NULL;
+	}
+	if (mac)
+		SPF_macro_free(mac);
+	SPF_response_free(resp);
+	return buf;
+}
+
+/* exp_text - an explanation TXT as a macro-string: spaces as "%_" */
+static char *
+exp_text(const char *txt, size_t len)
+{
+	char *out;
+	size_t i, o = 0;
+
+	if ((out = malloc(2 * len + 1)) == NULL)
+		fatalx("spf: out of memory");
+	for (i = 0; i < len; i++) {
+		if (txt[i] == ' ') {
+			out[o++] = '%';
+			out[o++] = '_';
+		} else {
+			out[o++] = txt[i];
+		}
+	}
+	out[o] = '\0';
+	return out;
+}
+
+/*
+ * explain - the explanation of a fail into c->expl: 0 when done, 1 when
+ * it waits for DNS (a miss was recorded: run again).
+ */
+static int
+explain(struct spf_check *c, SPF_request_t *req, SPF_response_t *resp)
+{
+	const struct dns_answer *a;
+	const char *e, *saved;
+	char *spec, *text = NULL, *mstr, name[NS_MAXDNAME];
+	unsigned misses = c->misses;
+
+	free(c->expl);
+	c->expl = NULL;
+	if (c->exp_last < 0 || (e = SPF_response_get_explanation(resp)) !=
+	    NULL) {
+		/* no exp= decided: libspf2's default explanation */
+		e = SPF_response_get_explanation(resp);
+		c->expl = e ? strndup(e, 512) : NULL;
+		return 0;
+	}
+	saved = req->cur_dom;
+	req->cur_dom = c->exps[c->exp_last].domain;
+	cur = c;
+	c->in_exp = 1;
+	spec = expand(req, c->exps[c->exp_last].spec);
+	if (spec != NULL && strlen(spec) < sizeof(name)) {
+		canon_name(name, sizeof(name), spec);
+		truncate_left(name);
+		/*
+		 * RFC 7208 6.2: exactly one TXT record, a valid macro-string,
+		 * or it is as if there were no exp=.
+		 */
+		if (dns_name_ok(name) && (a = need(c, name, DNS_T_TXT)) != NULL &&
+		    a->status == DNS_OK && a->n == 1 &&
+		    spfrec_macro_string_ok(a->rr[0].u.txt, a->rr[0].len, 1)) {
+			mstr = exp_text(a->rr[0].u.txt, a->rr[0].len);
+			text = expand(req, mstr);
+			free(mstr);
+		}
+	}
+	if (text == NULL && c->misses == misses && default_exp != NULL)
+		text = expand(req, default_exp);
+	c->in_exp = 0;
+	cur = NULL;
+	req->cur_dom = saved;
+	free(spec);
+	if (c->misses != misses) {
+		free(text);
+		return 1;
+	}
+	if (text != NULL && strlen(text) > 512)
+		text[512] = '\0';
+	c->expl = text;
+	return 0;
 }
 
 /* ----- a check's life ----- */
@@ -756,6 +1181,9 @@ check_free(struct spf_check *c)
 		free(c->known[i]);
 	}
 	free(c->known);
+	run_tables_free(c);
+	free(c->conts);
+	free(c->exps);
 	if (c->deadline)
 		event_free(c->deadline);
 	if (c->kick)
@@ -806,7 +1234,7 @@ spf_answer(void *arg, struct dns_answer *ans)
 	k->ans = dns_answer_ref(ans);
 	if (c->finished)
 		return;
-	prefetch(c, ans);
+	prefetch(c, ans, k->base);
 	if (k->needed) {
 		k->needed = 0;
 		if (--c->waiting == 0)
@@ -888,6 +1316,8 @@ make_request(struct spf_check *c)
 	c->expand_used = 0;
 	c->over_limit = 0;
 	c->top_result = -1;
+	c->in_exp = 0;
+	run_tables_free(c);
 	if ((req = SPF_request_new(spf_server)) == NULL)
 		fatalx("spf: out of memory");
 	if (c->v6)
@@ -1024,14 +1454,24 @@ find_match(struct spf_check *c)
 	return out;
 }
 
+/* run_result - the result of a run with no miss */
+static enum spf_result
+run_result(struct spf_check *c, SPF_response_t *resp)
+{
+	if (c->over_limit)
+		return SPF_PERMERROR;
+	if (c->top_result >= 0)
+		return (enum spf_result)c->top_result;
+	return map_result(c, resp);
+}
+
 /* spf_run - one evaluation; fetch what it missed, or finish */
 static void
 spf_run(struct spf_check *c)
 {
 	SPF_request_t *req;
 	SPF_response_t *resp = NULL;
-	enum spf_result r;
-	const char *e;
+	enum spf_result r = SPF_NONE;
 
 	for (;;) {
 		if (++c->runs > SPF_MAX_RUNS) {
@@ -1042,8 +1482,11 @@ spf_run(struct spf_check *c)
 		cur = c;
 		resp = evaluate(c, req);
 		cur = NULL;
-		if (c->misses == 0)
-			break;
+		if (c->misses == 0) {
+			r = run_result(c, resp);
+			if (r != SPF_FAIL || explain(c, req, resp) == 0)
+				break;
+		}
 		SPF_response_free(resp);
 		SPF_request_free(req);
 		resp = NULL;
@@ -1054,14 +1497,6 @@ spf_run(struct spf_check *c)
 		if (c->waiting > 0)
 			return;         /* spf_answer() runs us again */
 	}
-	if (c->over_limit)
-		r = SPF_PERMERROR;
-	else if (c->top_result >= 0)
-		r = (enum spf_result)c->top_result;
-	else
-		r = map_result(c, resp);
-	if (r == SPF_FAIL && (e = SPF_response_get_explanation(resp)) != NULL)
-		c->expl = strndup(e, 512);
 	if (r == SPF_TEMPERROR && c->problem == NULL && c->dns_problem) {
 		c->problem = c->dns_problem;
 		c->dns_problem = NULL;
@@ -1117,6 +1552,9 @@ spf_check_start(const char *ip, const char *helo, const char *sender,
 		check_free(c);
 		return NULL;
 	}
+	/* "mail.example.com." is "mail.example.com" (one final dot) */
+	if (strlen(c->helo) > 1 && c->helo[strlen(c->helo) - 1] == '.')
+		c->helo[strlen(c->helo) - 1] = '\0';
 	at = sender ? strrchr(sender, '@') : NULL;
 	dom = sender ? (at ? at + 1 : sender) : c->helo;
 	c->domain = strdup(dom);
@@ -1125,7 +1563,7 @@ spf_check_start(const char *ip, const char *helo, const char *sender,
 		return NULL;
 	}
 	/* "example." is "example": not multi-label, so "none" below */
-	if (*c->domain && c->domain[strlen(c->domain) - 1] == '.')
+	if (sender && *c->domain && c->domain[strlen(c->domain) - 1] == '.')
 		c->domain[strlen(c->domain) - 1] = '\0';
 	if (cidr_addr_parse(ip, a) < 0) {
 		spf_finish(c, SPF_PERMERROR, "bad client address");
@@ -1138,10 +1576,12 @@ spf_check_start(const char *ip, const char *helo, const char *sender,
 		c->v6 = 1;
 		memcpy(&c->a6, a, 16);
 	}
-	/* RFC 7208 4.3: a malformed domain gives "none" */
-	if (!name_ok(c->domain) || strchr(c->domain, '.') == NULL ||
-	    (sender && at && (size_t)(at - sender) > 64) ||
-	    (sender && strlen(sender) > 320)) {
+	/*
+	 * RFC 7208 4.3: a malformed domain gives "none".  Only the domain:
+	 * a long local part (VERP, SRS, BATV) is no reason to skip a check,
+	 * and a reason an attacker could pick to turn "fail" into "none".
+	 */
+	if (!name_ok(c->domain) || strchr(c->domain, '.') == NULL) {
 		spf_finish(c, SPF_NONE, "malformed domain");
 		return c;
 	}
@@ -1189,7 +1629,8 @@ spf_configure(const struct config *cfg)
 	*o = '\0';
 	err = SPF_server_set_explanation(spf_server, text, &resp);
 	SPF_response_free(resp);
-	free(text);
+	free(default_exp);
+	default_exp = text;
 	if (err != SPF_E_SUCCESS) {
 		log_warnx("default_explanation: %s", SPF_strerror(err));
 		return -1;
@@ -1203,6 +1644,7 @@ spf_init(struct event_base *base, const struct config *cfg)
 	spf_base = base;
 	memset(&spf_layer, 0, sizeof(spf_layer));
 	spf_layer.lookup = layer_lookup;
+	spf_layer.get_exp = layer_get_exp;
 	spf_layer.name = "spfpd";
 	spf_layer.destroy = NULL;       /* static: not freed by libspf2 */
 	spf_server = SPF_server_new_dns(&spf_layer, 0);
@@ -1210,6 +1652,12 @@ spf_init(struct event_base *base, const struct config *cfg)
 		log_warnx("spf: SPF_server_new_dns failed");
 		return -1;
 	}
+	/*
+	 * RFC 7208 4.6.4's limits are counted here (count_term), over the
+	 * whole check; libspf2's own count restarts in every include: and
+	 * would count our continuation redirects.
+	 */
+	SPF_server_set_max_dns_mech(spf_server, 1000);
 	return spf_configure(cfg);
 }
 
@@ -1219,4 +1667,6 @@ spf_shutdown(void)
 	if (spf_server)
 		SPF_server_free(spf_server);
 	spf_server = NULL;
+	free(default_exp);
+	default_exp = NULL;
 }

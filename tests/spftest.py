@@ -105,9 +105,36 @@ def long_record(n):
                                                             255))
 
 
+def txt_rr(rec):
+    """A TXT record of any length, cut into 255-byte strings."""
+    return ' '.join('"%s"' % rec[i:i + 255] for i in range(0, len(rec), 255))
+
+
+# Three ways forged mail got through (each must be refused), kept valid
+# records all: libspf2 dropping what it cannot hold (wide, longa), exp=
+# counted as DNS lookups (exp5, exp10).
+INCS = ['i%d.spf-include-servers.example.com' % i for i in range(8)]
+LONGA = ['%s.%s.%s.example.com' % (c * 60, 'b' * 60, 'c' * 50)
+         for c in 'xyz']
 ZONES['example.com'] += [
-    # libspf2 silently drops the mechanisms past ~62 of this kind: a
-    # record it cannot hold whole must be a permerror, not "neutral"
+    'wide TXT ' + txt_rr('v=spf1 ' + ' '.join(
+        'ip4:198.51.100.%d' % (100 + i) for i in range(20)) + ' ' +
+        ' '.join('include:' + n for n in INCS) + ' -all'),
+    'longa TXT ' + txt_rr('v=spf1 ' + ' '.join('a:' + n for n in LONGA) +
+                          ' -all'),
+    'expinc TXT "v=spf1 include:%s -all"' % INCS[0],
+    'exp5 TXT "v=spf1 %s -all exp=why.example.com"' %
+    ' '.join('include:' + n for n in INCS[:5]),
+    'exp10 TXT "v=spf1 %s -all exp=why.example.com"' %
+    ' '.join('a:h%d.hosts.example.com' % i for i in range(10)),
+] + ['%s TXT "v=spf1 ip4:203.0.113.%d -all exp=why.example.com"' %
+     (n[:-len('.example.com')], 50 + i) for i, n in enumerate(INCS)] + [
+    '%s A 203.0.113.60' % n[:-len('.example.com')] for n in LONGA] + [
+    'h%d.hosts A 203.0.113.%d' % (i, 70 + i) for i in range(10)]
+
+ZONES['example.com'] += [
+    # libspf2 silently drops the mechanisms past ~62 of this kind: such a
+    # record is cut into pieces it can hold (not "neutral", no permerror)
     'long60 TXT ' + long_record(60),
     'long100 TXT ' + long_record(100),
     'elsewhere A 192.0.2.200',
@@ -260,7 +287,20 @@ def t_results(ctx):
         ('192.0.2.1', 'a@gone.example.com', 'permerror'),
         ('192.0.2.1', 'a@big.example.com', 'pass'),
         ('192.0.2.1', 'a@long60.example.com', 'fail'),
-        ('192.0.2.1', 'a@long100.example.com', 'permerror'),
+        ('192.0.2.1', 'a@long100.example.com', 'fail'),
+        ('10.0.99.1', 'a@long100.example.com', 'pass'),
+        ('198.51.100.1', 'a@wide.example.com', 'fail'),
+        ('198.51.100.119', 'a@wide.example.com', 'pass'),
+        ('203.0.113.57', 'a@wide.example.com', 'pass'),
+        ('198.51.100.1', 'a@longa.example.com', 'fail'),
+        ('203.0.113.60', 'a@longa.example.com', 'pass'),
+        ('198.51.100.1', 'a@exp5.example.com', 'fail'),
+        ('203.0.113.54', 'a@exp5.example.com', 'pass'),
+        ('198.51.100.1', 'a@exp10.example.com', 'fail'),
+        ('203.0.113.79', 'a@exp10.example.com', 'pass'),
+        ('198.51.100.1', 'x' * 65 + '@example.com', 'fail'),
+        ('198.51.100.1', 'x' * 1000 + '@example.com', 'fail'),
+        ('192.0.2.1', 'srs0=' + 'x' * 300 + '=a@example.com', 'pass'),
         ('198.51.100.1', 'a@big.example.com', 'fail'),
     ]
     bad = []
@@ -354,7 +394,8 @@ def t_reject_levels(ctx):
 
 def t_helo(ctx):
     """HELO is checked first; a HELO fail refuses even a passing sender;
-    the null sender gets the HELO result; literals are not checked."""
+    the null sender gets the HELO result, and mail_from_reject applies to
+    it; a final dot is ignored; literals are not checked."""
     d = ctx.daemon('')
     c = d.connect()
     r = c.ask('192.0.2.10', 'a@example.com', helo='badhelo.example.com')
@@ -372,12 +413,33 @@ def t_helo(ctx):
     check(spf_result(r) == 'none', r)
     c.close()
     d.stop()
-    d = ctx.daemon('helo_reject = no_check\n')
+    # RFC 7208 2.4: the null sender's MAIL FROM identity is
+    # postmaster@<HELO>, and mail_from_reject (fail) refuses its fail
+    # whatever helo_reject says: no forged bounce with only a header
+    for conf in ('helo_reject = no_check\n', 'helo_reject = no\n'):
+        d = ctx.daemon(conf)
+        c = d.connect()
+        r = c.ask('192.0.2.10', 'a@example.com', helo='badhelo.example.com')
+        check(spf_result(r) == 'pass', r)
+        r = c.ask('198.51.100.1', '', helo='mail.example.com')
+        check(r.startswith('550 5.7.23 ') and 'id=mail.example.com' in r, r)
+        r = c.ask('192.0.2.1', '', helo='mail.example.com')
+        check(spf_result(r) == 'pass', r)
+        c.close()
+        d.stop()
+    d = ctx.daemon('helo_reject = no_check\nmail_from_reject = no\n')
     c = d.connect()
-    r = c.ask('192.0.2.10', 'a@example.com', helo='badhelo.example.com')
-    check(spf_result(r) == 'pass', r)
     r = c.ask('198.51.100.1', '', helo='mail.example.com')
-    check(r == 'DUNNO', r)
+    check(spf_result(r) == 'fail', r)
+    c.close()
+    d.stop()
+    # one final dot changes nothing (was "none": a forgery with a dot)
+    d = ctx.daemon('')
+    c = d.connect()
+    r = c.ask('198.51.100.1', '', helo='mail.example.com.')
+    check(r.startswith('550 5.7.23 '), r)
+    r = c.ask('192.0.2.1', '', helo='mail.example.com.')
+    check(spf_result(r) == 'pass', r)
     c.close()
     d.stop()
     d = ctx.daemon('helo_reject = null\n')
@@ -632,6 +694,74 @@ def t_cache(ctx):
             cl.close()
         check(dns.count('co.test') == 1, 'not coalesced: %d queries' %
               dns.count('co.test'))
+        c.close()
+        d.stop()
+    finally:
+        dns.stop()
+
+
+def t_forgery(ctx):
+    """Forged senders that got through with the default config, each
+    refused now: a local part over 64 bytes (was "none"), a valid record
+    libspf2 cannot hold whole (was "neutral"), exp= lookups counted as
+    DNS terms (was "permerror"); the explanation is the exp= of the
+    record that decided, fetched once."""
+    d = ctx.daemon('')
+    c = d.connect()
+    for sender in ('x' * 65 + '@example.com', 'x' * 1000 + '@example.com',
+                   'a@wide.example.com', 'a@longa.example.com',
+                   'a@long100.example.com'):
+        r = c.ask('198.51.100.1', sender)
+        check(r.startswith('550 5.7.23 Message rejected due to: SPF fail - '
+                           'not authorized.'), '%s: %s' % (sender[-40:], r))
+    for sender in ('a@exp5.example.com', 'a@exp10.example.com'):
+        r = c.ask('198.51.100.1', sender)
+        check(r.startswith('550 5.7.23 Message rejected due to: Not from '
+                           '198.51.100.1, sorry. Please see'), r)
+    # an exp= inside an include: is not the top record's: the default
+    r = c.ask('198.51.100.1', 'a@expinc.example.com')
+    check(r.startswith('550 5.7.23 Message rejected due to: SPF fail - '
+                       'not authorized.'), r)
+    c.close()
+    d.stop()
+
+
+def t_dns_answers(ctx):
+    """RCODEs other than NOERROR and NXDOMAIN are DNS errors (temperror,
+    not cached), not "no record"; an answer lives no longer than the
+    CNAME that led to it; a record of 300 a: terms costs at most 10
+    queries of them (RFC 7208 4.6.4), not one each."""
+    zone = {'cn.test': [{'CNAME': 'target.test'}],
+            'target.test': [{'TXT': 'v=spf1 -all'}],
+            'amp.test': [{'TXT': 'v=spf1 ' + ' '.join(
+                'a:h%d.amp.test' % i for i in range(300)) + ' -all'}]}
+    rcodes = {'yx.test': 6, 'nxrrset.test': 8, 'notauth.test': 9,
+              'notzone.test': 10, 'r15.test': 15, 'formerr.test': 1}
+    args = ['--ttl', '3600', '--ttl-name', 'cn.test=1']
+    for n, rc in rcodes.items():
+        args += ['--rcode', '%s=%d' % (n, rc)]
+    dns = TestDNS(ctx, zone, args)
+    try:
+        d = ctx.daemon('mail_from_reject = no\ndns_timeout = 3s\n',
+                       dns_servers=dns.servers)
+        c = d.connect()
+        for n in rcodes:
+            for k in range(2):
+                r = c.ask('192.0.2.1', 'a%d@%s' % (k, n), helo='')
+                check(spf_result(r) == 'temperror', '%s: %s' % (n, r))
+            check(dns.count(n) == 2, '%s: cached as an answer (%d '
+                  'queries)' % (n, dns.count(n)))
+        r = c.ask('192.0.2.1', 'a@cn.test', helo='')
+        check(spf_result(r) == 'fail', r)
+        time.sleep(1.6)
+        r = c.ask('192.0.2.1', 'b@cn.test', helo='')
+        check(dns.count('cn.test') == 2, 'TTL 3600 behind a CNAME of TTL '
+              '1 was cached: %d queries' % dns.count('cn.test'))
+        r = c.ask('192.0.2.1', 'a@amp.test', helo='')
+        check(spf_result(r) == 'permerror', r)
+        with open(dns.logpath) as f:
+            n = sum(1 for line in f if line.split()[1].endswith('.amp.test'))
+        check(n <= 10, '%d queries for the names of one record' % n)
         c.close()
         d.stop()
     finally:
@@ -907,6 +1037,8 @@ TESTS = [
     ('loop_not_blocked', t_loop_not_blocked),
     ('cache', t_cache),
     ('round_trips', t_round_trips),
+    ('forgery', t_forgery),
+    ('dns_answers', t_dns_answers),
 ]
 
 
