@@ -18,7 +18,9 @@ Options: --zone FILE (JSON or YAML; reloaded on SIGHUP), --delay-ms N (hold
 every answer N ms, to model Internet latency), --delay-name NAME=MS (hold
 answers about one name), --log FILE (one line per
 query: "proto name type"), --ttl N (default TTL), --servfail NAME (answer
-SERVFAIL for that name; repeatable).
+SERVFAIL for that name; repeatable), --rcode NAME=N (answer RCODE N, with
+no records, for that name; repeatable), --ttl-name NAME=N (TTL N for the
+records owned by NAME, CNAMEs included; repeatable).
 """
 import argparse
 import json
@@ -116,6 +118,14 @@ class Server:
         self.lock = threading.Lock()
         self.log = open(args.log, 'a', buffering=1) if args.log else None
         self.servfail = set(n.lower().rstrip('.') for n in args.servfail)
+        self.rcode = {}
+        for spec in args.rcode:
+            name, n = spec.rsplit('=', 1)
+            self.rcode[name.lower().rstrip('.')] = int(n)
+        self.name_ttl = {}
+        for spec in args.ttl_name:
+            name, n = spec.rsplit('=', 1)
+            self.name_ttl[name.lower().rstrip('.')] = int(n)
         self.name_delay = {}
         for spec in args.delay_name:
             name, ms = spec.rsplit('=', 1)
@@ -159,6 +169,9 @@ class Server:
         if key in self.servfail:
             r.set_rcode(dns.rcode.SERVFAIL)
             return r
+        if key in self.rcode:
+            r.set_rcode(self.rcode[key])
+            return r
         state, values = zone.lookup(key, rtype)
         if state == 'timeout':
             return None
@@ -175,8 +188,9 @@ class Server:
             if not cn:
                 break
             target = str(cn[0]).lower().rstrip('.')
-            r.answer.append(dns.rrset.from_text(cur + '.', zone.ttl, 'IN',
-                                                'CNAME', target + '.'))
+            r.answer.append(dns.rrset.from_text(
+                cur + '.', self.name_ttl.get(cur, zone.ttl), 'IN', 'CNAME',
+                target + '.'))
             cur = target
             state, values = zone.lookup(cur, rtype)
             if state == 'timeout':
@@ -197,10 +211,19 @@ class Server:
                         str(part).encode('utf-8')
                     strings.extend([b[i:i + 255]
                                     for i in range(0, len(b), 255)] or [b''])
+                rdtype = dns.rdatatype.from_text(rtype)
+                if not strings:
+                    # a record of no strings at all (RDLENGTH 0; "SPF:
+                    # [ ]" in the suites): illegal, so dnspython 2.7
+                    # refuses to build one as a TXT, but it is what the
+                    # suites ask us to serve; the same wire in any version
+                    rds.append(dns.rdata.GenericRdata(dns.rdataclass.IN,
+                                                      rdtype, b''))
+                    continue
                 rds.append(dns.rdtypes.ANY.TXT.TXT(
-                    dns.rdataclass.IN, dns.rdatatype.from_text(rtype),
-                    strings))
-            rr = dns.rrset.from_rdata_list(cur + '.', zone.ttl, rds)
+                    dns.rdataclass.IN, rdtype, strings))
+            rr = dns.rrset.from_rdata_list(
+                cur + '.', self.name_ttl.get(cur, zone.ttl), rds)
             r.answer.append(rr)
             return r
         texts = []
@@ -296,6 +319,8 @@ def main():
     ap.add_argument('--ttl', type=int, default=300)
     ap.add_argument('--log')
     ap.add_argument('--servfail', action='append', default=[])
+    ap.add_argument('--rcode', action='append', default=[])
+    ap.add_argument('--ttl-name', action='append', default=[])
     ap.add_argument('--delay-name', action='append', default=[],
                     help='NAME=MS: hold answers about NAME for MS ms')
     args = ap.parse_args()
