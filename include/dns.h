@@ -89,7 +89,7 @@ struct dns_answer *dns_cache_get(const char *name, int type);
 struct dns_answer *dns_answer_ref(struct dns_answer *a);
 void dns_answer_unref(struct dns_answer *a);
 
-/* dns_name_ok - is name usable as a query (length, labels)? */
+/* dns_name_ok - is name one we ask (length, labels, letters, digits, -_./ and *)? */
 int dns_name_ok(const char *name);
 
 const char *dns_status_str(enum dns_status st);

@@ -28,6 +28,7 @@
 
 #include "config.h"
 #include "dns.h"
+#include "dnsraw.h"
 #include "log.h"
 
 struct dns_query {
@@ -47,6 +48,7 @@ struct entry {
 	struct entry *hnext;            /* hash chain */
 	struct entry *lprev, *lnext;    /* LRU (answered entries only) */
 	struct entry *rnext;            /* ready list */
+	struct ticket *tk;              /* c-ares's question, while pending */
 	int in_lru, ready, cached;
 };
 
@@ -70,6 +72,9 @@ static struct {
 	unsigned neg_ttl_max, ttl_max;
 	struct dns_stats st;
 	const struct dns_upstream *up;  /* c-ares, or a test's script */
+	struct sockaddr_storage raw_srv;        /* dnsraw.c asks this one */
+	socklen_t raw_srvlen;
+	int raw_ok;
 	char *servers;                  /* the channel's settings, to compare */
 	unsigned timeout, tries;
 } dns;
@@ -129,6 +134,23 @@ dns_name_ok(const char *name)
 			return 0;
 		}
 	}
+	return 1;
+}
+
+/*
+ * ares_carries - does every c-ares version send name as it is?  Letters,
+ * digits and - _ . / * only: c-ares 1.34 refuses any other byte, and older
+ * ones read a backslash as an escape.  Other names go through dnsraw.c.
+ */
+static int
+ares_carries(const char *name)
+{
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)name; *p; p++)
+		if (!isalnum(*p) && *p != '-' && *p != '_' && *p != '.' &&
+		    *p != '/' && *p != '*')
+			return 0;
 	return 1;
 }
 
@@ -737,17 +759,87 @@ dns_upstream_reply(struct dns_ask *tok, enum dns_xfer x,
 }
 
 /*
- * ares_answer - c-ares's answer: a reply, whatever its RCODE, is read
- * from its header (c-ares 1.18 calls unknown RCODEs success); without a
- * reply the status says what went wrong.
+ * ----- c-ares: one small compatibility layer -----
+ *
+ * c-ares 1.18 (bookworm) has ares_query() and a raw reply; c-ares 1.28+
+ * (trixie: 1.34) deprecates it for ares_query_dnsrec() and a parsed
+ * record, which ares_dns_write() turns back into the wire form our
+ * parser reads.  Nothing else in spfpd sees the difference.
+ *
+ * Each question sent is a ticket with spfpd's own deadline (dns_budget):
+ * c-ares 1.22+ adapts its retransmission timer to the server's latency,
+ * so its own give-up time no longer follows dns_timeout; ours does, on
+ * every version.  At the deadline the question is a timeout and the
+ * ticket is orphaned: c-ares's late callback only frees it.
  */
+struct ticket {
+	struct entry *e;                /* NULL: given up (orphaned) */
+	struct event *deadline;
+	struct dnsraw *raw;             /* asked by hand (dnsraw.c) */
+	int in_ares;                    /* c-ares holds it */
+};
+
+/* ticket_finish - the entry's answer; the ticket goes when c-ares is done */
 static void
-ares_answer(void *arg, int status, int timeouts, unsigned char *abuf,
+ticket_finish(struct ticket *tk, enum dns_xfer x, const unsigned char *abuf,
+    int alen)
+{
+	struct entry *e = tk->e;
+
+	if (tk->deadline)
+		event_free(tk->deadline);
+	tk->deadline = NULL;
+	if (tk->raw)
+		dnsraw_cancel(tk->raw);
+	tk->raw = NULL;
+	tk->e = NULL;
+	if (!tk->in_ares)
+		free(tk);
+	if (e != NULL) {
+		e->tk = NULL;
+		entry_answer(e, x, abuf, alen);
+	}
+}
+
+static void
+raw_answer(void *arg, enum dns_xfer x, const unsigned char *abuf, int alen)
+{
+	struct ticket *tk = arg;
+
+	tk->raw = NULL;
+	ticket_finish(tk, x, abuf, alen);
+}
+
+/* raw_ask - the question through dnsraw.c; 0, or -1 if it cannot go */
+static int
+raw_ask(struct ticket *tk, const char *name, int type)
+{
+	if (!dns.raw_ok)
+		return -1;
+	tk->raw = dnsraw_ask(dns.base, (struct sockaddr *)&dns.raw_srv,
+	    dns.raw_srvlen, name, type, dns.timeout, dns.tries, raw_answer,
+	    tk);
+	return tk->raw ? 0 : -1;
+}
+
+static void
+ticket_done(struct ticket *tk, int status, const unsigned char *abuf,
     int alen)
 {
 	enum dns_xfer x;
 
-	(void)timeouts;
+	tk->in_ares = 0;
+	if (tk->e == NULL) {
+		free(tk);       /* answered late: spfpd gave up already */
+		return;
+	}
+	/*
+	 * A reply c-ares 1.34 calls malformed (a TXT of no strings) that
+	 * 1.18 passed on: ask by hand, and let our parser judge it.
+	 */
+	if (status == ARES_EBADRESP && raw_ask(tk, tk->e->name,
+	    tk->e->type) == 0)
+		return;
 	if (abuf != NULL && alen >= NS_HFIXEDSZ && status != ARES_EDESTRUCTION &&
 	    status != ARES_ECANCELLED)
 		x = DNS_XFER_REPLY;
@@ -758,14 +850,98 @@ ares_answer(void *arg, int status, int timeouts, unsigned char *abuf,
 		x = DNS_XFER_SERVFAIL;
 	else
 		x = DNS_XFER_ERROR;
-	entry_answer(arg, x, abuf, alen);
+	ticket_finish(tk, x, abuf, alen);
+}
+
+static void
+ticket_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct ticket *tk = arg;
+
+	(void)fd;
+	(void)what;
+	ticket_finish(tk, DNS_XFER_TIMEOUT, NULL, 0);
+}
+
+#if ARES_VERSION >= 0x011c00
+static void
+ares_answer(void *arg, ares_status_t status, size_t timeouts,
+    const ares_dns_record_t *rec)
+{
+	unsigned char *buf = NULL;
+	size_t len = 0;
+
+	(void)timeouts;
+	if (rec != NULL && ares_dns_write(rec, &buf, &len) != ARES_SUCCESS)
+		len = 0;
+	ticket_done(arg, (int)status, len ? buf : NULL, (int)len);
+	ares_free_string(buf);
+}
+
+static void
+ares_send_question(const char *name, int type, struct ticket *tk)
+{
+	(void)ares_query_dnsrec(dns.ch, name, ARES_CLASS_IN,
+	    (ares_dns_rec_type_t)type, ares_answer, tk, NULL);
+}
+#else
+static void
+ares_answer(void *arg, int status, int timeouts, unsigned char *abuf,
+    int alen)
+{
+	(void)timeouts;
+	ticket_done(arg, status, abuf, alen);
+}
+
+static void
+ares_send_question(const char *name, int type, struct ticket *tk)
+{
+	ares_query(dns.ch, name, ns_c_in, type, ares_answer, tk);
+}
+#endif
+
+/*
+ * dns_budget - how long one question may take, in ms: dns_timeout, then
+ * twice that, and so on, dns_tries times (what c-ares 1.18 does with one
+ * server), and 60 s at most.
+ */
+static unsigned
+dns_budget(unsigned timeout, unsigned tries)
+{
+	unsigned long long b = (unsigned long long)timeout *
+	    ((1ull << (tries > 20 ? 20 : tries)) - 1);
+
+	return b > 60000 ? 60000 : (unsigned)b;
 }
 
 static void
 ares_ask(void *ctx, const char *name, int type, struct dns_ask *tok)
 {
+	struct entry *e = (struct entry *)tok;
+	struct ticket *tk;
+	struct timeval tv;
+	unsigned ms = dns_budget(dns.timeout, dns.tries);
+
 	(void)ctx;
-	ares_query(dns.ch, name, ns_c_in, type, ares_answer, tok);
+	if ((tk = calloc(1, sizeof(*tk))) == NULL ||
+	    (tk->deadline = evtimer_new(dns.base, ticket_deadline, tk)) ==
+	    NULL) {
+		free(tk);
+		entry_answer(e, DNS_XFER_ERROR, NULL, 0);
+		return;
+	}
+	tk->e = e;
+	e->tk = tk;
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_add(tk->deadline, &tv);
+	if (!ares_carries(name)) {
+		if (raw_ask(tk, name, type) < 0)
+			ticket_finish(tk, DNS_XFER_ERROR, NULL, 0);
+		return;
+	}
+	tk->in_ares = 1;
+	ares_send_question(name, type, tk);
 	reschedule();
 }
 
@@ -852,6 +1028,105 @@ dns_get_stats(struct dns_stats *st)
 
 #define DNS_RCVBUF (4 << 20)            /* UDP receive buffer, bytes */
 
+#define DNS_UDP_MAX_QUERIES 200
+
+#ifdef ARES_OPT_MAXTIMEOUTMS
+/*
+ * ares_tries - attempts for c-ares 1.22+ to fill dns_budget(): its first
+ * wait may be as short as 250 ms and doubles each round, up to maxms.
+ */
+static unsigned
+ares_tries(unsigned timeout, unsigned tries, unsigned maxms)
+{
+	unsigned long long total = 0, wait = 250;
+	unsigned n = 0, budget = dns_budget(timeout, tries);
+
+	while (total < budget && n < 32) {
+		total += wait < maxms ? wait : maxms;
+		wait *= 2;
+		n++;
+	}
+	return n > tries ? n : tries;
+}
+#endif
+
+/*
+ * raw_server - the first server of the channel, for dnsraw.c (c-ares
+ * 1.24+ tells it as text, older ones as a list).
+ */
+static void
+raw_server(void)
+{
+	struct sockaddr_in *s4 = (struct sockaddr_in *)&dns.raw_srv;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&dns.raw_srv;
+	int port = 53;
+
+	memset(&dns.raw_srv, 0, sizeof(dns.raw_srv));
+	dns.raw_ok = 0;
+#if ARES_VERSION >= 0x011800
+	{
+		char *csv = ares_get_servers_csv(dns.ch), *p, *e, addr[64];
+		size_t n;
+
+		if (csv == NULL)
+			return;
+		p = csv;
+		n = strcspn(p, ",");
+		p[n] = '\0';
+		if (*p == '[' && (e = strchr(p, ']')) != NULL) {
+			snprintf(addr, sizeof(addr), "%.*s", (int)(e - p - 1),
+			    p + 1);
+			if (e[1] == ':')
+				port = atoi(e + 2);
+			if (inet_pton(AF_INET6, addr, &s6->sin6_addr) == 1) {
+				s6->sin6_family = AF_INET6;
+				s6->sin6_port = htons((uint16_t)port);
+				dns.raw_srvlen = sizeof(*s6);
+				dns.raw_ok = 1;
+			}
+		} else {
+			n = strcspn(p, ":%");
+			snprintf(addr, sizeof(addr), "%.*s", (int)n, p);
+			if (p[n] == ':')
+				port = atoi(p + n + 1);
+			if (inet_pton(AF_INET, addr, &s4->sin_addr) == 1) {
+				s4->sin_family = AF_INET;
+				s4->sin_port = htons((uint16_t)port);
+				dns.raw_srvlen = sizeof(*s4);
+				dns.raw_ok = 1;
+			}
+		}
+		ares_free_string(csv);
+	}
+#else
+	{
+		struct ares_addr_port_node *list = NULL;
+
+		if (ares_get_servers_ports(dns.ch, &list) != ARES_SUCCESS ||
+		    list == NULL)
+			return;
+		port = list->udp_port ? list->udp_port : 53;
+		if (list->family == AF_INET) {
+			s4->sin_family = AF_INET;
+			s4->sin_addr = list->addr.addr4;
+			s4->sin_port = htons((uint16_t)port);
+			dns.raw_srvlen = sizeof(*s4);
+			dns.raw_ok = 1;
+		} else if (list->family == AF_INET6) {
+			s6->sin6_family = AF_INET6;
+			memcpy(&s6->sin6_addr, &list->addr.addr6,
+			    sizeof(s6->sin6_addr));
+			s6->sin6_port = htons((uint16_t)port);
+			dns.raw_srvlen = sizeof(*s6);
+			dns.raw_ok = 1;
+		}
+		ares_free_data(list);
+	}
+#endif
+	if (port <= 0 || port > 65535)
+		dns.raw_ok = 0;
+}
+
 static int
 channel_open(const struct config *cfg)
 {
@@ -874,6 +1149,33 @@ channel_open(const struct config *cfg)
 	o.socket_receive_buffer_size = DNS_RCVBUF;
 	mask = ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES |
 	    ARES_OPT_SOCK_STATE_CB | ARES_OPT_SOCK_RCVBUF;
+#ifdef ARES_OPT_QUERY_CACHE
+	/* c-ares 1.23+ caches answers itself: ours is the only cache */
+	o.qcache_max_ttl = 0;
+	mask |= ARES_OPT_QUERY_CACHE;
+#endif
+#ifdef ARES_OPT_MAXTIMEOUTMS
+	/*
+	 * c-ares 1.22+ times each attempt by the server's latency (250 ms
+	 * at least), not by dns_timeout: let it try as often as fits into
+	 * the budget (dns_budget() ends the question), each wait at most
+	 * what the last of dns_tries rounds would wait.
+	 */
+	o.maxtimeout = (int)(cfg->dns_timeout << (cfg->dns_tries - 1 > 10 ?
+	    10 : cfg->dns_tries - 1));
+	o.tries = (int)ares_tries(cfg->dns_timeout, cfg->dns_tries,
+	    (unsigned)o.maxtimeout);
+	mask |= ARES_OPT_MAXTIMEOUTMS;
+#endif
+#ifdef ARES_OPT_UDP_MAX_QUERIES
+	/*
+	 * c-ares 1.20+: a new UDP socket (and source port) every
+	 * DNS_UDP_MAX_QUERIES questions, so an off-path spoofer must guess
+	 * more than the 16-bit ID (1.18 keeps one port for life).
+	 */
+	o.udp_max_queries = DNS_UDP_MAX_QUERIES;
+	mask |= ARES_OPT_UDP_MAX_QUERIES;
+#endif
 	if ((r = ares_init_options(&dns.ch, &o, mask)) != ARES_SUCCESS) {
 		log_warnx("dns: ares_init_options: %s", ares_strerror(r));
 		return -1;
@@ -892,6 +1194,7 @@ channel_open(const struct config *cfg)
 	    NULL;
 	dns.timeout = cfg->dns_timeout;
 	dns.tries = cfg->dns_tries;
+	raw_server();
 	return 0;
 }
 

@@ -768,6 +768,32 @@ def t_dns_answers(ctx):
         dns.stop()
 
 
+def t_dns_timeout(ctx):
+    """dns_timeout holds on every c-ares version: after 30 quick answers
+    (c-ares 1.22+ then times an attempt by the server's latency, 250 ms
+    at least), an answer that takes 1 s is still an answer with
+    dns_timeout = 3s and dns_tries = 1, not a temperror."""
+    zone = {'slow.test': [{'TXT': 'v=spf1 -all'}]}
+    for i in range(30):
+        zone['q%d.test' % i] = [{'TXT': 'v=spf1 -all'}]
+    dns = TestDNS(ctx, zone, ['--delay-name', 'slow.test=1000'])
+    try:
+        d = ctx.daemon('mail_from_reject = no\ndns_timeout = 3s\n'
+                       'dns_tries = 1\n', dns_servers=dns.servers)
+        c = d.connect()
+        for i in range(30):
+            r = c.ask('192.0.2.1', 'a@q%d.test' % i, helo='')
+            check(spf_result(r) == 'fail', r)
+        t0 = time.time()
+        r = c.ask('192.0.2.1', 'a@slow.test', helo='')
+        check(spf_result(r) == 'fail', 'after %.2fs: %s' %
+              (time.time() - t0, r))
+        c.close()
+        d.stop()
+    finally:
+        dns.stop()
+
+
 def t_round_trips(ctx):
     """A cold 3-level include tree with 20 ms per answer: the number of
     sequential round trips is what prefetching saves (printed, and bounded
@@ -1038,6 +1064,7 @@ TESTS = [
     ('cache', t_cache),
     ('round_trips', t_round_trips),
     ('forgery', t_forgery),
+    ('dns_timeout', t_dns_timeout),
     ('dns_answers', t_dns_answers),
 ]
 

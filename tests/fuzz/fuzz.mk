@@ -53,7 +53,7 @@ FUZZ_ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DSPFPD_VERSION='"$(VERSION)"' \
 FUZZ_LDFLAGS = -fsanitize=fuzzer $(FUZZ_SAN)
 
 FUZZ_LIB_SRCS = $(filter-out src/spfpd.c,$(wildcard src/*.c))
-FUZZ_LIB_OBJS = $(FUZZ_LIB_SRCS:src/%.c=$(FB)/obj/%.o)
+FUZZ_LIB_OBJS = $(FUZZ_LIB_SRCS:src/%.c=$(FB)/obj/%.o) $(FB)/obj/world.o
 FUZZ_BINS     = $(addprefix $(FB)/,$(FUZZ_TARGETS))
 
 .PHONY: fuzz fuzz-build check-fuzz clean-fuzz \
@@ -65,6 +65,10 @@ $(FB)/obj/%.o: src/%.c | $(FB)/obj
 	$(FUZZ_CC) $(FUZZ_ALL_CFLAGS) -c -o $@ $<
 
 $(FB)/obj/fuzz_%.o: $(FUZZ_DIR)/fuzz_%.c | $(FB)/obj
+	$(FUZZ_CC) $(FUZZ_ALL_CFLAGS) -Itests/diff -c -o $@ $<
+
+# the scripted DNS world (tests/diff/world.c) behind dns.c's seam
+$(FB)/obj/world.o: tests/diff/world.c | $(FB)/obj
 	$(FUZZ_CC) $(FUZZ_ALL_CFLAGS) -c -o $@ $<
 
 # keep the targets' objects (make would delete them as intermediate)
