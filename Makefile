@@ -9,6 +9,7 @@
 #   make bench      spfpd against pypolicyd-spf and the Perl daemon
 #   make soak       SOAK_MINUTES of 1,000 connections, good and hostile
 #   make fuzz       each libFuzzer target for FUZZ_TIME seconds
+#   make fuzz-diff  spfpd against pyspf on random SPF worlds, FUZZ_TIME s
 #   make clean
 
 VERSION   = 0.1.0
@@ -52,7 +53,8 @@ LIB_OBJS = $(LIB_SRCS:src/%.c=$(B)/%.o)
 UNIT_TESTS = test_codec test_config test_cidr test_spfrec test_compose
 
 .PHONY: all deps run check check-unit check-blackbox check-golden check-spf \
-	check-iprev check-rfc check-postfix check-hostile soak bench \
+	check-iprev check-rfc check-postfix check-hostile check-diff fuzz-diff \
+	soak bench \
         check-asan install clean
 
 all: $(B)/spfpd
@@ -97,7 +99,7 @@ check: deps
 	rm -f $(B)/*.out $(B)/*.log $(B)-asan/*.out $(B)-asan/*.log \
 	  $(B)-fuzz/fuzz.out
 	$(MAKE) check-unit check-golden check-blackbox check-spf check-iprev \
-	  check-rfc check-postfix check-hostile check-fuzz
+	  check-rfc check-postfix check-hostile check-fuzz check-diff
 	$(MAKE) check-asan
 	@tests/summary.sh $(B) $(B)-asan $(B)-fuzz
 
@@ -143,6 +145,23 @@ check-rfc: $(B)/spfpd
 	    --name $$s > $(B)/$$s.out 2>&1; rc=$$?; \
 	  cat $(B)/$$s.out; [ $$rc -eq 0 ] || exit 1; done
 
+# the differential fuzzer: spfpd's SPF path (build/spfdiff, over a
+# scripted DNS world) against pyspf on the same data; a fixed-seed batch
+# in check (DIFF_CASES), open-ended with "make fuzz-diff FUZZ_TIME=s".
+# Divergences not explained in tests/diff/known-divergences fail it, and
+# are saved as replayable cases in $(B)/spfdiff-out/divergences/.
+DIFF_CASES = 20000
+DIFF_SEED = 1
+check-diff: $(B)/spfdiff
+	@rm -rf $(B)/spfdiff-out; /usr/bin/python3 tests/diff/spfdiff.py \
+	  --spfdiff $(B)/spfdiff --seed $(DIFF_SEED) --cases $(DIFF_CASES) \
+	  --out-dir $(B)/spfdiff-out > $(B)/spfdiff.out 2>&1; rc=$$?; \
+	  tail -n 25 $(B)/spfdiff.out; exit $$rc
+
+fuzz-diff: $(B)/spfdiff
+	/usr/bin/python3 tests/diff/spfdiff.py --spfdiff $(B)/spfdiff \
+	  --time $(FUZZ_TIME) --out-dir $(B)/spfdiff-out
+
 # a DNS server that misbehaves on purpose; clients that vanish; signals
 # under load
 check-hostile: $(B)/spfpd
@@ -174,9 +193,9 @@ bench:
 	  "make bench BENCH_ARGS='$(BENCH_ARGS)'" $(BENCH_ARGS)
 
 check-asan:
-	$(MAKE) B=$(B)-asan SANITIZE=1 CFLAGS="-O1 -g" \
+	$(MAKE) B=$(B)-asan SANITIZE=1 CFLAGS="-O1 -g" DIFF_CASES=3000 \
 	  check-unit check-golden check-blackbox check-spf check-iprev \
-	  check-rfc check-postfix check-hostile
+	  check-rfc check-postfix check-hostile check-diff
 
 install: $(B)/spfpd
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 \

@@ -71,4 +71,32 @@ int spfrec_synth_name(const char *name, char *base, size_t basesz);
 int spfrec_pin_domain(const char *term, size_t n, const char *dom,
     char *out, size_t outsz);
 
+/*
+ * The values of the macro letters of RFC 7208 7.2 for one check: s, l,
+ * o, d, i (IPv6 as dotted nibbles), p (NULL: "unknown"), v, h, and for
+ * explanations c, r, t.
+ */
+struct spfrec_env {
+	const char *s, *l, *o, *d, *i, *p, *v, *h, *c, *r, *t;
+};
+
+/*
+ * spfrec_expand - the macro-string s (len bytes, valid: see
+ * spfrec_macro_string_ok) with every macro expanded (RFC 7208 7.3:
+ * transformers, delimiters, URL escaping of upper-case letters with
+ * upper-case hex), into out (NUL-terminated, any bytes): its length, -1
+ * when out (outsz bytes) is too small.  libspf2's own expander drops a
+ * character when a transformer asks for more parts than there are
+ * ("%{l2}" of "postmaster" gave "ostmaster") and escapes in lower case.
+ */
+/*
+ * spfrec_term_spec - where the domain-spec of a valid term is (after
+ * "include:", "a:", "redirect=", ..., before a cidr-length): 1 with
+ * *off and *slen set, 0 when the term has none.
+ */
+int spfrec_term_spec(const char *t, size_t len, size_t *off, size_t *slen);
+
+long spfrec_expand(const char *s, size_t len, const struct spfrec_env *env,
+    char *out, size_t outsz);
+
 #endif

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/event.h>
 #include <spf2/spf.h>
@@ -91,6 +92,12 @@ struct spf_check {
 	size_t nexps, exps_cap;
 	int exp_last;                   /* libspf2's last exp= asked, or -1 */
 	int in_exp;                     /* explaining: lookups are no terms */
+	char **names;                   /* expanded names under a marker */
+	size_t nnames, names_cap;
+
+	/* the values of the macro letters (RFC 7208 7.2) but d and p */
+	struct spfrec_env env;
+	char *env_buf[8];
 
 	/* spf_check_want_match(): which term decided */
 	int want_match;
@@ -434,7 +441,9 @@ run_tables_free(struct spf_check *c)
 		free(c->exps[i].domain);
 		free(c->exps[i].spec);
 	}
-	c->nconts = c->nexps = 0;
+	for (i = 0; i < c->nnames; i++)
+		free(c->names[i]);
+	c->nconts = c->nexps = c->nnames = 0;
 	c->exp_last = -1;
 }
 
@@ -494,6 +503,193 @@ sb_add(struct strbuf *b, const char *s, size_t n)
 	memcpy(b->s + b->len, s, n);
 	b->len += n;
 	b->s[b->len] = '\0';
+}
+
+/*
+ * ----- macros: expanded here, never by libspf2 -----
+ *
+ * libspf2's expander drops a character when a transformer asks for more
+ * parts than a value has ("%{l2}" of "postmaster" is "ostmaster"),
+ * escapes in lower case, and had CVEs.  Every domain-spec with a macro is
+ * expanded by spfrec_expand() when the record is served, with the
+ * record's own domain for %{d}; libspf2 gets a plain name, or, when the
+ * value holds bytes a record cannot carry (space, '%', '/', ...), a
+ * marker under SPF_NAME_SUFFIX that this layer maps back to it.
+ */
+#define SPF_NAME_SUFFIX ".name.spfpd.invalid"
+
+static const struct dns_answer *need(struct spf_check *c, const char *name,
+    int type);
+static void truncate_left(char *name);
+
+/* reverse_name - the PTR name of the client */
+static void
+reverse_name(const struct spf_check *c, char *buf, size_t sz)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *a = (const unsigned char *)&c->a6;
+	size_t o = 0;
+	int i;
+
+	if (!c->v6) {
+		a = (const unsigned char *)&c->a4;
+		snprintf(buf, sz, "%u.%u.%u.%u.in-addr.arpa", a[3], a[2], a[1],
+		    a[0]);
+		return;
+	}
+	for (i = 15; i >= 0 && o + 4 < sz; i--) {
+		buf[o++] = hex[a[i] & 15];
+		buf[o++] = '.';
+		buf[o++] = hex[a[i] >> 4];
+		buf[o++] = '.';
+	}
+	snprintf(buf + o, sz - o, "ip6.arpa");
+}
+
+/* addr_in - does answer a hold the client's address? */
+static int
+addr_in(const struct spf_check *c, const struct dns_answer *a)
+{
+	size_t i;
+
+	if (a->status != DNS_OK)
+		return 0;
+	for (i = 0; i < a->n; i++)
+		if (c->v6 ? memcmp(&a->rr[i].u.aaaa, &c->a6, 16) == 0 :
+		    a->rr[i].u.a.s_addr == c->a4.s_addr)
+			return 1;
+	return 0;
+}
+
+/*
+ * p_value - %{p}: a validated name of the client (RFC 7208 7.3, 5.5),
+ * one at or below domain first, else "unknown"; NULL after recording a
+ * miss.  Its lookups are no DNS terms.
+ */
+static const char *
+p_value(struct spf_check *c, const char *domain)
+{
+	char rev[80];
+	const struct dns_answer *a, *h;
+	const char *first = NULL, *nm;
+	size_t i, dl = strlen(domain), nl;
+	int missing = 0;
+
+	reverse_name(c, rev, sizeof(rev));
+	if ((a = need(c, rev, DNS_T_PTR)) == NULL)
+		return NULL;
+	if (a->status != DNS_OK)
+		return "unknown";
+	for (i = 0; i < a->n && i < SPF_MAX_PTR_NAMES; i++) {
+		nm = a->rr[i].u.name;
+		if (!dns_name_ok(nm))
+			continue;
+		if ((h = need(c, nm, c->v6 ? DNS_T_AAAA : DNS_T_A)) == NULL) {
+			missing = 1;
+			continue;
+		}
+		if (!addr_in(c, h))
+			continue;
+		nl = strlen(nm);
+		if (strcasecmp(nm, domain) == 0 || (nl > dl &&
+		    nm[nl - dl - 1] == '.' &&
+		    strcasecmp(nm + nl - dl, domain) == 0))
+			return nm;
+		if (first == NULL)
+			first = nm;
+	}
+	if (missing)
+		return NULL;
+	return first ? first : "unknown";
+}
+
+/*
+ * expand_spec - the domain-spec s (n bytes) of a record of domain,
+ * expanded (exp: the letters c, r, t too), cut on the left to 253
+ * (RFC 7208 7.3); malloc'd, NULL if it does not fit.  A %{p} not known
+ * yet reads "unknown" and records a miss (this run is thrown away).
+ */
+static char *
+expand_spec(struct spf_check *c, const char *domain, const char *s,
+    size_t n, int exp)
+{
+	struct spfrec_env env = c->env;
+	char *out, tbuf[32];
+	long len;
+
+	env.d = domain;
+	env.p = NULL;
+	if (memchr(s, '%', n) != NULL && (strstr(s, "%{p") != NULL ||
+	    strstr(s, "%{P") != NULL))
+		env.p = p_value(c, domain);
+	if (exp) {
+		snprintf(tbuf, sizeof(tbuf), "%lld", (long long)time(NULL));
+		env.t = tbuf;
+	}
+	if ((out = malloc(8192)) == NULL)
+		fatalx("spf: out of memory");
+	if ((len = spfrec_expand(s, n, &env, out, 8192)) < 0) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+/* plain_value - can libspf2 read v literally as a domain-spec? */
+static int
+plain_value(const char *v)
+{
+	const unsigned char *p = (const unsigned char *)v;
+
+	if (*p == '\0')
+		return 0;
+	for (; *p; p++)
+		if (*p < 0x21 || *p > 0x7e || *p == '%' || *p == '/')
+			return 0;
+	return 1;
+}
+
+/*
+ * expand_term - term t (n bytes) with its domain-spec expanded for a
+ * record of domain, into out; 0, or -1 when it cannot be written.
+ */
+static int
+expand_term(struct spf_check *c, const char *domain, const char *t, size_t n,
+    char *out, size_t outsz)
+{
+	size_t off, sl;
+	char *v, marker[64];
+	const char *val;
+	int w;
+
+	if (!spfrec_term_spec(t, n, &off, &sl) ||
+	    (memchr(t + off, '%', sl) == NULL && sl <= 253)) {
+		if (n >= outsz)
+			return -1;
+		memcpy(out, t, n);
+		out[n] = '\0';
+		return 0;
+	}
+	/* a literal name over 253 is cut as an expanded one (7.3) */
+	if ((v = memchr(t + off, '%', sl) ? expand_spec(c, domain, t + off,
+	    sl, 0) : strndup(t + off, sl)) == NULL)
+		return -1;
+	if (strlen(v) > 253)
+		truncate_left(v);
+	val = v;
+	if (!plain_value(v)) {
+		c->names = grow(c->names, &c->names_cap, c->nnames,
+		    sizeof(*c->names));
+		c->names[c->nnames] = v;
+		snprintf(marker, sizeof(marker), "%zu%s", c->nnames++,
+		    SPF_NAME_SUFFIX);
+		val = marker;
+		v = NULL;
+	}
+	w = snprintf(out, outsz, "%.*s%s%.*s", (int)off, t, val,
+	    (int)(n - off - sl), t + off + sl);
+	free(v);
+	return w < 0 || (size_t)w >= outsz ? -1 : 0;
 }
 
 /*
@@ -586,6 +782,8 @@ libspf2_record(struct spf_check *c, const char *domain, const char *name,
 	char why[128], *rw, *out = NULL, marker[64];
 	const char **m = NULL, *t, *sp, *e, *redirect = NULL, *exp = NULL;
 	size_t *ml = NULL, nm = 0, cap = 0, rlen = 0, rwsz = 4 * len + 256;
+	size_t nstore = 0, nstore_cap = 0;
+	char **exps_store = NULL;
 	struct expref *x;
 	struct strbuf whole = { 0 };
 
@@ -638,6 +836,31 @@ libspf2_record(struct spf_check *c, const char *domain, const char *name,
 		m[nm] = t;
 		ml[nm++] = (size_t)(sp - t);
 	}
+	/* every macro expanded here (see expand_term) */
+	for (cap = 0; cap < nm + (redirect != NULL); cap++) {
+		const char *tt = cap < nm ? m[cap] : redirect;
+		size_t tn = cap < nm ? ml[cap] : rlen;
+		char *buf;
+
+		if (memchr(tt, '%', tn) == NULL && tn <= 253)
+			continue;
+		if ((buf = malloc(tn + 8192)) == NULL)
+			fatalx("spf: out of memory");
+		if (expand_term(c, domain, tt, tn, buf, tn + 8192) < 0) {
+			free(buf);
+			goto toolong;
+		}
+		exps_store = grow(exps_store, &nstore_cap, nstore,
+		    sizeof(*exps_store));
+		exps_store[nstore++] = buf;
+		if (cap < nm) {
+			m[cap] = buf;
+			ml[cap] = strlen(buf);
+		} else {
+			redirect = buf;
+			rlen = strlen(buf);
+		}
+	}
 	/* the record whole, if libspf2 can hold it */
 	sb_add(&whole, "v=spf1", 6);
 	for (cap = 0; cap < nm; cap++)
@@ -663,14 +886,18 @@ libspf2_record(struct spf_check *c, const char *domain, const char *name,
 			}
 		}
 		out = split_record(c, domain, m, ml, nm, exp, redirect, rlen);
-		if (out == NULL) {
-			if (c->problem == NULL && (c->problem =
-			    malloc(strlen(name) + 64)))
-				sprintf(c->problem, "record at %s too large "
-				    "to evaluate", name);
-			out = strdup(SPF_REJECTED_RECORD);
-		}
 	}
+toolong:
+	if (out == NULL) {
+		if (c->problem == NULL && (c->problem =
+		    malloc(strlen(name) + 64)))
+			sprintf(c->problem, "record at %s too large "
+			    "to evaluate", name);
+		out = strdup(SPF_REJECTED_RECORD);
+	}
+	while (nstore > 0)
+		free(exps_store[--nstore]);
+	free(exps_store);
 	free(whole.s);
 	free(m);
 	free(ml);
@@ -880,6 +1107,10 @@ layer_lookup(SPF_dns_server_t *s, const char *domain, ns_type type,
 	if (type != ns_t_a && type != ns_t_aaaa && type != ns_t_mx &&
 	    type != ns_t_ptr && type != ns_t_txt)
 		return rr_status(s, domain, type, NO_DATA);    /* no type 99 */
+	/* an expanded name libspf2 could not carry: the name itself */
+	if ((idx = marker_index(domain, SPF_NAME_SUFFIX)) >= 0 &&
+	    (size_t)idx < c->nnames)
+		domain = c->names[idx];
 	canon_name(name, sizeof(name), domain);
 	if (strlen(domain) >= sizeof(name))
 		return rr_status(s, domain, type, HOST_NOT_FOUND);
@@ -1025,7 +1256,7 @@ layer_lookup(SPF_dns_server_t *s, const char *domain, ns_type type,
  * result is a fail, explain() fetches that exp= alone, not counted as a
  * DNS term, and expands it with its record's domain as the current one.
  */
-static char *default_exp;               /* a macro-string: spaces "%_" */
+static char *default_exp;               /* default_explanation, as given */
 
 static SPF_errcode_t
 layer_get_exp(SPF_server_t *srv, const char *domain, char **buf,
@@ -1043,78 +1274,31 @@ layer_get_exp(SPF_server_t *srv, const char *domain, char **buf,
 	return SPF_E_NOT_SPF;           /* no text: explain() fetches it */
 }
 
-/* expand - a macro-string expanded for req; malloc'd, NULL if it fails */
-static char *
-expand(SPF_request_t *req, const char *text)
-{
-	SPF_response_t *resp;
-	SPF_macro_t *mac = NULL;
-	char *buf = NULL;
-	size_t buflen = 0;
-
-	if ((resp = SPF_response_new(req)) == NULL)
-		fatalx("spf: out of memory");
-	if (SPF_record_compile_macro(spf_server, resp, &mac, text) !=
-	    SPF_E_SUCCESS || mac == NULL ||
-	    SPF_record_expand_data(spf_server, req, resp,
-	    (SPF_data_t *)(void *)((char *)mac + sizeof(*mac)),
-	    mac->macro_len, &buf, &buflen) != SPF_E_SUCCESS) {
-		free(buf);
-		buf = NULL;
-	}
-	if (mac)
-		SPF_macro_free(mac);
-	SPF_response_free(resp);
-	return buf;
-}
-
-/* exp_text - an explanation TXT as a macro-string: spaces as "%_" */
-static char *
-exp_text(const char *txt, size_t len)
-{
-	char *out;
-	size_t i, o = 0;
-
-	if ((out = malloc(2 * len + 1)) == NULL)
-		fatalx("spf: out of memory");
-	for (i = 0; i < len; i++) {
-		if (txt[i] == ' ') {
-			out[o++] = '%';
-			out[o++] = '_';
-		} else {
-			out[o++] = txt[i];
-		}
-	}
-	out[o] = '\0';
-	return out;
-}
-
 /*
  * explain - the explanation of a fail into c->expl: 0 when done, 1 when
  * it waits for DNS (a miss was recorded: run again).
  */
 static int
-explain(struct spf_check *c, SPF_request_t *req, SPF_response_t *resp)
+explain(struct spf_check *c, SPF_response_t *resp)
 {
 	const struct dns_answer *a;
-	const char *e, *saved;
-	char *spec, *text = NULL, *mstr, name[NS_MAXDNAME];
+	const struct expref *x;
+	const char *e;
+	char *spec, *text = NULL, name[NS_MAXDNAME];
 	unsigned misses = c->misses;
 
 	free(c->expl);
 	c->expl = NULL;
 	if (c->exp_last < 0 || (e = SPF_response_get_explanation(resp)) !=
 	    NULL) {
-		/* no exp= decided: libspf2's default explanation */
-		e = SPF_response_get_explanation(resp);
-		c->expl = e ? strndup(e, 512) : NULL;
-		return 0;
+		/* no exp= decided: the default explanation */
+		x = NULL;
+		goto dflt;
 	}
-	saved = req->cur_dom;
-	req->cur_dom = c->exps[c->exp_last].domain;
+	x = &c->exps[c->exp_last];
 	cur = c;
 	c->in_exp = 1;
-	spec = expand(req, c->exps[c->exp_last].spec);
+	spec = expand_spec(c, x->domain, x->spec, strlen(x->spec), 0);
 	if (spec != NULL && strlen(spec) < sizeof(name)) {
 		canon_name(name, sizeof(name), spec);
 		truncate_left(name);
@@ -1123,22 +1307,30 @@ explain(struct spf_check *c, SPF_request_t *req, SPF_response_t *resp)
 		 * or it is as if there were no exp=.
 		 */
 		if (dns_name_ok(name) && (a = need(c, name, DNS_T_TXT)) != NULL &&
-		    a->status == DNS_OK && a->n == 1 &&
-		    spfrec_macro_string_ok(a->rr[0].u.txt, a->rr[0].len, 1)) {
-			mstr = exp_text(a->rr[0].u.txt, a->rr[0].len);
-			text = expand(req, mstr);
-			free(mstr);
-		}
+		    a->status == DNS_OK && a->n == 1 && a->rr[0].len > 0 &&
+		    spfrec_macro_string_ok(a->rr[0].u.txt, a->rr[0].len, 1))
+			text = expand_spec(c, x->domain, a->rr[0].u.txt,
+			    a->rr[0].len, 1);
 	}
-	if (text == NULL && c->misses == misses && default_exp != NULL)
-		text = expand(req, default_exp);
+	free(spec);
 	c->in_exp = 0;
 	cur = NULL;
-	req->cur_dom = saved;
-	free(spec);
 	if (c->misses != misses) {
 		free(text);
 		return 1;
+	}
+dflt:
+	if (text == NULL && default_exp != NULL) {
+		cur = c;
+		c->in_exp = 1;
+		text = expand_spec(c, x ? x->domain : c->domain, default_exp,
+		    strlen(default_exp), 1);
+		c->in_exp = 0;
+		cur = NULL;
+		if (c->misses != misses) {
+			free(text);
+			return 1;
+		}
 	}
 	if (text != NULL && strlen(text) > 512)
 		text[512] = '\0';
@@ -1184,6 +1376,9 @@ check_free(struct spf_check *c)
 	run_tables_free(c);
 	free(c->conts);
 	free(c->exps);
+	free(c->names);
+	for (i = 0; i < sizeof(c->env_buf) / sizeof(c->env_buf[0]); i++)
+		free(c->env_buf[i]);
 	if (c->deadline)
 		event_free(c->deadline);
 	if (c->kick)
@@ -1484,7 +1679,7 @@ spf_run(struct spf_check *c)
 		cur = NULL;
 		if (c->misses == 0) {
 			r = run_result(c, resp);
-			if (r != SPF_FAIL || explain(c, req, resp) == 0)
+			if (r != SPF_FAIL || explain(c, resp) == 0)
 				break;
 		}
 		SPF_response_free(resp);
@@ -1525,6 +1720,58 @@ static int
 name_ok(const char *d)
 {
 	return d != NULL && *d != '\0' && strlen(d) <= 253 && dns_name_ok(d);
+}
+
+/*
+ * set_env - the macro letters' values for this check (RFC 7208 7.2, 4.3):
+ * s the sender as given (postmaster@<HELO> for the HELO identity), l its
+ * local part ("postmaster" if it has none), o its domain, h the HELO
+ * name, i, v and c from the client address, r this host.
+ */
+static void
+set_env(struct spf_check *c, const char *sender, const char *at)
+{
+	char buf[128], *p;
+	const unsigned char *a = (const unsigned char *)&c->a6;
+	int i;
+
+	if (sender == NULL) {
+		if (asprintf(&c->env_buf[0], "postmaster@%s", c->helo) < 0)
+			fatalx("spf: out of memory");
+		c->env_buf[1] = strdup("postmaster");
+		c->env_buf[2] = strdup(c->helo);
+	} else {
+		c->env_buf[0] = strdup(sender);
+		c->env_buf[1] = at && at > sender ? strndup(sender,
+		    (size_t)(at - sender)) : strdup("postmaster");
+		c->env_buf[2] = strdup(at ? at + 1 : sender);
+	}
+	if (c->v6) {
+		for (i = 0, p = buf; i < 16; i++) {
+			*p++ = "0123456789abcdef"[a[i] >> 4];
+			*p++ = '.';
+			*p++ = "0123456789abcdef"[a[i] & 15];
+			*p++ = '.';
+		}
+		p[-1] = '\0';
+		c->env_buf[3] = strdup(buf);
+		inet_ntop(AF_INET6, &c->a6, buf, sizeof(buf));
+	} else {
+		inet_ntop(AF_INET, &c->a4, buf, sizeof(buf));
+		c->env_buf[3] = strdup(buf);
+	}
+	c->env_buf[4] = strdup(buf);
+	for (i = 0; i < 5; i++)
+		if (c->env_buf[i] == NULL)
+			fatalx("spf: out of memory");
+	c->env.s = c->env_buf[0];
+	c->env.l = c->env_buf[1];
+	c->env.o = c->env_buf[2];
+	c->env.i = c->env_buf[3];
+	c->env.c = c->env_buf[4];
+	c->env.h = c->helo;
+	c->env.v = c->v6 ? "ip6" : "in-addr";
+	c->env.r = spf_server->rec_dom ? spf_server->rec_dom : "unknown";
 }
 
 struct spf_check *
@@ -1585,6 +1832,7 @@ spf_check_start(const char *ip, const char *helo, const char *sender,
 		spf_finish(c, SPF_NONE, "malformed domain");
 		return c;
 	}
+	set_env(c, sender, at);
 	tv.tv_sec = lookup_time_ms / 1000;
 	tv.tv_usec = (lookup_time_ms % 1000) * 1000;
 	evtimer_add(c->deadline, &tv);
@@ -1629,8 +1877,13 @@ spf_configure(const struct config *cfg)
 	*o = '\0';
 	err = SPF_server_set_explanation(spf_server, text, &resp);
 	SPF_response_free(resp);
+	free(text);
 	free(default_exp);
-	default_exp = text;
+	if ((default_exp = strdup(cfg->default_explanation)) == NULL)
+		return -1;
+	if (!spfrec_macro_string_ok(default_exp, strlen(default_exp), 1))
+		log_warnx("default_explanation: not a valid macro-string: "
+		    "its macros may not expand");
 	if (err != SPF_E_SUCCESS) {
 		log_warnx("default_explanation: %s", SPF_strerror(err));
 		return -1;

@@ -598,6 +598,8 @@ plain_domain(const char *d)
 {
 	size_t i, n = strlen(d);
 
+	if (n > 1 && d[n - 1] == '.')
+		n--;                    /* one final dot */
 	if (n == 0 || n > 253 || d[0] == '.' || d[n - 1] == '.')
 		return 0;
 	for (i = 0; i < n; i++) {
@@ -731,4 +733,179 @@ spfrec_pin_domain(const char *term, size_t n, const char *dom, char *out,
 	out[o] = '\0';
 #undef OUT
 	return 0;
+}
+
+/* ----- macro expansion (RFC 7208 7) ----- */
+
+/* url_escape - RFC 3986 2.1: all but unreserved, upper-case hex */
+static size_t
+url_escape(const char *s, size_t n, char *out, size_t outsz)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t i, o = 0;
+	unsigned char c;
+
+	for (i = 0; i < n; i++) {
+		c = (unsigned char)s[i];
+		if (is_alnum(c) || c == '-' || c == '.' || c == '_' ||
+		    c == '~') {
+			if (o + 1 >= outsz)
+				return (size_t)-1;
+			out[o++] = (char)c;
+		} else {
+			if (o + 3 >= outsz)
+				return (size_t)-1;
+			out[o++] = '%';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		}
+	}
+	return o;
+}
+
+/*
+ * transform - value v cut at the delimiters, reversed with rev, the
+ * rightmost n parts (all when n is 0) joined with "." (RFC 7208 7.3).
+ */
+static size_t
+transform(const char *v, unsigned long n, int rev, const char *delims,
+    size_t ndelims, char *out, size_t outsz)
+{
+	size_t nparts = 1, i, k, first, o = 0, start, end, pos;
+	const char *p;
+
+	for (p = v; *p; p++)
+		if (memchr(delims, *p, ndelims) != NULL)
+			nparts++;
+	first = n && n < nparts ? nparts - n : 0;
+	for (k = first; k < nparts; k++) {
+		/* the k-th part in the output order */
+		size_t idx = rev ? nparts - 1 - k : k, cur = 0;
+
+		start = 0;
+		end = strlen(v);
+		for (pos = 0; v[pos]; pos++) {
+			if (memchr(delims, v[pos], ndelims) != NULL) {
+				if (cur == idx) {
+					end = pos;
+					break;
+				}
+				cur++;
+				start = pos + 1;
+			}
+		}
+		if (k > first) {
+			if (o + 1 >= outsz)
+				return (size_t)-1;
+			out[o++] = '.';
+		}
+		if (o + (end - start) >= outsz)
+			return (size_t)-1;
+		for (i = start; i < end; i++)
+			out[o++] = v[i];
+	}
+	return o;
+}
+
+long
+spfrec_expand(const char *s, size_t len, const struct spfrec_env *env,
+    char *out, size_t outsz)
+{
+	size_t i = 0, o = 0, n, m, tl;
+	const char *v;
+	char tmp[8192];
+	unsigned long num;
+	int rev, c;
+
+#define EMIT(str, l) do { if (o + (l) >= outsz) return -1;		\
+	memcpy(out + o, (str), (l)); o += (l); } while (0)
+	while (i < len) {
+		if (s[i] != '%') {
+			EMIT(s + i, 1);
+			i++;
+			continue;
+		}
+		if (i + 1 >= len)
+			return -1;
+		if (s[i + 1] == '%' || s[i + 1] == '_' || s[i + 1] == '-') {
+			EMIT(s[i + 1] == '%' ? "%" : s[i + 1] == '_' ? " " :
+			    "%20", s[i + 1] == '-' ? 3 : 1);
+			i += 2;
+			continue;
+		}
+		if (s[i + 1] != '{' || i + 3 >= len)
+			return -1;
+		c = (unsigned char)s[i + 2];
+		switch (tolower(c)) {
+		case 's': v = env->s; break;
+		case 'l': v = env->l; break;
+		case 'o': v = env->o; break;
+		case 'd': v = env->d; break;
+		case 'i': v = env->i; break;
+		case 'p': v = env->p; break;
+		case 'v': v = env->v; break;
+		case 'h': v = env->h; break;
+		case 'c': v = env->c; break;
+		case 'r': v = env->r; break;
+		case 't': v = env->t; break;
+		default: return -1;
+		}
+		if (v == NULL)
+			v = "unknown";
+		for (m = i + 3, num = 0; m < len && isdigit((unsigned char)s[m]);
+		    m++)
+			num = num * 10 + (unsigned long)(s[m] - '0') > 100000 ?
+			    100000 : num * 10 + (unsigned long)(s[m] - '0');
+		rev = 0;
+		if (m < len && tolower((unsigned char)s[m]) == 'r') {
+			rev = 1;
+			m++;
+		}
+		for (n = m; n < len && s[n] != '}'; n++)
+			;
+		if (n >= len)
+			return -1;
+		tl = transform(v, num, rev, n > m ? s + m : ".", n > m ?
+		    n - m : 1, tmp, sizeof(tmp));
+		if (tl == (size_t)-1)
+			return -1;
+		if (isupper(c)) {
+			char esc[3 * sizeof(tmp)];
+			size_t el = url_escape(tmp, tl, esc, sizeof(esc));
+
+			if (el == (size_t)-1)
+				return -1;
+			EMIT(esc, el);
+		} else {
+			EMIT(tmp, tl);
+		}
+		i = n + 1;
+	}
+#undef EMIT
+	out[o] = '\0';
+	return (long)o;
+}
+
+int
+spfrec_term_spec(const char *t, size_t len, size_t *off, size_t *slen)
+{
+	const char *name = t;
+	size_t nlen = 0, n = len;
+
+	if (len && in_set("+-~?", *t)) {
+		name++;
+		n--;
+	}
+	while (nlen < n && name[nlen] != ':' && name[nlen] != '/' &&
+	    name[nlen] != '=')
+		nlen++;
+	if (nlen == n || (name[nlen] != ':' && name[nlen] != '='))
+		return 0;
+	*off = (size_t)(name - t) + nlen + 1;
+	if ((nlen == 1 && strncasecmp(name, "a", 1) == 0) ||
+	    (nlen == 2 && strncasecmp(name, "mx", 2) == 0))
+		*slen = spec_len(t + *off, len - *off);
+	else
+		*slen = len - *off;
+	return 1;
 }

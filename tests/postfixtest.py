@@ -383,6 +383,28 @@ def t_spawn_legit(w):
     t_legit_one_header(w, w.p2)
 
 
+def bypasses_refused(w, port):
+    """Three forgeries that got 250 through a real Postfix (issue 11),
+    each refused now: a long local part, a record libspf2 could not hold
+    whole, exp= lookups counted as DNS terms."""
+    for sender in ('x' * 200 + '@example.com', 'a@wide.example.com',
+                   'a@exp5.example.com'):
+        s = Session(port, '198.51.100.1', 'forger.example.com')
+        r = s.rcpts(sender, ['u@dest.test'])
+        s.close()
+        code, msg = r[0]
+        check(code == 550 and msg.startswith('5.7.23 '), '%s: %d %s' %
+              (sender[-30:], code, msg))
+
+
+def t_daemon_bypasses(w):
+    bypasses_refused(w, w.p1)
+
+
+def t_spawn_bypasses(w):
+    bypasses_refused(w, w.p2)
+
+
 def t_temperror_defers(w):
     s = Session(w.p1, '192.0.2.1', 'mail.example.com')
     r = s.rcpts('a@unknown.test', ['u@dest.test'])
@@ -437,11 +459,13 @@ def t_no_policy_trouble(w):
 
 TESTS = [
     ('daemon_forged_refused', t_daemon_forged),
+    ('daemon_bypasses_refused', t_daemon_bypasses),
     ('daemon_legit_one_header', t_daemon_legit),
     ('daemon_temperror_defers', t_temperror_defers),
     ('daemon_no_ptr_refused', t_no_ptr_refused),
     ('daemon_sighup_same_connection', t_sighup_same_connection),
     ('spawn_forged_refused', t_spawn_forged),
+    ('spawn_bypasses_refused', t_spawn_bypasses),
     ('spawn_legit_one_header', t_spawn_legit),
     ('no_policy_trouble_in_maillog', t_no_policy_trouble),
 ]

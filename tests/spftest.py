@@ -656,7 +656,7 @@ def t_cache(ctx):
             'co.test': [{'TXT': 'v=spf1 -all'}]}
     for i in range(20):
         zone['d%d.test' % i] = [{'TXT': 'v=spf1 -all'}]
-    dns = TestDNS(ctx, zone, ['--ttl', '2', '--delay-name', 'co.test=500'])
+    dns = TestDNS(ctx, zone, ['--ttl', '2', '--delay-name', 'co.test=200'])
     try:
         d = ctx.daemon('dns_cache_size = 8\ndns_negative_ttl = 1m\n'
                        'mail_from_reject = no\ndns_timeout = 3s\n',
