@@ -90,6 +90,14 @@ struct spfrec_env {
  * ("%{l2}" of "postmaster" gave "ostmaster") and escapes in lower case.
  */
 /*
+ * spfrec_domain_ok - a domain to check (no final dot): multi-label, its
+ * last label a toplabel (RFC 7208 7.1: letters and digits with at least
+ * one letter, or a dash inside), so "[192.0.2.1]" or "example.123" are
+ * malformed (4.3: result "none").
+ */
+int spfrec_domain_ok(const char *d);
+
+/*
  * spfrec_term_spec - where the domain-spec of a valid term is (after
  * "include:", "a:", "redirect=", ..., before a cidr-length): 1 with
  * *off and *slen set, 0 when the term has none.

@@ -635,6 +635,32 @@ expand_spec(struct spf_check *c, const char *domain, const char *s,
 	return out;
 }
 
+/*
+ * cut_name - an expanded name over 253 loses labels on the left (7.3);
+ * for our a/0 and mx/0 names, the name before the reserved suffix does.
+ */
+static void
+cut_name(char *v)
+{
+	static const char *const sfx[] = { SPFREC_ANY_A, SPFREC_ANY_MX };
+	size_t n = strlen(v), sl, i;
+	char *base;
+
+	for (i = 0; i < 2; i++) {
+		sl = strlen(sfx[i]);
+		if (n > sl && strcasecmp(v + n - sl, sfx[i]) == 0) {
+			if ((base = strndup(v, n - sl)) == NULL)
+				fatalx("spf: out of memory");
+			truncate_left(base);
+			/* never longer than before: fits in v */
+			sprintf(v, "%s%s", base, sfx[i]);
+			free(base);
+			return;
+		}
+	}
+	truncate_left(v);
+}
+
 /* plain_value - can libspf2 read v literally as a domain-spec? */
 static int
 plain_value(const char *v)
@@ -674,10 +700,9 @@ expand_term(struct spf_check *c, const char *domain, const char *t, size_t n,
 	if ((v = memchr(t + off, '%', sl) ? expand_spec(c, domain, t + off,
 	    sl, 0) : strndup(t + off, sl)) == NULL)
 		return -1;
-	if (strlen(v) > 253)
-		truncate_left(v);
+	cut_name(v);
 	val = v;
-	if (!plain_value(v)) {
+	if (!plain_value(v) || strlen(v) > 253) {
 		c->names = grow(c->names, &c->names_cap, c->nnames,
 		    sizeof(*c->names));
 		c->names[c->nnames] = v;
@@ -1097,7 +1122,7 @@ layer_lookup(SPF_dns_server_t *s, const char *domain, ns_type type,
 	SPF_dns_rr_t *rr;
 	int counted;
 	const char *txt = NULL;
-	char *spf_txt = NULL;
+	char *spf_txt = NULL, why[NS_MAXDNAME];
 	size_t i, n;
 	long idx;
 
@@ -1114,13 +1139,16 @@ layer_lookup(SPF_dns_server_t *s, const char *domain, ns_type type,
 	canon_name(name, sizeof(name), domain);
 	if (strlen(domain) >= sizeof(name))
 		return rr_status(s, domain, type, HOST_NOT_FOUND);
-	truncate_left(name);
 	/*
 	 * A name no DNS query can carry (empty or over-long label, usually
-	 * from a macro expansion) does not exist (RFC 7208 4.3, 5/10).
+	 * from a macro expansion) does not exist (RFC 7208 4.3, 5/10).  Our
+	 * a/0 and mx/0 names are not DNS names: their base was cut already.
 	 */
-	if (!dns_name_ok(name))
-		return rr_status(s, domain, type, HOST_NOT_FOUND);
+	if (spfrec_synth_name(name, why, sizeof(why)) < 0) {
+		truncate_left(name);
+		if (!dns_name_ok(name))
+			return rr_status(s, domain, type, HOST_NOT_FOUND);
+	}
 	/* our continuation records: no DNS, no DNS term */
 	if ((idx = marker_index(name, SPF_CONT_SUFFIX)) >= 0) {
 		if (type != ns_t_txt || (size_t)idx >= c->nconts)
@@ -1799,9 +1827,18 @@ spf_check_start(const char *ip, const char *helo, const char *sender,
 		check_free(c);
 		return NULL;
 	}
-	/* "mail.example.com." is "mail.example.com" (one final dot) */
+	/*
+	 * "mail.example.com." is "mail.example.com" (one final dot), for the
+	 * HELO name and the sender's domain alike: for the query and for
+	 * the macros (%{d}, %{o}, %{s}, %{h}).
+	 */
 	if (strlen(c->helo) > 1 && c->helo[strlen(c->helo) - 1] == '.')
 		c->helo[strlen(c->helo) - 1] = '\0';
+	if (c->sender && strlen(c->sender) > 1 &&
+	    c->sender[strlen(c->sender) - 1] == '.' &&
+	    c->sender[strlen(c->sender) - 2] != '@')
+		c->sender[strlen(c->sender) - 1] = '\0';
+	sender = c->sender;
 	at = sender ? strrchr(sender, '@') : NULL;
 	dom = sender ? (at ? at + 1 : sender) : c->helo;
 	c->domain = strdup(dom);
@@ -1828,7 +1865,7 @@ spf_check_start(const char *ip, const char *helo, const char *sender,
 	 * a long local part (VERP, SRS, BATV) is no reason to skip a check,
 	 * and a reason an attacker could pick to turn "fail" into "none".
 	 */
-	if (!name_ok(c->domain) || strchr(c->domain, '.') == NULL) {
+	if (!name_ok(c->domain) || !spfrec_domain_ok(c->domain)) {
 		spf_finish(c, SPF_NONE, "malformed domain");
 		return c;
 	}

@@ -909,3 +909,11 @@ spfrec_term_spec(const char *t, size_t len, size_t *off, size_t *slen)
 		*slen = len - *off;
 	return 1;
 }
+
+int
+spfrec_domain_ok(const char *d)
+{
+	const char *dot = strrchr(d, '.');
+
+	return dot != NULL && toplabel_ok(dot + 1, strlen(dot + 1));
+}

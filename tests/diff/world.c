@@ -314,15 +314,18 @@ put_rr(struct out *o, const char *owner, int type, unsigned ttl,
 	put(o, rd, rdlen);
 }
 
+/* find_over - the override for (name, type): that type first, then '*' */
 static const struct wover *
 find_over(const struct world *w, const char *name, int type)
 {
 	size_t i;
+	int pass;
 
-	for (i = 0; i < w->nov; i++)
-		if ((w->ov[i].type == WORLD_ANY_TYPE ||
-		    w->ov[i].type == type) && strcmp(w->ov[i].name, name) == 0)
-			return &w->ov[i];
+	for (pass = 0; pass < 2; pass++)
+		for (i = 0; i < w->nov; i++)
+			if (w->ov[i].type == (pass ? WORLD_ANY_TYPE : type) &&
+			    strcmp(w->ov[i].name, name) == 0)
+				return &w->ov[i];
 	return NULL;
 }
 
