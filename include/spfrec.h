@@ -44,6 +44,13 @@ int spfrec_domain_spec_ok(const char *s, size_t len);
 int spfrec_macro_string_ok(const char *s, size_t len, int exp);
 
 /*
+ * spfrec_explanation_ok - a valid explanation text (RFC 7208 6.2: an
+ * explain-string), of any length: spfpd expands it itself, libspf2 never
+ * compiles it.
+ */
+int spfrec_explanation_ok(const char *s, size_t len);
+
+/*
  * spfrec_rewrite - a valid record in the form libspf2 gets right, for a
  * client of the given family.  "a/0" and "mx/0" become exists: on names
  * under these reserved suffixes, which spf.c answers itself.

@@ -689,7 +689,8 @@ expand_term(struct spf_check *c, const char *domain, const char *t, size_t n,
 	int w;
 
 	if (!spfrec_term_spec(t, n, &off, &sl) ||
-	    (memchr(t + off, '%', sl) == NULL && sl <= 253)) {
+	    (memchr(t + off, '%', sl) == NULL && sl <= 253 &&
+	    (sl < 2 || t[off + sl - 1] != '.'))) {
 		if (n >= outsz)
 			return -1;
 		memcpy(out, t, n);
@@ -700,6 +701,9 @@ expand_term(struct spf_check *c, const char *domain, const char *t, size_t n,
 	if ((v = memchr(t + off, '%', sl) ? expand_spec(c, domain, t + off,
 	    sl, 0) : strndup(t + off, sl)) == NULL)
 		return -1;
+	/* "host.example.net." is "host.example.net" (ptr, %{d} after it) */
+	if (strlen(v) > 1 && v[strlen(v) - 1] == '.')
+		v[strlen(v) - 1] = '\0';
 	cut_name(v);
 	val = v;
 	if (!plain_value(v) || strlen(v) > 253) {
@@ -867,7 +871,8 @@ libspf2_record(struct spf_check *c, const char *domain, const char *name,
 		size_t tn = cap < nm ? ml[cap] : rlen;
 		char *buf;
 
-		if (memchr(tt, '%', tn) == NULL && tn <= 253)
+		if (memchr(tt, '%', tn) == NULL && tn <= 253 &&
+		    tt[tn - 1] != '.')
 			continue;
 		if ((buf = malloc(tn + 8192)) == NULL)
 			fatalx("spf: out of memory");
@@ -1336,7 +1341,7 @@ explain(struct spf_check *c, SPF_response_t *resp)
 		 */
 		if (dns_name_ok(name) && (a = need(c, name, DNS_T_TXT)) != NULL &&
 		    a->status == DNS_OK && a->n == 1 && a->rr[0].len > 0 &&
-		    spfrec_macro_string_ok(a->rr[0].u.txt, a->rr[0].len, 1))
+		    spfrec_explanation_ok(a->rr[0].u.txt, a->rr[0].len))
 			text = expand_spec(c, x->domain, a->rr[0].u.txt,
 			    a->rr[0].len, 1);
 	}
@@ -1918,7 +1923,7 @@ spf_configure(const struct config *cfg)
 	free(default_exp);
 	if ((default_exp = strdup(cfg->default_explanation)) == NULL)
 		return -1;
-	if (!spfrec_macro_string_ok(default_exp, strlen(default_exp), 1))
+	if (!spfrec_explanation_ok(default_exp, strlen(default_exp)))
 		log_warnx("default_explanation: not a valid macro-string: "
 		    "its macros may not expand");
 	if (err != SPF_E_SUCCESS) {

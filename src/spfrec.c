@@ -61,6 +61,9 @@ macro_ok(const char *s, size_t len, int exp)
 	i = 3;
 	while (i < len && isdigit((unsigned char)s[i]))
 		i++;
+	/* RFC 7208 7.1: "If a DIGIT is specified, the value MUST be nonzero" */
+	if (i > 3 && strspn(s + 3, "0") >= i - 3)
+		return 0;
 	if (i < len && tolower((unsigned char)s[i]) == 'r')
 		i++;
 	while (i < len && in_set(".-+,/_=", s[i]))
@@ -70,8 +73,22 @@ macro_ok(const char *s, size_t len, int exp)
 	return i + 1;
 }
 
+static int macro_string(const char *s, size_t len, int exp, int bounded);
+
 int
 spfrec_macro_string_ok(const char *s, size_t len, int exp)
+{
+	return macro_string(s, len, exp, 1);
+}
+
+int
+spfrec_explanation_ok(const char *s, size_t len)
+{
+	return macro_string(s, len, 1, 0);
+}
+
+static int
+macro_string(const char *s, size_t len, int exp, int bounded)
 {
 	size_t i = 0, n, size = 0, run = 0;
 	unsigned char c;
@@ -111,7 +128,7 @@ spfrec_macro_string_ok(const char *s, size_t len, int exp)
 	 * rounded up; our estimate is above that, and the bound well below
 	 * 511, so what might not fit is refused.
 	 */
-	return size <= SPFREC_MACRO_MAX_COMPILED;
+	return !bounded || size <= SPFREC_MACRO_MAX_COMPILED;
 }
 
 /* toplabel: alphanumerics with at least one letter, or with a dash inside */

@@ -342,11 +342,12 @@ def t_fail_reject_text(ctx):
     r = c.ask('198.51.100.1', 'a@expd.example.com')
     check(r.startswith('550 5.7.23 Message rejected due to: Not from '
                        '198.51.100.1, sorry. Please see'), r)
-    # an explanation libspf2 could not compile safely: the default one,
-    # and the daemon is still there for the next request
+    # an explanation that smashed libspf2's stack when it compiled it:
+    # spfpd expands it itself (43 times the domain and "S"), the reply
+    # stays within an SMTP line, and the daemon is there for the next
     r = c.ask('198.51.100.1', 'a@expbomb.example.com')
-    check(r.startswith('550 5.7.23 Message rejected due to: SPF fail - not '
-                       'authorized. Please see'), r)
+    check(r.startswith('550 5.7.23 Message rejected due to: ' +
+                       'expbomb.example.comS' * 5) and len(r) < 512, r)
     r = c.ask('192.0.2.10', 'a@example.com')
     check(spf_result(r) == 'pass', r)
     c.close()
