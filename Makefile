@@ -50,7 +50,8 @@ LIB_SRCS = src/log.c src/cidr.c src/codec.c src/config.c src/listener.c \
            src/dns.c src/dnsraw.c src/spf.c src/spfrec.c src/compose.c \
            src/iprev.c src/query.c
 LIB_OBJS = $(LIB_SRCS:src/%.c=$(B)/%.o)
-UNIT_TESTS = test_codec test_config test_cidr test_spfrec test_compose
+UNIT_TESTS = test_codec test_config test_cidr test_spfrec test_compose \
+             test_dnsraw
 
 .PHONY: all deps run check check-unit check-blackbox check-golden check-spf \
 	check-iprev check-rfc check-postfix check-hostile check-diff fuzz-diff \

@@ -193,6 +193,88 @@ test_macro_string_bounded(void **state)
 	    buf, sizeof(buf)) < 0);
 }
 
+/* RFC 7208 7.4's examples, and what libspf2's own expander got wrong */
+static void
+test_expand(void **state)
+{
+	static const struct spfrec_env v4 = {
+		"strong-bad@email.example.com", "strong-bad",
+		"email.example.com", "email.example.com", "192.0.2.3", NULL,
+		"in-addr", "mail.example.org", "192.0.2.3", "mx.example.org",
+		"1234" };
+	static const struct spfrec_env v6 = {
+		"strong-bad@email.example.com", "strong-bad",
+		"email.example.com", "email.example.com",
+		"2.0.0.1.0.d.b.8.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.c.b.0.1",
+		"mail.example.com", "ip6", "mail.example.org", "2001:db8::cb01",
+		NULL, NULL };
+	static const struct {
+		const struct spfrec_env *env;
+		const char *in, *out;
+	} xrows[] = {
+		{ &v4, "%{s}", "strong-bad@email.example.com" },
+		{ &v4, "%{o}", "email.example.com" },
+		{ &v4, "%{d}", "email.example.com" },
+		{ &v4, "%{d4}", "email.example.com" },
+		{ &v4, "%{d3}", "email.example.com" },
+		{ &v4, "%{d2}", "example.com" },
+		{ &v4, "%{d1}", "com" },
+		{ &v4, "%{dr}", "com.example.email" },
+		{ &v4, "%{d2r}", "example.email" },
+		{ &v4, "%{l}", "strong-bad" },
+		{ &v4, "%{l-}", "strong.bad" },
+		{ &v4, "%{lr}", "strong-bad" },
+		{ &v4, "%{lr-}", "bad.strong" },
+		{ &v4, "%{l1r-}", "strong" },
+		{ &v4, "%{ir}.%{v}._spf.%{d2}",
+		    "3.2.0.192.in-addr._spf.example.com" },
+		{ &v4, "%{lr-}.lp._spf.%{d2}", "bad.strong.lp._spf.example.com" },
+		{ &v4, "%{lr-}.lp.%{ir}.%{v}._spf.%{d2}",
+		    "bad.strong.lp.3.2.0.192.in-addr._spf.example.com" },
+		{ &v4, "%{ir}.%{v}.%{l1r-}.lp._spf.%{d2}",
+		    "3.2.0.192.in-addr.strong.lp._spf.example.com" },
+		{ &v4, "%{d2}.trusted-domains.example.net",
+		    "example.com.trusted-domains.example.net" },
+		{ &v6, "%{ir}.%{v}._spf.%{d2}",
+		    "1.0.b.c.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0."
+		    "0.2.ip6._spf.example.com" },
+		/* libspf2 gave "ostmaster" and "mtp1.example.org" here */
+		{ &v4, "%{l2}", "strong-bad" },
+		{ &v4, "%{d9}", "email.example.com" },
+		/* escapes; upper case: URL-escaped, upper-case hex */
+		{ &v4, "a%%b%_c%-d", "a%b c%20d" },
+		{ &v4, "%{S}", "strong-bad%40email.example.com" },
+		{ &v4, "%{L=}", "strong-bad" },
+		{ &v4, "%{c} %{r} %{t} %{h}",
+		    "192.0.2.3 mx.example.org 1234 mail.example.org" },
+		{ &v4, "%{p}", "unknown" },
+		{ &v6, "%{p}.%{c}", "mail.example.com.2001:db8::cb01" },
+	};
+	char out[512];
+	size_t i;
+	long n;
+
+	(void)state;
+	for (i = 0; i < sizeof(xrows) / sizeof(xrows[0]); i++) {
+		n = spfrec_expand(xrows[i].in, strlen(xrows[i].in), xrows[i].env,
+		    out, sizeof(out));
+		if (n < 0 || strcmp(out, xrows[i].out) != 0)
+			fail_msg("%s: got \"%s\", want \"%s\"", xrows[i].in,
+			    n < 0 ? "(error)" : out, xrows[i].out);
+		assert_int_equal(n, (long)strlen(xrows[i].out));
+	}
+	/* no room: -1, never past the buffer */
+	assert_int_equal(spfrec_expand("%{s}", 4, &v4, out, 10), -1);
+	/* a zero DIGIT is no valid macro (RFC 7208 7.1) */
+	assert_false(spfrec_macro_string_ok("%{d0}", 5, 0));
+	assert_false(spfrec_macro_string_ok("%{d00r}", 7, 0));
+	assert_true(spfrec_macro_string_ok("%{d10}", 6, 0));
+	/* an explanation has no size bound: spfpd expands it itself */
+	memset(out, 'y', 400);
+	assert_false(spfrec_macro_string_ok(out, 400, 1));
+	assert_true(spfrec_explanation_ok(out, 400));
+}
+
 int
 main(void)
 {
@@ -202,6 +284,7 @@ main(void)
 		cmocka_unit_test(test_is_spf),
 		cmocka_unit_test(test_synth_name),
 		cmocka_unit_test(test_macro_string_bounded),
+		cmocka_unit_test(test_expand),
 	};
 
 	return cmocka_run_group_tests_name("spfrec", tests, NULL, NULL);
