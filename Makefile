@@ -150,14 +150,19 @@ check-rfc: $(B)/spfpd
 # scripted DNS world) against pyspf on the same data; a fixed-seed batch
 # in check (DIFF_CASES), open-ended with "make fuzz-diff FUZZ_TIME=s".
 # Divergences not explained in tests/diff/known-divergences fail it, and
-# are saved as replayable cases in $(B)/spfdiff-out/divergences/.
+# are saved as replayable cases in $(B)/spfdiff-out/divergences/; the
+# cases of what it found in spfpd (tests/diff/found.cases) are replayed.
 DIFF_CASES = 20000
 DIFF_SEED = 1
 check-diff: $(B)/spfdiff
 	@rm -rf $(B)/spfdiff-out; /usr/bin/python3 tests/diff/spfdiff.py \
 	  --spfdiff $(B)/spfdiff --seed $(DIFF_SEED) --cases $(DIFF_CASES) \
 	  --out-dir $(B)/spfdiff-out > $(B)/spfdiff.out 2>&1; rc=$$?; \
-	  tail -n 25 $(B)/spfdiff.out; exit $$rc
+	  tail -n 25 $(B)/spfdiff.out; \
+	  /usr/bin/python3 tests/diff/spfdiff.py --spfdiff $(B)/spfdiff \
+	  --replay tests/diff/found.cases --out-dir $(B)/spfdiff-out \
+	  > $(B)/spfdiff-found.out 2>&1 || rc=1; \
+	  tail -n 3 $(B)/spfdiff-found.out; exit $$rc
 
 fuzz-diff: $(B)/spfdiff
 	/usr/bin/python3 tests/diff/spfdiff.py --spfdiff $(B)/spfdiff \

@@ -1130,6 +1130,7 @@ layer_lookup(SPF_dns_server_t *s, const char *domain, ns_type type,
 	char *spf_txt = NULL, why[NS_MAXDNAME];
 	size_t i, n;
 	long idx;
+	int bad_name = 0;
 
 	(void)should_cache;
 	if (c == NULL)
@@ -1151,11 +1152,10 @@ layer_lookup(SPF_dns_server_t *s, const char *domain, ns_type type,
 	 */
 	if (spfrec_synth_name(name, why, sizeof(why)) < 0) {
 		truncate_left(name);
-		if (!dns_name_ok(name))
-			return rr_status(s, domain, type, HOST_NOT_FOUND);
+		bad_name = !dns_name_ok(name);
 	}
 	/* our continuation records: no DNS, no DNS term */
-	if ((idx = marker_index(name, SPF_CONT_SUFFIX)) >= 0) {
+	if (!bad_name && (idx = marker_index(name, SPF_CONT_SUFFIX)) >= 0) {
 		if (type != ns_t_txt || (size_t)idx >= c->nconts)
 			return rr_status(s, domain, type, HOST_NOT_FOUND);
 		n = strlen(c->conts[idx]) + 1;
@@ -1170,7 +1170,8 @@ layer_lookup(SPF_dns_server_t *s, const char *domain, ns_type type,
 	if (c->over_limit && !c->in_exp)
 		return rr_status(s, domain, type, HOST_NOT_FOUND);
 	counted = c->in_exp ? 0 : count_term(c, name, (int)type);
-	if (c->over_limit)
+	/* asked or not, the term counts (4.6.4); no query, no void lookup */
+	if (c->over_limit || bad_name)
 		return rr_status(s, domain, type, HOST_NOT_FOUND);
 	if ((rr = synth_lookup(s, c, domain, name, type)) != NULL)
 		return rr;
