@@ -157,16 +157,20 @@ DIFF_SEED = 1
 check-diff: $(B)/spfdiff
 	@rm -rf $(B)/spfdiff-out; /usr/bin/python3 tests/diff/spfdiff.py \
 	  --spfdiff $(B)/spfdiff --seed $(DIFF_SEED) --cases $(DIFF_CASES) \
-	  --out-dir $(B)/spfdiff-out > $(B)/spfdiff.out 2>&1; rc=$$?; \
+	  --out-dir $(B)/spfdiff-out \
+	  --save-dir $(B)/spfdiff-out/divergences > $(B)/spfdiff.out 2>&1; \
+	  rc=$$?; \
 	  tail -n 25 $(B)/spfdiff.out; \
 	  /usr/bin/python3 tests/diff/spfdiff.py --spfdiff $(B)/spfdiff \
 	  --replay tests/diff/found.cases --out-dir $(B)/spfdiff-out \
+	  --save-dir $(B)/spfdiff-out/divergences \
 	  > $(B)/spfdiff-found.out 2>&1 || rc=1; \
 	  tail -n 3 $(B)/spfdiff-found.out; exit $$rc
 
 fuzz-diff: $(B)/spfdiff
 	/usr/bin/python3 tests/diff/spfdiff.py --spfdiff $(B)/spfdiff \
-	  --time $(FUZZ_TIME) --out-dir $(B)/spfdiff-out
+	  --time $(FUZZ_TIME) --out-dir $(B)/spfdiff-out \
+	  --save-dir $(B)/spfdiff-out/divergences
 
 # a DNS server that misbehaves on purpose; clients that vanish; signals
 # under load

@@ -257,6 +257,7 @@ def pyspf_check(case, default_exp=DEFAULT_EXP, trace=False, fix=None):
     if trace:
         world.log = []
     _current.world = world
+    _current.rejoin = False     # pyspf-macro-rejoin's correction, off
     helo = case.helo.decode('latin-1')
     sender = '' if case.sender is None else case.sender.decode('latin-1')
     try:
@@ -1017,7 +1018,7 @@ def run_c(cmd, cases, timeout=300):
 
 KNOWN = {}
 FIXES = {}
-MAX_FIXES = 3
+MAX_FIXES = 4
 
 
 def known(kid):
@@ -1042,15 +1043,22 @@ def both_fail(py, c):
     return py[0] == c[0] == 'fail' and py[1] != c[1]
 
 
+def ip6_i_lower(case, text):
+    """text with pyspf's upper-case IPv6 %{i} nibbles in lower case"""
+    if ':' not in case.ip or \
+            case.ip.lower().startswith(('::ffff:', '0:0:0:0:0:ffff:')):
+        return text
+    return re.sub(rb'(?:[0-9A-F]\.){2,}[0-9A-F]',
+                  lambda m: m.group(0).lower(), text)
+
+
 @known('exp-ip6-i-case')
 def _ip6_i_case(case, py, c):
     # pyspf writes the nibbles of an IPv6 %{i} in upper case
     if not both_fail(py, c) or ':' not in case.ip or \
             case.ip.lower().startswith(('::ffff:', '0:0:0:0:0:ffff:')):
         return False
-    low = re.sub(rb'(?:[0-9A-F]\.){2,}[0-9A-F]',
-                 lambda m: m.group(0).lower(), py[1])
-    return low == c[1]
+    return ip6_i_lower(case, py[1]) == c[1]
 
 
 EXP_CAP = 512
@@ -1059,8 +1067,9 @@ EXP_CAP = 512
 @known('exp-length-cap')
 def _exp_length_cap(case, py, c):
     # spfpd cuts an explanation at 512 bytes; pyspf gives it whole
+    # (the cut text may also hold an IPv6 %{i}: exp-ip6-i-case)
     return both_fail(py, c) and len(c[1]) == EXP_CAP and \
-        len(py[1]) > EXP_CAP and py[1].startswith(c[1])
+        len(py[1]) > EXP_CAP and ip6_i_lower(case, py[1]).startswith(c[1])
 
 
 def identity_domain(case):
@@ -1386,6 +1395,32 @@ def _redirect_early(case):
             return spf.query.dns_spf(q, domain)
         q.check_lookups = check_lookups
         q.dns_spf = dns_spf
+    return fix
+
+
+_expand_one = spf.expand_one
+
+
+def _expand_one_rejoin(expansion, string, joiner):
+    if getattr(_current, 'rejoin', False):
+        joiner = '.'
+    return _expand_one(expansion, string, joiner)
+
+
+spf.expand_one = _expand_one_rejoin
+
+
+@pyspf_fix('pyspf-macro-rejoin')
+def _macro_rejoin(case):
+    # pyspf rejoins the parts of a split macro value with "." only for
+    # %{l} and %{s} (JOINERS); for %{d}, %{o}, %{h}, ... it keeps the
+    # delimiters it split at.  Corrected: "." for every letter.
+    if not any(re.search(rb'%\{[a-z]\d*r?[-+,/_=]*[-+,/_=][-+,/_=.]*\}',
+                         d, re.I) for d in txt_data(case)):
+        return None
+
+    def fix(q):
+        _current.rejoin = True
     return fix
 
 
