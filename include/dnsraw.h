@@ -12,8 +12,10 @@
  * One connected UDP socket per question (a fresh source port), a random
  * 16-bit ID, a reply accepted only with that ID and the same question,
  * sent again every timeout, tries times; a truncated reply is an error
- * (no TCP: such questions are rare and their answers small).  The
- * callback runs once, from the event loop, unless cancelled first.
+ * (no TCP: such questions are rare and their answers small).  At most 32
+ * questions have a socket at once; the others wait in line.  The name is
+ * in dns.c's text form ("\DDD" and "\c" escapes).  The callback runs
+ * once, from the event loop, unless cancelled first.
  */
 #ifndef SPFPD_DNSRAW_H
 #define SPFPD_DNSRAW_H

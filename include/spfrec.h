@@ -92,7 +92,7 @@ struct spfrec_env {
  * spfrec_macro_string_ok) with every macro expanded (RFC 7208 7.3:
  * transformers, delimiters, URL escaping of upper-case letters with
  * upper-case hex), into out (NUL-terminated, any bytes): its length, -1
- * when out (outsz bytes) is too small.  libspf2's own expander drops a
+ * when out (outsz bytes) is too small and not partial.  libspf2's own expander drops a
  * character when a transformer asks for more parts than there are
  * ("%{l2}" of "postmaster" gave "ostmaster") and escapes in lower case.
  */
@@ -112,6 +112,15 @@ int spfrec_domain_ok(const char *d);
 int spfrec_term_spec(const char *t, size_t len, size_t *off, size_t *slen);
 
 long spfrec_expand(const char *s, size_t len, const struct spfrec_env *env,
-    char *out, size_t outsz);
+    char *out, size_t outsz, int partial);
+
+/*
+ * spfrec_expand_size - a buffer size in which spfrec_expand() of s
+ * certainly fits (every value URL-escaped); with partial, spfrec_expand()
+ * instead keeps what fits of the text's left part (an explanation).
+ * Linear in the size of s and of the values.
+ */
+size_t spfrec_expand_size(const char *s, size_t len,
+    const struct spfrec_env *env);
 
 #endif

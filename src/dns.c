@@ -445,6 +445,8 @@ lru_push(struct entry *e)
 	e->in_lru = 1;
 }
 
+static void ticket_drop(struct ticket *tk);
+
 static void
 entry_free(struct entry *e)
 {
@@ -458,6 +460,8 @@ entry_free(struct entry *e)
 		}
 	}
 	lru_unlink(e);
+	if (e->tk)
+		ticket_drop(e->tk);     /* only at shutdown: pending entries */
 	if (e->cached)
 		dns.st.entries--;
 	dns_answer_unref(e->ans);
@@ -801,6 +805,23 @@ ticket_finish(struct ticket *tk, enum dns_xfer x, const unsigned char *abuf,
 	}
 }
 
+/* ticket_drop - forget the question without an answer (shutdown) */
+static void
+ticket_drop(struct ticket *tk)
+{
+	if (tk->e)
+		tk->e->tk = NULL;
+	tk->e = NULL;
+	if (tk->deadline)
+		event_free(tk->deadline);
+	tk->deadline = NULL;
+	if (tk->raw)
+		dnsraw_cancel(tk->raw);
+	tk->raw = NULL;
+	if (!tk->in_ares)
+		free(tk);
+}
+
 static void
 raw_answer(void *arg, enum dns_xfer x, const unsigned char *abuf, int alen)
 {
@@ -872,8 +893,15 @@ ares_answer(void *arg, ares_status_t status, size_t timeouts,
 	size_t len = 0;
 
 	(void)timeouts;
-	if (rec != NULL && ares_dns_write(rec, &buf, &len) != ARES_SUCCESS)
+	if (rec != NULL && ares_dns_write(rec, &buf, &len) != ARES_SUCCESS) {
+		/*
+		 * c-ares 1.34 will not write back a reply holding a name it
+		 * refuses (a CNAME to "a b.example"), which 1.18 passed on:
+		 * ask by hand, as for a reply it calls malformed.
+		 */
 		len = 0;
+		status = ARES_EBADRESP;
+	}
 	ticket_done(arg, (int)status, len ? buf : NULL, (int)len);
 	ares_free_string(buf);
 }

@@ -532,6 +532,7 @@ sb_add(struct strbuf *b, const char *s, size_t n)
  * marker under SPF_NAME_SUFFIX that this layer maps back to it.
  */
 #define SPF_NAME_SUFFIX ".name.spfpd.invalid"
+#define SPF_EXP_MAX 512         /* an explanation goes into a reply line */
 
 static const struct dns_answer *need(struct spf_check *c, const char *name,
     int type);
@@ -630,20 +631,24 @@ expand_spec(struct spf_check *c, const char *domain, const char *s,
 {
 	struct spfrec_env env = c->env;
 	char *out, tbuf[32];
-	long len;
+	size_t sz;
 
 	env.d = domain;
 	env.p = NULL;
-	if (memchr(s, '%', n) != NULL && (strstr(s, "%{p") != NULL ||
-	    strstr(s, "%{P") != NULL))
+	if (memmem(s, n, "%{p", 3) != NULL || memmem(s, n, "%{P", 3) != NULL)
 		env.p = p_value(c, domain);
 	if (exp) {
 		snprintf(tbuf, sizeof(tbuf), "%lld", (long long)time(NULL));
 		env.t = tbuf;
 	}
-	if ((out = malloc(8192)) == NULL)
+	/*
+	 * A name is expanded whole (7.3 then cuts it on the left); of an
+	 * explanation only the left part is kept (explain() cuts at 512).
+	 */
+	sz = exp ? SPF_EXP_MAX + 1 : spfrec_expand_size(s, n, &env);
+	if ((out = malloc(sz)) == NULL)
 		fatalx("spf: out of memory");
-	if ((len = spfrec_expand(s, n, &env, out, 8192)) < 0) {
+	if (spfrec_expand(s, n, &env, out, sz, exp) < 0) {
 		free(out);
 		return NULL;
 	}
@@ -724,11 +729,11 @@ expand_term(struct spf_check *c, const char *domain, const char *t, size_t n,
 	if (!plain_value(v) || strlen(v) > 253) {
 		c->names = grow(c->names, &c->names_cap, c->nnames,
 		    sizeof(*c->names));
-		c->names[c->nnames] = v;
+		if ((c->names[c->nnames] = strdup(v)) == NULL)
+			fatalx("spf: out of memory");
 		snprintf(marker, sizeof(marker), "%zu%s", c->nnames++,
 		    SPF_NAME_SUFFIX);
 		val = marker;
-		v = NULL;
 	}
 	w = snprintf(out, outsz, "%.*s%s%.*s", (int)off, t, val,
 	    (int)(n - off - sl), t + off + sl);
@@ -826,8 +831,10 @@ libspf2_record(struct spf_check *c, const char *domain, const char *name,
 	char why[128], *rw, *out = NULL, marker[64];
 	const char **m = NULL, *t, *sp, *e, *redirect = NULL, *exp = NULL;
 	size_t *ml = NULL, nm = 0, cap = 0, rlen = 0, rwsz = 4 * len + 256;
-	size_t nstore = 0, nstore_cap = 0;
+	size_t nstore = 0, nstore_cap = 0, dnl, ndns = 0;
 	char **exps_store = NULL;
+	const char *dn;
+	int redirect_cut = 0;
 	struct expref *x;
 	struct strbuf whole = { 0 };
 
@@ -870,6 +877,17 @@ libspf2_record(struct spf_check *c, const char *domain, const char *name,
 			}
 			continue;
 		}
+		/*
+		 * A record's DNS-querying terms past the 11th are never
+		 * reached: the 11th is a permerror (4.6.4).  They are left
+		 * out, with redirect=, before anything is expanded: an
+		 * attacker's record of thousands of macros costs 11.
+		 */
+		if (ndns > SPF_MAX_TERMS)
+			continue;
+		if (dns_term_type(t, (size_t)(sp - t), &dn, &dnl) != -1 &&
+		    ++ndns > SPF_MAX_TERMS)
+			redirect_cut = 1;
 		if (nm == cap) {
 			cap = cap ? 2 * cap : 32;
 			m = realloc(m, cap * sizeof(*m));
@@ -880,6 +898,8 @@ libspf2_record(struct spf_check *c, const char *domain, const char *name,
 		m[nm] = t;
 		ml[nm++] = (size_t)(sp - t);
 	}
+	if (redirect_cut)
+		redirect = NULL;
 	/* every macro expanded here (see expand_term) */
 	for (cap = 0; cap < nm + (redirect != NULL); cap++) {
 		const char *tt = cap < nm ? m[cap] : redirect;
@@ -1381,8 +1401,8 @@ dflt:
 			return 1;
 		}
 	}
-	if (text != NULL && strlen(text) > 512)
-		text[512] = '\0';
+	if (text != NULL && strlen(text) > SPF_EXP_MAX)
+		text[SPF_EXP_MAX] = '\0';
 	c->expl = text;
 	return 0;
 }
@@ -1918,30 +1938,27 @@ spf_configure(const struct config *cfg)
 {
 	SPF_response_t *resp = NULL;
 	SPF_errcode_t err;
-	const char *p;
-	char *text, *o;
+	char *text;
 
-	/* a macro-string for libspf2: spaces as "%_" (it mangles them) */
-	if ((text = malloc(2 * strlen(cfg->default_explanation) + 1)) == NULL)
+	/*
+	 * spfpd expands the default explanation itself (explain()); libspf2
+	 * gets a fixed text without macros, only so that its explanation is
+	 * not empty when no exp= decided (that is how explain() tells).  Its
+	 * macro compiler never sees the administrator's text.
+	 */
+	if ((text = strdup("spfpd")) == NULL)
 		return -1;
-	for (p = cfg->default_explanation, o = text; *p; p++) {
-		if (*p == ' ') {
-			*o++ = '%';
-			*o++ = '_';
-		} else {
-			*o++ = *p;
-		}
-	}
-	*o = '\0';
 	err = SPF_server_set_explanation(spf_server, text, &resp);
 	SPF_response_free(resp);
 	free(text);
 	free(default_exp);
 	if ((default_exp = strdup(cfg->default_explanation)) == NULL)
 		return -1;
-	if (!spfrec_explanation_ok(default_exp, strlen(default_exp)))
-		log_warnx("default_explanation: not a valid macro-string: "
-		    "its macros may not expand");
+	if (!spfrec_explanation_ok(default_exp, strlen(default_exp))) {
+		log_warnx("default_explanation: not a valid explanation "
+		    "(RFC 7208 6.2: text and %%{x} macros)");
+		return -1;
+	}
 	if (err != SPF_E_SUCCESS) {
 		log_warnx("default_explanation: %s", SPF_strerror(err));
 		return -1;

@@ -781,61 +781,103 @@ url_escape(const char *s, size_t n, char *out, size_t outsz)
 }
 
 /*
- * transform - value v cut at the delimiters, reversed with rev, the
- * rightmost n parts (all when n is 0) joined with "." (RFC 7208 7.3).
+ * transform - value v (vlen bytes) cut at the delimiters, reversed with
+ * rev, the rightmost n parts (all when n is 0) joined with "." (RFC 7208
+ * 7.3), into out, which has room for vlen bytes: its length.  One pass
+ * to find the parts, one to write them: linear in vlen.
  */
 static size_t
-transform(const char *v, unsigned long n, int rev, const char *delims,
-    size_t ndelims, char *out, size_t outsz)
+transform(const char *v, size_t vlen, unsigned long n, int rev,
+    const char *delims, size_t ndelims, char *out, size_t *start,
+    size_t *plen)
 {
-	size_t nparts = 1, i, k, first, o = 0, start, end, pos;
-	const char *p;
+	size_t nparts = 0, i, k, first, o = 0, s0 = 0, idx;
 
-	for (p = v; *p; p++)
-		if (memchr(delims, *p, ndelims) != NULL)
-			nparts++;
+	for (i = 0; i <= vlen; i++) {
+		if (i == vlen || memchr(delims, v[i], ndelims) != NULL) {
+			start[nparts] = s0;
+			plen[nparts++] = i - s0;
+			s0 = i + 1;
+		}
+	}
 	first = n && n < nparts ? nparts - n : 0;
 	for (k = first; k < nparts; k++) {
-		/* the k-th part in the output order */
-		size_t idx = rev ? nparts - 1 - k : k, cur = 0;
-
-		start = 0;
-		end = strlen(v);
-		for (pos = 0; v[pos]; pos++) {
-			if (memchr(delims, v[pos], ndelims) != NULL) {
-				if (cur == idx) {
-					end = pos;
-					break;
-				}
-				cur++;
-				start = pos + 1;
-			}
-		}
-		if (k > first) {
-			if (o + 1 >= outsz)
-				return (size_t)-1;
+		idx = rev ? nparts - 1 - k : k;
+		if (k > first)
 			out[o++] = '.';
-		}
-		if (o + (end - start) >= outsz)
-			return (size_t)-1;
-		for (i = start; i < end; i++)
-			out[o++] = v[i];
+		memcpy(out + o, v + start[idx], plen[idx]);
+		o += plen[idx];
 	}
 	return o;
 }
 
+/* letter_value - the value of a macro letter, "unknown" for none */
+static const char *
+letter_value(const struct spfrec_env *env, int c)
+{
+	const char *v;
+
+	switch (tolower(c)) {
+	case 's': v = env->s; break;
+	case 'l': v = env->l; break;
+	case 'o': v = env->o; break;
+	case 'd': v = env->d; break;
+	case 'i': v = env->i; break;
+	case 'p': v = env->p; break;
+	case 'v': v = env->v; break;
+	case 'h': v = env->h; break;
+	case 'c': v = env->c; break;
+	case 'r': v = env->r; break;
+	case 't': v = env->t; break;
+	default: return NULL;
+	}
+	return v ? v : "unknown";
+}
+
+size_t
+spfrec_expand_size(const char *s, size_t len, const struct spfrec_env *env)
+{
+	size_t i, need = 1;
+	const char *v;
+
+	for (i = 0; i < len; i++) {
+		if (s[i] == '%' && i + 2 < len && s[i + 1] == '{' &&
+		    (v = letter_value(env, (unsigned char)s[i + 2])) != NULL)
+			need += 3 * strlen(v);
+		else
+			need += 3;      /* "%-" is "%20" */
+	}
+	return need;
+}
+
 long
 spfrec_expand(const char *s, size_t len, const struct spfrec_env *env,
-    char *out, size_t outsz)
+    char *out, size_t outsz, int partial)
 {
-	size_t i = 0, o = 0, n, m, tl;
+	size_t i = 0, o = 0, n, m, tl, vlen, *start = NULL, *plen = NULL;
+	size_t cap = 0;
 	const char *v;
-	char tmp[8192];
+	char *tmp = NULL, *esc = NULL;
 	unsigned long num;
 	int rev, c;
+	long ret = -1;
 
-#define EMIT(str, l) do { if (o + (l) >= outsz) return -1;		\
-	memcpy(out + o, (str), (l)); o += (l); } while (0)
+	if (outsz == 0)
+		return -1;
+	/*
+	 * EMIT: out full is an error, or with partial (an explanation,
+	 * whose left part is kept) the end of the text
+	 */
+#define EMIT(str, l) do { size_t l_ = (l);				\
+	if (o + l_ >= outsz) {						\
+		if (!partial)						\
+			goto done;					\
+		l_ = outsz - 1 - o;					\
+		memcpy(out + o, (str), l_);				\
+		o += l_;						\
+		goto full;						\
+	}								\
+	memcpy(out + o, (str), l_); o += l_; } while (0)
 	while (i < len) {
 		if (s[i] != '%') {
 			EMIT(s + i, 1);
@@ -843,7 +885,7 @@ spfrec_expand(const char *s, size_t len, const struct spfrec_env *env,
 			continue;
 		}
 		if (i + 1 >= len)
-			return -1;
+			goto done;
 		if (s[i + 1] == '%' || s[i + 1] == '_' || s[i + 1] == '-') {
 			EMIT(s[i + 1] == '%' ? "%" : s[i + 1] == '_' ? " " :
 			    "%20", s[i + 1] == '-' ? 3 : 1);
@@ -851,24 +893,10 @@ spfrec_expand(const char *s, size_t len, const struct spfrec_env *env,
 			continue;
 		}
 		if (s[i + 1] != '{' || i + 3 >= len)
-			return -1;
+			goto done;
 		c = (unsigned char)s[i + 2];
-		switch (tolower(c)) {
-		case 's': v = env->s; break;
-		case 'l': v = env->l; break;
-		case 'o': v = env->o; break;
-		case 'd': v = env->d; break;
-		case 'i': v = env->i; break;
-		case 'p': v = env->p; break;
-		case 'v': v = env->v; break;
-		case 'h': v = env->h; break;
-		case 'c': v = env->c; break;
-		case 'r': v = env->r; break;
-		case 't': v = env->t; break;
-		default: return -1;
-		}
-		if (v == NULL)
-			v = "unknown";
+		if ((v = letter_value(env, c)) == NULL)
+			goto done;
 		for (m = i + 3, num = 0; m < len && isdigit((unsigned char)s[m]);
 		    m++)
 			num = num * 10 + (unsigned long)(s[m] - '0') > 100000 ?
@@ -881,26 +909,45 @@ spfrec_expand(const char *s, size_t len, const struct spfrec_env *env,
 		for (n = m; n < len && s[n] != '}'; n++)
 			;
 		if (n >= len)
-			return -1;
-		tl = transform(v, num, rev, n > m ? s + m : ".", n > m ?
-		    n - m : 1, tmp, sizeof(tmp));
-		if (tl == (size_t)-1)
-			return -1;
+			goto done;
+		vlen = strlen(v);
+		if (vlen + 1 > cap) {
+			cap = vlen + 1;
+			free(tmp);
+			free(esc);
+			free(start);
+			free(plen);
+			tmp = malloc(cap);
+			esc = malloc(3 * cap);
+			start = malloc(cap * sizeof(*start));
+			plen = malloc(cap * sizeof(*plen));
+			if (tmp == NULL || esc == NULL || start == NULL ||
+			    plen == NULL)
+				goto done;
+		}
+		tl = transform(v, vlen, num, rev, n > m ? s + m : ".",
+		    n > m ? n - m : 1, tmp, start, plen);
 		if (isupper(c)) {
-			char esc[3 * sizeof(tmp)];
-			size_t el = url_escape(tmp, tl, esc, sizeof(esc));
+			size_t el = url_escape(tmp, tl, esc, 3 * cap);
 
 			if (el == (size_t)-1)
-				return -1;
+				goto done;
 			EMIT(esc, el);
 		} else {
 			EMIT(tmp, tl);
 		}
 		i = n + 1;
 	}
-#undef EMIT
+full:
 	out[o] = '\0';
-	return (long)o;
+	ret = (long)o;
+done:
+#undef EMIT
+	free(tmp);
+	free(esc);
+	free(start);
+	free(plen);
+	return ret;
 }
 
 int

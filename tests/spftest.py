@@ -769,6 +769,45 @@ def t_dns_answers(ctx):
         dns.stop()
 
 
+def t_macro_bomb(ctx):
+    """A record of 300 terms, each two macros of a 4 kB local part of
+    2,000 parts: only the 11 terms evaluation can reach are expanded, in
+    linear time, so another client is answered at once; a name that
+    expands past any buffer is cut on the left (RFC 7208 7.3), not a
+    permerror; names c-ares will not send are asked by hand."""
+    zone = {'bomb.test': [{'TXT': 'v=spf1 ' + ' '.join(
+                'a:%{l}%{l}.x' for _ in range(300)) + ' -all'}],
+            'cut.test': [{'TXT': 'v=spf1 exists:%{L}.x.cut.test -all'}],
+            'ok.test': [{'TXT': 'v=spf1 -all'}],
+            'plus.test': [{'TXT': 'v=spf1 exists:%{l}.u.plus.test -all'}],
+            'a+b.u.plus.test': [{'A': '127.0.0.2'}]}
+    dns = TestDNS(ctx, zone, [])
+    try:
+        d = ctx.daemon('mail_from_reject = no\ndns_timeout = 3s\n',
+                       dns_servers=dns.servers)
+        c1 = d.connect()
+        c2 = d.connect()
+        local = '.'.join(['a'] * 2000)
+        c1.send('192.0.2.1', local + '@bomb.test', helo='')
+        r = c2.ask('192.0.2.1', 'a@ok.test', helo='')
+        check(spf_result(r) == 'fail', r)
+        r = c1.reply()
+        check(spf_result(r) == 'permerror', r)
+        # %{L} of 2,800 "+" is 8,400 bytes: cut to 253, a fail
+        r = c2.ask('192.0.2.1', '+' * 2800 + '@cut.test', helo='')
+        check(spf_result(r) == 'fail', r)
+        # "a+b.u.plus.test": c-ares 1.34 will not send it; spfpd does
+        r = c2.ask('192.0.2.1', 'a+b@plus.test', helo='')
+        check(spf_result(r) == 'pass', r)
+        r = c2.ask('192.0.2.1', 'a+c@plus.test', helo='')
+        check(spf_result(r) == 'fail', r)
+        c1.close()
+        c2.close()
+        d.stop()
+    finally:
+        dns.stop()
+
+
 def t_dns_timeout(ctx):
     """dns_timeout holds on every c-ares version: after 30 quick answers
     (c-ares 1.22+ then times an attempt by the server's latency, 250 ms
@@ -1066,6 +1105,7 @@ TESTS = [
     ('round_trips', t_round_trips),
     ('forgery', t_forgery),
     ('dns_timeout', t_dns_timeout),
+    ('macro_bomb', t_macro_bomb),
     ('dns_answers', t_dns_answers),
 ]
 

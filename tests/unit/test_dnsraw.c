@@ -37,6 +37,10 @@ test_query(void **state)
 	strcpy(label64 + 64, ".com");
 	assert_int_equal(dnsraw_query(q, sizeof(q), 1, label64, 1), -1);
 	assert_int_equal(dnsraw_query(q, 10, 1, "a.com", 1), -1);
+	/* dns.c's text form: "\\DDD" and "\\c" escapes, "\\." in a label */
+	assert_int_equal(dnsraw_query(q, sizeof(q), 1, "h\\032x\\.y.com", 1),
+	    12 + 1 + 5 + 1 + 3 + 1 + 4);
+	assert_memory_equal(q + 12, "\005h x.y\003com", 11);
 }
 
 static void

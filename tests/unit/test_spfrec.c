@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -257,14 +258,39 @@ test_expand(void **state)
 	(void)state;
 	for (i = 0; i < sizeof(xrows) / sizeof(xrows[0]); i++) {
 		n = spfrec_expand(xrows[i].in, strlen(xrows[i].in), xrows[i].env,
-		    out, sizeof(out));
+		    out, sizeof(out), 0);
+		assert_true(spfrec_expand_size(xrows[i].in,
+		    strlen(xrows[i].in), xrows[i].env) > strlen(xrows[i].out));
 		if (n < 0 || strcmp(out, xrows[i].out) != 0)
 			fail_msg("%s: got \"%s\", want \"%s\"", xrows[i].in,
 			    n < 0 ? "(error)" : out, xrows[i].out);
 		assert_int_equal(n, (long)strlen(xrows[i].out));
 	}
 	/* no room: -1, never past the buffer */
-	assert_int_equal(spfrec_expand("%{s}", 4, &v4, out, 10), -1);
+	assert_int_equal(spfrec_expand("%{s}", 4, &v4, out, 10, 0), -1);
+	/* partial (an explanation): the left part that fits */
+	assert_int_equal(spfrec_expand("%{s}", 4, &v4, out, 10, 1), 9);
+	assert_string_equal(out, "strong-ba");
+	/* linear: a 4 kB local part of 2,000 parts, 40 macros of it */
+	{
+		static char lp[4001], spec[41 * 5];
+		struct spfrec_env e = v4;
+		char *big;
+		size_t k, sz;
+
+		for (k = 0; k < 4000; k++)
+			lp[k] = k % 2 ? '.' : 'a';
+		e.l = lp;
+		for (k = 0; k < 40; k++)
+			memcpy(spec + 5 * k, "%{L}", 5);
+		for (k = 0; k < 40; k++)
+			spec[5 * k + 4] = '.';
+		sz = spfrec_expand_size(spec, 40 * 5, &e);
+		assert_non_null(big = malloc(sz));
+		assert_true(spfrec_expand(spec, 40 * 5, &e, big, sz, 0) >
+		    40 * 4000);
+		free(big);
+	}
 	/* a zero DIGIT is no valid macro (RFC 7208 7.1) */
 	assert_false(spfrec_macro_string_ok("%{d0}", 5, 0));
 	assert_false(spfrec_macro_string_ok("%{d00r}", 7, 0));
