@@ -578,16 +578,16 @@ addr_in(const struct spf_check *c, const struct dns_answer *a)
 }
 
 /*
- * p_value - %{p}: a validated name of the client (RFC 7208 7.3, 5.5),
- * one at or below domain first, else "unknown"; NULL after recording a
- * miss.  Its lookups are no DNS terms.
+ * p_value - %{p}: a validated name of the client (RFC 7208 7.3, 5.5):
+ * domain itself if validated, else a subdomain of it, else any, else
+ * "unknown"; NULL after recording a miss.  Its lookups are no DNS terms.
  */
 static const char *
 p_value(struct spf_check *c, const char *domain)
 {
 	char rev[80];
 	const struct dns_answer *a, *h;
-	const char *first = NULL, *nm;
+	const char *first = NULL, *sub = NULL, *exact = NULL, *nm;
 	size_t i, dl = strlen(domain), nl;
 	int missing = 0;
 
@@ -607,16 +607,18 @@ p_value(struct spf_check *c, const char *domain)
 		if (!addr_in(c, h))
 			continue;
 		nl = strlen(nm);
-		if (strcasecmp(nm, domain) == 0 || (nl > dl &&
-		    nm[nl - dl - 1] == '.' &&
-		    strcasecmp(nm + nl - dl, domain) == 0))
-			return nm;
-		if (first == NULL)
+		if (strcasecmp(nm, domain) == 0)
+			exact = nm;
+		else if (sub == NULL && nl > dl && nm[nl - dl - 1] == '.' &&
+		    strcasecmp(nm + nl - dl, domain) == 0)
+			sub = nm;
+		else if (first == NULL)
 			first = nm;
 	}
 	if (missing)
 		return NULL;
-	return first ? first : "unknown";
+	/* 7.3: the <domain> itself, else a subdomain, else any */
+	return exact ? exact : sub ? sub : first ? first : "unknown";
 }
 
 /*

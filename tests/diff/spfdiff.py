@@ -1061,6 +1061,26 @@ def _ip6_i_case(case, py, c):
     return ip6_i_lower(case, py[1]) == c[1]
 
 
+@known('pyspf-exp-domain-after-include')
+def _exp_domain_after_include(case, py, c):
+    # pyspf expands the explanation of a fail decided by an include:
+    # term with the <domain> of that include still current, so its %{p}
+    # picks another of the validated names; the texts differ only there
+    if not both_fail(py, c) or not any(
+            re.search(rb'%\{p', d, re.I) for d in txt_data(case)) or \
+            not re.search(rb'include:', b' '.join(txt_data(case)), re.I):
+        return False
+    names = sorted({d.lower() for _, t, _, d in case.rrs if t == 'PTR'},
+                   key=len, reverse=True)
+
+    def norm(text):
+        text = text.lower()
+        for n in names:
+            text = text.replace(n.encode('latin-1'), b'<p>')
+        return text
+    return norm(py[1]) == norm(c[1])
+
+
 EXP_CAP = 512
 
 
@@ -1395,6 +1415,24 @@ def _redirect_early(case):
             return spf.query.dns_spf(q, domain)
         q.check_lookups = check_lookups
         q.dns_spf = dns_spf
+    return fix
+
+
+@pyspf_fix('pyspf-p-cached')
+def _p_cached(case):
+    # pyspf works %{p} out once per check, for the <domain> current then
+    # (an include's, say), and reuses it for every other domain.
+    # Corrected: worked out again for the domain of each expansion.
+    if not any(re.search(rb'%\{p', d, re.I) for d in txt_data(case)):
+        return None
+
+    def fix(q):
+        inner = q.__dict__.get('getp')
+
+        def getp():
+            q.p = None
+            return inner() if inner else spf.query.getp(q)
+        q.getp = getp
     return fix
 
 
