@@ -783,29 +783,7 @@ struct ticket {
 	int in_ares;                    /* c-ares holds it */
 };
 
-/* ticket_finish - the entry's answer; the ticket goes when c-ares is done */
-static void
-ticket_finish(struct ticket *tk, enum dns_xfer x, const unsigned char *abuf,
-    int alen)
-{
-	struct entry *e = tk->e;
-
-	if (tk->deadline)
-		event_free(tk->deadline);
-	tk->deadline = NULL;
-	if (tk->raw)
-		dnsraw_cancel(tk->raw);
-	tk->raw = NULL;
-	tk->e = NULL;
-	if (!tk->in_ares)
-		free(tk);
-	if (e != NULL) {
-		e->tk = NULL;
-		entry_answer(e, x, abuf, alen);
-	}
-}
-
-/* ticket_drop - forget the question without an answer (shutdown) */
+/* ticket_drop - forget the question (the entry is answered, or freed) */
 static void
 ticket_drop(struct ticket *tk)
 {
@@ -819,7 +797,19 @@ ticket_drop(struct ticket *tk)
 		dnsraw_cancel(tk->raw);
 	tk->raw = NULL;
 	if (!tk->in_ares)
-		free(tk);
+		free(tk);       /* else c-ares's late callback frees it */
+}
+
+/* ticket_finish - the entry's answer; the ticket goes when c-ares is done */
+static void
+ticket_finish(struct ticket *tk, enum dns_xfer x, const unsigned char *abuf,
+    int alen)
+{
+	struct entry *e = tk->e;
+
+	ticket_drop(tk);
+	if (e != NULL)
+		entry_answer(e, x, abuf, alen);
 }
 
 static void
