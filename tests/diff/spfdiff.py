@@ -1048,7 +1048,8 @@ def ip6_i_lower(case, text):
     if ':' not in case.ip or \
             case.ip.lower().startswith(('::ffff:', '0:0:0:0:0:ffff:')):
         return text
-    return re.sub(rb'(?:[0-9A-F]\.){2,}[0-9A-F]',
+    # %{i2} and the like give as few as two nibbles
+    return re.sub(rb'(?:[0-9A-F]\.){1,}[0-9A-F]',
                   lambda m: m.group(0).lower(), text)
 
 
@@ -1432,6 +1433,28 @@ def _p_cached(case):
         def getp():
             q.p = None
             return inner() if inner else spf.query.getp(q)
+        q.getp = getp
+    return fix
+
+
+@pyspf_fix('pyspf-p-case')
+def _p_case(case):
+    # pyspf looks for the <domain> among the validated names of %{p} with
+    # case-sensitive string compares ('B1.EXAMPLE.ORG' is not found in
+    # 'mail4.b1.example.org').  Corrected: without regard to case.
+    if not any(re.search(rb'%\{p', d, re.I) for d in txt_data(case)):
+        return None
+
+    def fix(q):
+        inner = q.__dict__.get('getp')
+
+        def getp():
+            d = q.d
+            q.d = d.lower()
+            try:
+                return inner() if inner else spf.query.getp(q)
+            finally:
+                q.d = d
         q.getp = getp
     return fix
 
