@@ -68,12 +68,12 @@ int spfrec_rewrite(const char *txt, size_t len, int v6, char *out,
 int spfrec_synth_name(const char *name, char *base, size_t basesz);
 
 /*
- * spfrec_pin_domain - term (n bytes, valid) as it reads inside a record
- * whose current domain is dom, written so that it means the same in a
- * record with another current domain: "a", "mx", "ptr" without a
- * domain-spec get ":dom", and every %{d} macro is replaced by its value.
- * -1 when dom is not a plain name (letters, digits, "-", "_", dots) or
- * out (outsz bytes) is too small.
+ * spfrec_pin_domain - term (n bytes, valid, its macros expanded already)
+ * as it reads inside a record whose current domain is dom, written so
+ * that it means the same in a record with another current domain: "a",
+ * "mx", "ptr" without a domain-spec get ":dom".  -1 when dom is not a
+ * plain name (letters, digits, "-", "_", dots), the term still holds a
+ * macro, or out (outsz bytes) is too small.
  */
 int spfrec_pin_domain(const char *term, size_t n, const char *dom,
     char *out, size_t outsz);

@@ -17,6 +17,7 @@
 #include "cidr.h"
 #include "config.h"
 #include "dns.h"
+#include "iprev.h"
 #include "log.h"
 #include "spf.h"
 #include "spfrec.h"
@@ -246,6 +247,20 @@ has_macro(const char *s, size_t n)
 	return memchr(s, '%', n) != NULL;
 }
 
+/* next_term - the next term of a record at or after *t (before e), its
+ * end in *sp; 0 when there is none */
+static int
+next_term(const char **t, const char *e, const char **sp)
+{
+	while (*t < e && **t == ' ')
+		(*t)++;
+	if (*t >= e)
+		return 0;
+	if ((*sp = memchr(*t, ' ', (size_t)(e - *t))) == NULL)
+		*sp = e;
+	return 1;
+}
+
 /*
  * dns_term_type - the DNS type a term of a record queries (0: A or AAAA
  * by the client's family), with its name in *name (*nlen bytes, no
@@ -328,13 +343,8 @@ prefetch_record(struct spf_check *c, const struct dns_answer *a,
 			continue;
 		e = s + a->rr[i].len;
 		k = 0;
-		for (t = s + 6; t < e && base + k < SPF_MAX_TERMS; t = sp) {
-			while (t < e && *t == ' ')
-				t++;
-			if (t >= e)
-				break;
-			if ((sp = memchr(t, ' ', (size_t)(e - t))) == NULL)
-				sp = e;
+		for (t = s + 6; base + k < SPF_MAX_TERMS &&
+		    next_term(&t, e, &sp); t = sp) {
 			type = dns_term_type(t, (size_t)(sp - t), &name, &nlen);
 			if (type == -1)
 				continue;
@@ -391,7 +401,8 @@ static int is_modifier(const char *t, size_t n);
  * continuation records under SPF_CONT_SUFFIX that this layer serves
  * itself (no DNS, no DNS term).  Redirect changes the current domain, so
  * a continuation's terms are pinned to the original one first
- * (spfrec_pin_domain): "a" becomes "a:<domain>", "%{d}" its value.
+ * (spfrec_pin_domain: "a" becomes "a:<domain>"; macros are expanded by
+ * then, see expand_term).
  *
  * exp= is replaced by a marker under SPF_EXP_SUFFIX that names the
  * record's domain and domain-spec: libspf2 asks for an explanation at
@@ -538,30 +549,6 @@ static const struct dns_answer *need(struct spf_check *c, const char *name,
     int type);
 static void truncate_left(char *name);
 
-/* reverse_name - the PTR name of the client */
-static void
-reverse_name(const struct spf_check *c, char *buf, size_t sz)
-{
-	static const char hex[] = "0123456789abcdef";
-	const unsigned char *a = (const unsigned char *)&c->a6;
-	size_t o = 0;
-	int i;
-
-	if (!c->v6) {
-		a = (const unsigned char *)&c->a4;
-		snprintf(buf, sz, "%u.%u.%u.%u.in-addr.arpa", a[3], a[2], a[1],
-		    a[0]);
-		return;
-	}
-	for (i = 15; i >= 0 && o + 4 < sz; i--) {
-		buf[o++] = hex[a[i] & 15];
-		buf[o++] = '.';
-		buf[o++] = hex[a[i] >> 4];
-		buf[o++] = '.';
-	}
-	snprintf(buf + o, sz - o, "ip6.arpa");
-}
-
 /* addr_in - does answer a hold the client's address? */
 static int
 addr_in(const struct spf_check *c, const struct dns_answer *a)
@@ -591,7 +578,8 @@ p_value(struct spf_check *c, const char *domain)
 	size_t i, dl = strlen(domain), nl;
 	int missing = 0;
 
-	reverse_name(c, rev, sizeof(rev));
+	if (iprev_reverse_name(c->env.c, rev, sizeof(rev)) < 0)
+		return "unknown";
 	if ((a = need(c, rev, DNS_T_PTR)) == NULL)
 		return NULL;
 	if (a->status != DNS_OK)
@@ -698,31 +686,31 @@ plain_value(const char *v)
 }
 
 /*
- * expand_term - term t (n bytes) with its domain-spec expanded for a
- * record of domain, into out; 0, or -1 when it cannot be written.
+ * expand_term - term t (n bytes) as libspf2 gets it in a record of
+ * domain: its domain-spec expanded, cut to 253 (7.3) and without a final
+ * dot, or a marker for a value a record cannot carry.  Malloc'd; NULL
+ * with *unchanged set when t stays as it is, NULL alone when it cannot be
+ * expanded.
  */
-static int
+static char *
 expand_term(struct spf_check *c, const char *domain, const char *t, size_t n,
-    char *out, size_t outsz)
+    int *unchanged)
 {
 	size_t off, sl;
-	char *v, marker[64];
+	char *v, *out, marker[64];
 	const char *val;
-	int w;
 
+	*unchanged = 0;
 	if (!spfrec_term_spec(t, n, &off, &sl) ||
 	    (memchr(t + off, '%', sl) == NULL && sl <= 253 &&
 	    (sl < 2 || t[off + sl - 1] != '.'))) {
-		if (n >= outsz)
-			return -1;
-		memcpy(out, t, n);
-		out[n] = '\0';
-		return 0;
+		*unchanged = 1;
+		return NULL;
 	}
 	/* a literal name over 253 is cut as an expanded one (7.3) */
 	if ((v = memchr(t + off, '%', sl) ? expand_spec(c, domain, t + off,
 	    sl, 0) : strndup(t + off, sl)) == NULL)
-		return -1;
+		return NULL;
 	/* "host.example.net." is "host.example.net" (ptr, %{d} after it) */
 	if (strlen(v) > 1 && v[strlen(v) - 1] == '.')
 		v[strlen(v) - 1] = '\0';
@@ -737,10 +725,11 @@ expand_term(struct spf_check *c, const char *domain, const char *t, size_t n,
 		    SPF_NAME_SUFFIX);
 		val = marker;
 	}
-	w = snprintf(out, outsz, "%.*s%s%.*s", (int)off, t, val,
-	    (int)(n - off - sl), t + off + sl);
+	if (asprintf(&out, "%.*s%s%.*s", (int)off, t, val,
+	    (int)(n - off - sl), t + off + sl) < 0)
+		fatalx("spf: out of memory");
 	free(v);
-	return w < 0 || (size_t)w >= outsz ? -1 : 0;
+	return out;
 }
 
 /*
@@ -854,13 +843,7 @@ libspf2_record(struct spf_check *c, const char *domain, const char *name,
 		return strdup(SPF_REJECTED_RECORD);
 	}
 	e = rw + strlen(rw);
-	for (t = rw + 6; t < e; t = sp) {
-		while (t < e && *t == ' ')
-			t++;
-		if (t >= e)
-			break;
-		if ((sp = memchr(t, ' ', (size_t)(e - t))) == NULL)
-			sp = e;
+	for (t = rw + 6; next_term(&t, e, &sp); t = sp) {
 		if (is_modifier(t, (size_t)(sp - t))) {
 			if (strncasecmp(t, "exp=", 4) == 0 && exp == NULL) {
 				c->exps = grow(c->exps, &c->exps_cap,
@@ -907,14 +890,12 @@ libspf2_record(struct spf_check *c, const char *domain, const char *name,
 		const char *tt = cap < nm ? m[cap] : redirect;
 		size_t tn = cap < nm ? ml[cap] : rlen;
 		char *buf;
+		int unchanged;
 
-		if (memchr(tt, '%', tn) == NULL && tn <= 253 &&
-		    tt[tn - 1] != '.')
-			continue;
-		if ((buf = malloc(tn + 8192)) == NULL)
-			fatalx("spf: out of memory");
-		if (expand_term(c, domain, tt, tn, buf, tn + 8192) < 0) {
-			free(buf);
+		if ((buf = expand_term(c, domain, tt, tn, &unchanged)) ==
+		    NULL) {
+			if (unchanged)
+				continue;
 			goto toolong;
 		}
 		exps_store = grow(exps_store, &nstore_cap, nstore,
@@ -1685,13 +1666,7 @@ find_match(struct spf_check *c)
 	memcpy(prefix, "v=spf1", 6);
 	plen = 6;
 	e = rec + len;
-	for (t = rec + 6; t < e && nmech < 40; t = sp) {
-		while (t < e && *t == ' ')
-			t++;
-		if (t >= e)
-			break;
-		if ((sp = memchr(t, ' ', (size_t)(e - t))) == NULL)
-			sp = e;
+	for (t = rec + 6; nmech < 40 && next_term(&t, e, &sp); t = sp) {
 		if (is_modifier(t, (size_t)(sp - t))) {
 			if (strncasecmp(t, "redirect=", 9) == 0 && !redirect)
 				redirect = strndup(t, (size_t)(sp - t));

@@ -629,126 +629,40 @@ plain_domain(const char *d)
 	return 1;
 }
 
-/*
- * expand_d - RFC 7208 7.3 for the letter d: dom cut at the delimiters,
- * reversed with r, the rightmost n parts, joined with "."; -1 if it does
- * not fit.  (A plain domain needs no URL escaping for "D".)
- */
-static int
-expand_d(const char *dom, unsigned long n, int rev, const char *delims,
-    size_t ndelims, char *out, size_t outsz)
-{
-	const char *part[128];
-	size_t plen[128], np = 0, i, o = 0, first;
-	const char *p = dom, *s = dom;
-
-	for (;; p++) {
-		if (*p == '\0' || memchr(delims, *p, ndelims) != NULL) {
-			if (np == 128)
-				return -1;
-			part[np] = s;
-			plen[np++] = (size_t)(p - s);
-			if (*p == '\0')
-				break;
-			s = p + 1;
-		}
-	}
-	if (rev) {
-		for (i = 0; i < np / 2; i++) {
-			const char *t = part[i];
-			size_t tl = plen[i];
-
-			part[i] = part[np - 1 - i];
-			plen[i] = plen[np - 1 - i];
-			part[np - 1 - i] = t;
-			plen[np - 1 - i] = tl;
-		}
-	}
-	first = n && n < np ? np - n : 0;
-	for (i = first; i < np; i++) {
-		if (o + plen[i] + 2 > outsz)
-			return -1;
-		if (i > first)
-			out[o++] = '.';
-		memcpy(out + o, part[i], plen[i]);
-		o += plen[i];
-	}
-	out[o] = '\0';
-	return 0;
-}
-
 int
 spfrec_pin_domain(const char *term, size_t n, const char *dom, char *out,
     size_t outsz)
 {
-	const char *p = term, *end = term + n, *m;
-	size_t o = 0, mn;
-	char exp[300];
+	const char *m = term;
+	size_t mn, nl = 0, dl = strlen(dom);
 
-#define OUT(s, l) do { if (o + (l) + 1 > outsz) return -1;		\
-	memcpy(out + o, (s), (l)); o += (l); } while (0)
-	if (!plain_domain(dom))
+	if (!plain_domain(dom) || memchr(term, '%', n) != NULL)
 		return -1;
 	/* a, mx, ptr with no domain-spec: the current domain, written out */
-	m = term;
 	if (n && in_set("+-~?", *m))
 		m++;
-	mn = (size_t)(end - m);
-	{
-		size_t nl = 0;
-
-		if (mn >= 3 && strncasecmp(m, "ptr", 3) == 0)
-			nl = 3;
-		else if (mn >= 2 && strncasecmp(m, "mx", 2) == 0)
-			nl = 2;
-		else if (mn >= 1 && tolower((unsigned char)m[0]) == 'a')
-			nl = 1;
-		if (nl && (mn == nl || m[nl] == '/')) {
-			OUT(term, (size_t)(m - term) + nl);
-			OUT(":", 1);
-			OUT(dom, strlen(dom));
-			p = m + nl;
-		}
-	}
-	/* every %{d...} and %{D...} becomes its value */
-	while (p < end) {
-		const char *q, *close;
-		unsigned long num = 0;
-		int rev = 0;
-
-		if (*p != '%') {
-			OUT(p, 1);
-			p++;
-			continue;
-		}
-		if (end - p >= 2 && p[1] != '{') {
-			OUT(p, 2);      /* %%, %_, %- */
-			p += 2;
-			continue;
-		}
-		close = memchr(p, '}', (size_t)(end - p));
-		if (close == NULL || end - p < 4)
-			return -1;      /* spfrec_check lets none through */
-		if (p[2] != 'd' && p[2] != 'D') {
-			OUT(p, (size_t)(close - p) + 1);
-			p = close + 1;
-			continue;
-		}
-		for (q = p + 3; q < close && isdigit((unsigned char)*q); q++)
-			num = num * 10 + (unsigned long)(*q - '0') > 1000 ? 1000 :
-			    num * 10 + (unsigned long)(*q - '0');
-		if (q < close && (*q == 'r' || *q == 'R')) {
-			rev = 1;
-			q++;
-		}
-		if (expand_d(dom, num, rev, q < close ? q : ".", q < close ?
-		    (size_t)(close - q) : 1, exp, sizeof(exp)) < 0)
+	mn = n - (size_t)(m - term);
+	if (mn >= 3 && strncasecmp(m, "ptr", 3) == 0)
+		nl = 3;
+	else if (mn >= 2 && strncasecmp(m, "mx", 2) == 0)
+		nl = 2;
+	else if (mn >= 1 && tolower((unsigned char)m[0]) == 'a')
+		nl = 1;
+	if (nl == 0 || (mn != nl && m[nl] != '/')) {
+		if (n + 1 > outsz)
 			return -1;
-		OUT(exp, strlen(exp));
-		p = close + 1;
+		memcpy(out, term, n);
+		out[n] = '\0';
+		return 0;
 	}
-	out[o] = '\0';
-#undef OUT
+	nl += (size_t)(m - term);
+	if (n + 1 + dl + 1 > outsz)
+		return -1;
+	memcpy(out, term, nl);
+	out[nl] = ':';
+	memcpy(out + nl + 1, dom, dl);
+	memcpy(out + nl + 1 + dl, term + nl, n - nl);
+	out[n + 1 + dl] = '\0';
 	return 0;
 }
 
