@@ -544,6 +544,7 @@ sb_add(struct strbuf *b, const char *s, size_t n)
  */
 #define SPF_NAME_SUFFIX ".name.spfpd.invalid"
 #define SPF_EXP_MAX 512         /* an explanation goes into a reply line */
+#define SPF_NAME_KEEP (253 + sizeof(SPFREC_ANY_MX))
 
 static const struct dns_answer *need(struct spf_check *c, const char *name,
     int type);
@@ -717,6 +718,14 @@ expand_term(struct spf_check *c, const char *domain, const char *t, size_t n,
 	cut_name(v);
 	val = v;
 	if (!plain_value(v) || strlen(v) > 253) {
+		/*
+		 * Longer than a name cut to 253 and one of our a/0, mx/0
+		 * suffixes, no query can carry it (layer_lookup: counted,
+		 * never asked): the first bytes say as much as the whole,
+		 * which an attacker's %{L} can make 12 kB.
+		 */
+		if (strlen(v) > SPF_NAME_KEEP)
+			v[SPF_NAME_KEEP] = '\0';
 		c->names = grow(c->names, &c->names_cap, c->nnames,
 		    sizeof(*c->names));
 		if ((c->names[c->nnames] = strdup(v)) == NULL)
