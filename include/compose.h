@@ -21,6 +21,12 @@
 
 #define COMPOSE_VALUE_MAX 255   /* bytes of one value in a header */
 #define COMPOSE_MAX 2048        /* room for any header or reply we build */
+/*
+ * A header field is one line (a policy reply cannot fold it): at most 998
+ * bytes, RFC 5322 2.1.1.  Comments are cut first, quoted strings and
+ * comments are always closed.
+ */
+#define COMPOSE_HEADER_MAX 998
 
 /* what a header says about one SPF check */
 struct compose_spf {

@@ -26,6 +26,8 @@ int log_set_syslog(const char *path, int facility);
 void log_attach(struct event_base *base);
 void log_detach(void);
 void log_set_debug(int on);
+/* libevent's warnings and fatal errors go to our log, never to stderr */
+void log_capture_libevent(void);
 int log_get_debug(void);
 
 void log_warn(const char *fmt, ...) LOG_PRINTF(1, 2);

@@ -5,9 +5,11 @@
  * read into a bounded buffer and cut into lines; a complete request goes to
  * the policy pipeline; replies go out in request order (one request is
  * evaluated at a time per connection, later pipelined ones wait in the
- * buffer).  Timeouts: idle_timeout between requests, request_timeout from
- * the first byte of a request to its end and for a reply the client does
- * not read.
+ * buffer; no new request is started while 64 KiB of replies wait for
+ * the client to read them).  Timeouts: idle_timeout between requests,
+ * request_timeout from the first byte of a request to its end and for a
+ * reply the client does not read.  stdin and stdout may be regular files
+ * (batch use of --stdio).
  */
 #ifndef SPFPD_SESSION_H
 #define SPFPD_SESSION_H
@@ -15,7 +17,9 @@
 struct event_base;
 struct session;
 
-typedef void session_gone_fn(struct session *s, void *arg);
+/* why: for the log; failed: on an error (not EOF, idle, shutdown) */
+typedef void session_gone_fn(struct session *s, const char *why, int failed,
+    void *arg);
 
 /* session_new - take over rfd and wfd (may be equal); NULL on error */
 struct session *session_new(struct event_base *base, int rfd, int wfd,

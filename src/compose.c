@@ -116,43 +116,79 @@ is_token(const char *s)
 	return 1;
 }
 
-static void
-put_quoted(struct sb *b, const char *v)
+/* utf8_len - bytes of the UTF-8 sequence that starts with ch (1 if none) */
+static size_t
+utf8_len(unsigned char ch)
 {
-	sb_putc(b, '"');
-	for (; *v; v++) {
-		if (*v == '"' || *v == '\\')
-			sb_putc(b, '\\');
-		sb_putc(b, *v);
-	}
-	sb_putc(b, '"');
+	if (ch >= 0xf0 && ch <= 0xf7)
+		return 4;
+	if (ch >= 0xe0)
+		return ch <= 0xef ? 3 : 1;
+	if (ch >= 0xc0)
+		return 2;
+	return 1;
 }
 
-/* a header value: bare when the grammar allows it, else quoted */
+/*
+ * put_escaped - open, the text with c1/c2 (and backslash) escaped, close:
+ * at most max bytes in all.  A text that does not fit is cut before a
+ * character (never inside an escape pair or a UTF-8 sequence), so the
+ * closing character is always there and always ends it.
+ */
 static void
-put_value(struct sb *b, const char *raw, int (*bare_ok)(const char *))
+put_escaped(struct sb *b, const char *t, char open, char close,
+    const char *esc, size_t max)
+{
+	size_t n = 2, i, k, w;
+	int e;
+
+	if (max < 2)
+		return;
+	sb_putc(b, open);
+	for (i = 0; t[i]; i += k) {
+		for (k = 0; k < utf8_len((unsigned char)t[i]) && t[i + k]; k++)
+			;               /* a sequence clean() cut short: as is */
+		e = k == 1 && strchr(esc, t[i]) != NULL;
+		w = k + (size_t)e;
+		if (n + w > max)
+			break;
+		if (e)
+			sb_putc(b, '\\');
+		for (w = 0; w < k; w++)
+			sb_putc(b, t[i + w]);
+		n += k + (size_t)e;
+	}
+	sb_putc(b, close);
+}
+
+/*
+ * put_value - a header value of at most max bytes: bare when the grammar
+ * allows it and it fits, else a quoted-string, cut to fit and closed
+ */
+static void
+put_value(struct sb *b, const char *raw, int (*bare_ok)(const char *),
+    size_t max)
 {
 	char v[COMPOSE_VALUE_MAX + 1];
 
 	clean(v, sizeof(v), raw, COMPOSE_VALUE_MAX);
-	if (bare_ok(v))
+	if (bare_ok(v) && strlen(v) <= max)
 		sb_puts(b, v);
 	else
-		put_quoted(b, v);
+		put_escaped(b, v, '"', '"', "\"\\", max);
 }
 
-/* comment text: ( ) and \ escaped (RFC 5322 ctext / quoted-pair) */
+/* a comment of at most max bytes: ( ) and \ escaped (RFC 5322 ctext) */
 static void
-put_comment(struct sb *b, const char *text)
+put_comment(struct sb *b, const char *text, size_t max)
 {
-	sb_putc(b, '(');
-	for (; *text; text++) {
-		if (*text == '(' || *text == ')' || *text == '\\')
-			sb_putc(b, '\\');
-		sb_putc(b, *text);
-	}
-	sb_putc(b, ')');
+	put_escaped(b, text, '(', ')', "()\\", max);
 }
+
+/* VALUE_OUT - the most a value takes once quoted: one line must hold all */
+#define VALUE_OUT (COMPOSE_VALUE_MAX + 2)
+/* an IP address, quoted if need be (IPv6 is not a dot-atom) */
+#define IP_OUT 64
 
 static const char *
 who(const struct compose_spf *c, char *buf, size_t sz)
@@ -220,38 +256,57 @@ compose_comment(char *buf, size_t sz, const struct compose_spf *c)
 	return strlen(buf);
 }
 
+/*
+ * One header field is one line: RFC 5322 2.1.1 allows 998 bytes, and a
+ * policy reply cannot fold it.  The structured part (what OpenDMARC and
+ * SpamAssassin parse) is built first with every value bounded; the human
+ * comment gets the room that is left, and is cut (closed) to fit.
+ */
 size_t
 compose_received_spf(char *buf, size_t sz, const struct compose_spf *c)
 {
-	char comment[COMPOSE_MAX];
-	struct sb b;
+	char comment[COMPOSE_MAX], tail[COMPOSE_MAX];
+	struct sb b, t;
+	size_t head;
+	int problem;
 
-	sb_init(&b, buf, sz);
 	compose_comment(comment, sizeof(comment), c);
+	head = strlen("Received-SPF: ") + strlen(spf_result_str(c->o->result));
+	/* problem= repeats the comment's end: the first thing to go */
+	for (problem = 1; problem >= 0; problem--) {
+		sb_init(&t, tail, sizeof(tail));
+		sb_puts(&t, " client-ip=");
+		put_value(&t, c->ip, is_dot_atom, IP_OUT);
+		sb_puts(&t, "; envelope-from=");
+		put_value(&t, c->sender && *c->sender ? c->sender : "<>",
+		    is_dot_atom, VALUE_OUT);
+		if (c->helo && *c->helo) {
+			sb_puts(&t, "; helo=");
+			put_value(&t, c->helo, is_dot_atom, VALUE_OUT);
+		}
+		if (problem && c->o->problem && (c->o->result ==
+		    SPF_PERMERROR || c->o->result == SPF_TEMPERROR)) {
+			sb_puts(&t, "; problem=");
+			put_value(&t, c->o->problem, is_dot_atom, VALUE_OUT);
+		}
+		sb_puts(&t, "; identity=");
+		sb_puts(&t, c->o->identity);
+		if (c->receiver && *c->receiver) {
+			sb_puts(&t, "; receiver=");
+			put_value(&t, c->receiver, is_dot_atom, VALUE_OUT);
+		}
+		sb_putc(&t, ';');
+		if (head + t.len + 3 <= COMPOSE_HEADER_MAX)
+			break;
+	}
+	sb_init(&b, buf, sz);
 	sb_puts(&b, "Received-SPF: ");
 	sb_puts(&b, spf_result_str(c->o->result));
-	sb_putc(&b, ' ');
-	put_comment(&b, comment);
-	sb_puts(&b, " client-ip=");
-	put_value(&b, c->ip, is_dot_atom);
-	sb_puts(&b, "; envelope-from=");
-	put_value(&b, c->sender && *c->sender ? c->sender : "<>", is_dot_atom);
-	if (c->helo && *c->helo) {
-		sb_puts(&b, "; helo=");
-		put_value(&b, c->helo, is_dot_atom);
+	if (head + t.len + 3 <= COMPOSE_HEADER_MAX) {
+		sb_putc(&b, ' ');
+		put_comment(&b, comment, COMPOSE_HEADER_MAX - head - t.len - 1);
 	}
-	if (c->o->problem && (c->o->result == SPF_PERMERROR ||
-	    c->o->result == SPF_TEMPERROR)) {
-		sb_puts(&b, "; problem=");
-		put_value(&b, c->o->problem, is_dot_atom);
-	}
-	sb_puts(&b, "; identity=");
-	sb_puts(&b, c->o->identity);
-	if (c->receiver && *c->receiver) {
-		sb_puts(&b, "; receiver=");
-		put_value(&b, c->receiver, is_dot_atom);
-	}
-	sb_putc(&b, ';');
+	sb_puts(&b, tail);
 	return b.len;
 }
 
@@ -260,38 +315,66 @@ compose_auth_results(char *buf, size_t sz, const char *authserv_id,
     const struct compose_spf *c, const struct compose_iprev *ip)
 {
 	char comment[COMPOSE_MAX], v[COMPOSE_VALUE_MAX + 1];
-	struct sb b;
+	char head[COMPOSE_MAX], spf[COMPOSE_MAX], spfv[COMPOSE_MAX];
+	char ipr[COMPOSE_MAX];
+	struct sb b, t;
+	size_t room, name_room = 0, spf_room = 0;
+	int helo = c != NULL && strcmp(c->o->identity, "helo") == 0;
 
-	sb_init(&b, buf, sz);
-	sb_puts(&b, "Authentication-Results: ");
-	put_value(&b, authserv_id, is_token);
+	/* the structured parts first, each value bounded */
+	sb_init(&t, head, sizeof(head));
+	sb_puts(&t, "Authentication-Results: ");
+	put_value(&t, authserv_id, is_token, VALUE_OUT);
+	sb_init(&t, spf, sizeof(spf));
+	sb_init(&b, spfv, sizeof(spfv));
 	if (c != NULL) {
 		struct compose_spf nc = *c;
-		int helo = strcmp(c->o->identity, "helo") == 0;
 
 		nc.receiver = NULL;     /* the authserv-id already names us */
 		compose_comment(comment, sizeof(comment), &nc);
-		sb_puts(&b, "; spf=");
-		sb_puts(&b, spf_result_str(c->o->result));
-		sb_putc(&b, ' ');
-		put_comment(&b, comment);
-		if (helo) {
-			sb_puts(&b, " smtp.helo=");
-			put_value(&b, c->helo, is_token);
-		} else {
-			sb_puts(&b, " smtp.mailfrom=");
-			put_value(&b, c->o->domain, is_token);
+		sb_puts(&t, "; spf=");
+		sb_puts(&t, spf_result_str(c->o->result));
+		sb_puts(&b, helo ? " smtp.helo=" : " smtp.mailfrom=");
+		put_value(&b, helo ? c->helo : c->o->domain, is_token,
+		    VALUE_OUT);
+	}
+	sb_init(&t, ipr, sizeof(ipr));
+	v[0] = '\0';
+	if (ip != NULL) {
+		sb_puts(&t, "; iprev=");
+		sb_puts(&t, iprev_result_str(ip->result));
+		sb_puts(&t, " policy.iprev=");
+		put_value(&t, ip->ip, is_token, IP_OUT);
+		if (ip->name && *ip->name)
+			clean(v, sizeof(v), ip->name, COMPOSE_VALUE_MAX);
+	}
+	/*
+	 * What is left of the line goes to the comments: the PTR name
+	 * first (data), then the SPF sentence; each is cut to fit.
+	 */
+	room = COMPOSE_HEADER_MAX - strlen(head) - strlen(spf) -
+	    strlen(spfv) - strlen(ipr) - (c == NULL && ip == NULL ? 6 : 0);
+	if (*v && room >= 4) {
+		name_room = room - 1 < VALUE_OUT * 2 ? room - 1 : VALUE_OUT * 2;
+		room -= name_room + 1;
+	}
+	if (c != NULL && room >= 4)
+		spf_room = room - 1;
+	sb_init(&b, buf, sz);
+	sb_puts(&b, head);
+	if (c != NULL) {
+		sb_puts(&b, spf);
+		if (spf_room) {
+			sb_putc(&b, ' ');
+			put_comment(&b, comment, spf_room);
 		}
+		sb_puts(&b, spfv);
 	}
 	if (ip != NULL) {
-		sb_puts(&b, "; iprev=");
-		sb_puts(&b, iprev_result_str(ip->result));
-		sb_puts(&b, " policy.iprev=");
-		put_value(&b, ip->ip, is_token);
-		if (ip->name && *ip->name) {
-			clean(v, sizeof(v), ip->name, COMPOSE_VALUE_MAX);
+		sb_puts(&b, ipr);
+		if (name_room) {
 			sb_putc(&b, ' ');
-			put_comment(&b, v);
+			put_comment(&b, v, name_room);
 		}
 	}
 	if (c == NULL && ip == NULL)

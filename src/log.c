@@ -456,6 +456,35 @@ fatalx(const char *fmt, ...)
 	exit(1);
 }
 
+/*
+ * Library messages.  Nothing a library prints may reach stderr: in spawn
+ * mode stderr is the policy client's socket (spawn(8) connects stdin,
+ * stdout and stderr to it), and a line there would be read by Postfix as
+ * part of a reply.
+ */
+static void
+libevent_log(int severity, const char *msg)
+{
+	if (severity == EVENT_LOG_DEBUG || severity == EVENT_LOG_MSG)
+		log_debug("libevent: %s", msg);
+	else
+		log_warnx("libevent: %s", msg);
+}
+
+/* libevent's internal assertions: logged, then exit(1), never abort() */
+static void
+libevent_fatal(int err)
+{
+	fatalx("libevent: internal error %d", err);
+}
+
+void
+log_capture_libevent(void)
+{
+	event_set_log_callback(libevent_log);
+	event_set_fatal_callback(libevent_fatal);
+}
+
 void
 log_warnx_ratelimited(unsigned *last, const char *fmt, ...)
 {

@@ -30,6 +30,33 @@
 
 enum verdict { V_DUNNO, V_PREPEND, V_REJECT, V_DEFER };
 
+/*
+ * The SMTP stage of a request (protocol_state), by what it has:
+ *  - STAGE_MESSAGE: MAIL, RCPT, DATA, or no protocol_state (a client
+ *    that is not smtpd): a MAIL FROM was given (an empty sender is the
+ *    null sender <>), and a header can still be prepended;
+ *  - STAGE_END: END-OF-MESSAGE: the same, but too late for a header
+ *    (Postfix would drop a PREPEND with a warning);
+ *  - STAGE_SESSION: CONNECT, EHLO, HELO, VRFY, ETRN (and a state we do
+ *    not know): no message, so no MAIL FROM: an empty sender there is
+ *    not <> and is not checked; the HELO is, where there is one.  No
+ *    header, and nothing remembered for the message's later requests.
+ */
+enum stage { STAGE_MESSAGE, STAGE_END, STAGE_SESSION };
+
+static enum stage
+request_stage(const struct policy_request *req)
+{
+	const char *st = codec_get(req, ATTR_PROTOCOL_STATE);
+
+	if (*st == '\0' || strcasecmp(st, "RCPT") == 0 ||
+	    strcasecmp(st, "MAIL") == 0 || strcasecmp(st, "DATA") == 0)
+		return STAGE_MESSAGE;
+	if (strcasecmp(st, "END-OF-MESSAGE") == 0)
+		return STAGE_END;
+	return STAGE_SESSION;
+}
+
 struct policy_memory {
 	char *key;                      /* instance, sender, client */
 	char *action;                   /* the answer for later recipients */
@@ -70,6 +97,7 @@ struct policy_check {
 	struct event *deadline;
 	unsigned char client[16];
 	int pending;
+	enum stage stage;
 	const char *skip;               /* a whitelist matched */
 };
 
@@ -366,6 +394,7 @@ decide(struct policy_check *pc)
 	char action[COMPOSE_MAX + 64], would[COMPOSE_MAX + 64];
 	char what[5 * LOG_ESC_SIZE + 160], prob[LOG_ESC_SIZE];
 	const char *act, *logact = NULL;
+	int null_sender = *sender == '\0' && pc->stage != STAGE_SESSION;
 
 	would[0] = '\0';
 	if (pc->skip == NULL && pc->ip.checked &&
@@ -380,7 +409,7 @@ decide(struct policy_check *pc)
 	if (h->checked) {
 		vh = judge(cfg, h->result, cfg->helo_reject,
 		    domain_list_match(&cfg->reject_not_pass_domains,
-		    h->domain ? h->domain : helo), *sender == '\0');
+		    h->domain ? h->domain : helo), null_sender);
 		if (vh == V_REJECT || vh == V_DEFER) {
 			chosen = h;
 			v = vh;
@@ -390,7 +419,7 @@ decide(struct policy_check *pc)
 		/* with the null sender, m is postmaster@<HELO> (RFC 7208 2.4) */
 		vm = judge(cfg, m->result, cfg->mail_from_reject,
 		    domain_list_match(&cfg->reject_not_pass_domains,
-		    m->domain ? m->domain : ""), *sender == '\0');
+		    m->domain ? m->domain : ""), null_sender);
 		v = vm;
 		chosen = m;
 		/*
@@ -399,7 +428,7 @@ decide(struct policy_check *pc)
 		 * pypolicyd-spf's does (the same evaluation).
 		 */
 		if (vm == V_PREPEND && h->checked && h->result != SPF_NONE &&
-		    (m->result == SPF_NONE || *sender == '\0'))
+		    (m->result == SPF_NONE || null_sender))
 			chosen = h;
 	}
 	if (chosen == NULL && h->checked) {
@@ -417,7 +446,11 @@ decide(struct policy_check *pc)
 			v = V_PREPEND;
 		}
 	}
-	if (v == V_PREPEND || (v == V_DUNNO && iprev_in_header(pc))) {
+	/* no header where Postfix cannot take one (see enum stage) */
+	if (pc->stage != STAGE_MESSAGE && v == V_PREPEND)
+		v = V_DUNNO;
+	else if (v == V_PREPEND || (v == V_DUNNO && iprev_in_header(pc) &&
+	    pc->stage == STAGE_MESSAGE)) {
 		memcpy(action, "PREPEND ", 8);
 		v = build_header(action + 8, sizeof(action) - 8, pc, chosen) ?
 		    V_PREPEND : V_DUNNO;
@@ -472,7 +505,9 @@ decide(struct policy_check *pc)
 		    spf_result_str(chosen->result) : "unchecked");
 	}
 	/* later recipients: the same refusal; after a header, no other */
-	memory_store(pc->mem, pc->req, v == V_PREPEND ? "DUNNO" : action);
+	if (pc->stage != STAGE_SESSION)
+		memory_store(pc->mem, pc->req, v == V_PREPEND ? "DUNNO" :
+		    action);
 out:
 	log_decision(pc->req, pc->conn_id, what, logact ? logact : act,
 	    &pc->t0);
@@ -649,6 +684,7 @@ policy_start(const struct policy_request *req, struct config *cfg,
 	struct policy_check *pc;
 	struct timespec t0;
 	struct timeval tv;
+	enum stage stage = request_stage(req);
 	char *key;
 	size_t i;
 
@@ -667,7 +703,8 @@ policy_start(const struct policy_request *req, struct config *cfg,
 		return NULL;
 	}
 	/* a later recipient of the message we just decided */
-	if (*mem && (*mem)->key && (key = memory_key(req)) != NULL) {
+	if (stage != STAGE_SESSION && *mem && (*mem)->key &&
+	    (key = memory_key(req)) != NULL) {
 		int same = strcmp(key, (*mem)->key) == 0;
 
 		free(key);
@@ -697,6 +734,7 @@ policy_start(const struct policy_request *req, struct config *cfg,
 	pc->arg = arg;
 	pc->t0 = t0;
 	pc->pending = 1;        /* held until everything is started */
+	pc->stage = stage;
 
 	if (cfg->helo_reject != REJECT_NO_CHECK && helo_usable(helo)) {
 		pc->id[0].checked = 1;
@@ -721,7 +759,9 @@ policy_start(const struct policy_request *req, struct config *cfg,
 		snprintf(postmaster, sizeof(postmaster), "postmaster@%s", helo);
 	else
 		*postmaster = '\0';
+	/* no MAIL FROM before MAIL, nor at VRFY and ETRN (enum stage) */
 	if (cfg->mail_from_reject != REJECT_NO_CHECK &&
+	    stage != STAGE_SESSION &&
 	    (*sender != '\0' || *postmaster != '\0')) {
 		pc->id[1].checked = 1;
 		if (start_spf(pc, 1, addr, helo, *sender ? sender : postmaster,

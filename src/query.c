@@ -123,6 +123,7 @@ query_run(struct config *cfg, const char *ip, const char *sender,
 	int i, rc = 0;
 
 	memset(&q, 0, sizeof(q));
+	log_capture_libevent();
 	if ((q.base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
 	if (dns_init(q.base, cfg) < 0 || spf_init(q.base, cfg) < 0)

@@ -41,6 +41,7 @@ static struct {
 	int fd_starved;         /* EMFILE seen: wait for the retry timer */
 	int stopping;
 	int stdio;
+	int failed;             /* --stdio: the session ended on an error */
 	struct event *retry_timer, *stop_timer;
 	unsigned warn_emfile, warn_maxconn;
 } srv;
@@ -72,11 +73,16 @@ server_update_accepting(void)
 }
 
 static void
-conn_gone(struct session *s, void *arg)
+conn_gone(struct session *s, const char *why, int failed, void *arg)
 {
 	struct conn *c = arg;
 
 	(void)s;
+	if (srv.stdio && failed) {
+		/* exit 1, and say why: a batch run must not fail silently */
+		log_warnx("stdin/stdout: %s", why);
+		srv.failed = 1;
+	}
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -335,6 +341,7 @@ server_run(struct config *cfg, const struct server_opts *opts)
 	struct event *sigs[4];
 	struct dns_stats st;
 	int signums[4] = { SIGTERM, SIGINT, SIGHUP, 0 };
+	int fl0 = -1, fl1 = -1, keep0 = -1, keep1 = -1;
 	size_t i;
 
 	memset(&srv, 0, sizeof(srv));
@@ -343,6 +350,7 @@ server_run(struct config *cfg, const struct server_opts *opts)
 	srv.stdio = opts->stdio;
 	apply_cli_listen(cfg);
 	signal(SIGPIPE, SIG_IGN);
+	log_capture_libevent();
 	if ((srv.base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
 	log_attach(srv.base);
@@ -357,8 +365,18 @@ server_run(struct config *cfg, const struct server_opts *opts)
 	sigs[i] = NULL;
 
 	if (opts->stdio) {
-		if (fcntl(0, F_SETFL, fcntl(0, F_GETFL) | O_NONBLOCK) < 0 ||
-		    fcntl(1, F_SETFL, fcntl(1, F_GETFL) | O_NONBLOCK) < 0)
+		/*
+		 * Non-blocking, and back as they were at exit: a terminal or
+		 * a pipe may be shared with the shell that started us.  The
+		 * flags belong to the open file, which copies of 0 and 1 keep
+		 * until then.
+		 */
+		if ((fl0 = fcntl(0, F_GETFL)) < 0 ||
+		    (fl1 = fcntl(1, F_GETFL)) < 0 ||
+		    (keep0 = fcntl(0, F_DUPFD_CLOEXEC, 3)) < 0 ||
+		    (keep1 = fcntl(1, F_DUPFD_CLOEXEC, 3)) < 0 ||
+		    fcntl(0, F_SETFL, fl0 | O_NONBLOCK) < 0 ||
+		    fcntl(1, F_SETFL, fl1 | O_NONBLOCK) < 0)
 			fatal("stdin/stdout: fcntl");
 		drop_privileges(cfg);
 		if (conn_add(0, 1, "stdio") < 0)
@@ -413,11 +431,20 @@ server_run(struct config *cfg, const struct server_opts *opts)
 	log_detach();
 	event_base_free(srv.base);
 	/* for sizing dns_cache_size: evictions mean a cache too small */
+	/* the session closed 0 and 1: the flags are restored through copies */
+	if (keep0 >= 0) {
+		(void)fcntl(keep0, F_SETFL, fl0);
+		close(keep0);
+	}
+	if (keep1 >= 0) {
+		(void)fcntl(keep1, F_SETFL, fl1);
+		close(keep1);
+	}
 	if (!srv.stdio)
 		log_info("stopped: dns queries=%lu cache_hits=%lu "
 		    "coalesced=%lu upstream=%lu evictions=%lu entries=%zu",
 		    st.queries, st.hits, st.coalesced, st.upstream,
 		    st.evictions, st.entries);
 	config_unref(srv.cfg);
-	return 0;
+	return srv.failed;
 }

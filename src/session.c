@@ -1,10 +1,32 @@
 /*
  * session - one policy client connection.  See session.h.
+ *
+ * Everything that can happen to a session goes through one function,
+ * session_dispatch(): input arrived (or EOF), output drained, a check
+ * finished, the timer fired, the server stops.  It takes the requests that
+ * are buffered, writes what is owed, and then decides, from the state
+ * alone, what to wait for next: more input (only while both buffers have
+ * room), the socket becoming writable (only while output is owed), and
+ * which clock runs.  No callback keeps its own idea of what comes next, so
+ * no combination of a slow reader, pipelining and a slow check can leave
+ * the session waiting for an event nobody will send.
+ *
+ * Output has a high-water mark: past it no new request is started (a
+ * client that does not read its replies is not fed more, and its input
+ * stays bounded too); once the client has read the output down to the
+ * low-water mark, the dispatcher takes requests again - OpenSMTPD's
+ * IO_LOWAT.
+ *
+ * Descriptors that epoll cannot watch (a regular file or /dev/null as
+ * stdin or stdout: "spfpd --stdio < requests > replies") are always ready:
+ * reads are scheduled as active events, writes are done at once.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -28,16 +50,28 @@ enum timer_mode {
 	TM_REQUEST,             /* a request or a reply is half way */
 };
 
+/* what happened; the one argument of session_dispatch() */
+enum session_event {
+	SE_INPUT,               /* bytes arrived, or EOF (s->eof) */
+	SE_OUTPUT,              /* the output can take more */
+	SE_CHECKED,             /* a check finished: its reply is queued */
+	SE_DRAIN,               /* the server stops */
+	SE_TIMEOUT,
+};
+
 struct session {
 	struct event_base *base;
 	int rfd, wfd;
+	int rfile, wfile;       /* not pollable: always ready */
 	struct event *rev, *wev, *timer;
 	struct evbuffer *in, *out;
 	enum session_state state;
 	enum timer_mode tmode;
 	int eof;                /* the client closed its side */
 	int draining;           /* the server is shutting down */
-	int in_start;           /* inside policy_start() */
+	int dispatching;        /* inside session_dispatch() */
+	int out_full;           /* HIWAT reached, LOWAT not yet */
+	unsigned long clock_nreq;       /* nrequests when the clock started */
 	struct policy_request req;
 	struct policy_check *check;
 	struct policy_memory *mem;      /* the message being decided */
@@ -50,7 +84,8 @@ struct session {
 
 static unsigned long session_counter;
 
-static void session_process(struct session *);
+static void session_dispatch(struct session *, enum session_event);
+static void session_end(struct session *, const char *, int);
 
 /* read_limit - input bytes we hold before we stop reading the socket */
 static size_t
@@ -59,8 +94,32 @@ read_limit(const struct config *cfg)
 	return (size_t)cfg->max_request_size + cfg->max_line_length + 2;
 }
 
-/* output limit: a client that does not read its replies is not fed more */
-#define SESSION_OUT_MAX 65536
+/*
+ * Output marks: no request is started while SESSION_OUT_HIWAT bytes of
+ * replies wait for the client; taking requests resumes once it has read
+ * them down to SESSION_OUT_LOWAT.
+ */
+#define SESSION_OUT_HIWAT 65536
+#define SESSION_OUT_LOWAT 16384
+
+/* fd_pollable - can epoll watch fd?  Not a regular file, not /dev/null */
+static int
+fd_pollable(int fd)
+{
+	struct epoll_event ev;
+	struct stat st;
+	int ep, r;
+
+	if (fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode))
+		return 1;
+	if ((ep = epoll_create1(EPOLL_CLOEXEC)) < 0)
+		return 1;       /* cannot tell: let libevent try */
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	r = epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+	close(ep);
+	return r == 0 || errno != EPERM;
+}
 
 static void
 session_arm_timer(struct session *s)
@@ -77,9 +136,17 @@ session_arm_timer(struct session *s)
 		m = TM_REQUEST;
 	else
 		m = TM_IDLE;
-	if (m == s->tmode && m != TM_IDLE)
-		return;         /* a running request clock is not restarted */
+	/*
+	 * A running request clock is not restarted by more bytes: a request
+	 * must be complete, or a reply read, within request_timeout.  A
+	 * reply sent since the clock started is progress: a client that
+	 * pipelines and reads keeps its connection.
+	 */
+	if (m == s->tmode && m != TM_IDLE && (m == TM_NONE ||
+	    s->clock_nreq == s->nrequests))
+		return;
 	s->tmode = m;
+	s->clock_nreq = s->nrequests;
 	if (m == TM_NONE) {
 		evtimer_del(s->timer);
 		return;
@@ -90,31 +157,45 @@ session_arm_timer(struct session *s)
 	evtimer_add(s->timer, &tv);
 }
 
+/* session_wait - what to wait for next, from the state alone */
 static void
-session_update_events(struct session *s)
+session_wait(struct session *s)
 {
 	const struct config *cfg = server_config();
+	size_t out = evbuffer_get_length(s->out);
+	int want_read, want_write;
 
 	/*
 	 * Read while there is room: the input buffer is bounded by one
-	 * request plus one line, the output by SESSION_OUT_MAX.  While a
-	 * check runs we keep reading (up to the bound) so that EOF and
-	 * pipelined requests are seen.
+	 * request plus one line, and nothing is read while the client owes
+	 * us a read of its replies.  While a check runs we keep reading (up
+	 * to the bound) so that EOF and pipelined requests are seen.
 	 */
-	if (!s->eof && evbuffer_get_length(s->in) < read_limit(cfg) &&
-	    evbuffer_get_length(s->out) < SESSION_OUT_MAX)
+	want_read = !s->eof && evbuffer_get_length(s->in) < read_limit(cfg) &&
+	    !s->out_full;
+	want_write = out > 0;
+	if (s->rfile) {
+		if (want_read)
+			event_active(s->rev, EV_READ, 0);
+	} else if (want_read) {
 		event_add(s->rev, NULL);
-	else
+	} else {
 		event_del(s->rev);
-	if (evbuffer_get_length(s->out))
+	}
+	if (s->wfile) {
+		if (want_write)
+			event_active(s->wev, EV_WRITE, 0);
+	} else if (want_write) {
 		event_add(s->wev, NULL);
-	else
+	} else {
 		event_del(s->wev);
+	}
 	session_arm_timer(s);
 }
 
-static void
-session_flush(struct session *s)
+/* session_write_out - write what the descriptor takes now; -1: freed */
+static int
+session_write_out(struct session *s)
 {
 	int n;
 
@@ -123,28 +204,14 @@ session_flush(struct session *s)
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK ||
 			    errno == EINTR)
-				break;
-			session_free(s, strerror(errno));
-			return;
+				return 0;
+			session_end(s, strerror(errno), 1);
+			return -1;
 		}
 		if (n == 0)
-			break;
+			return 0;
 	}
-	/* shutting down: answer what was already sent to us, then close */
-	if (s->draining && s->state == S_READING &&
-	    evbuffer_get_length(s->out) == 0 && !codec_in_progress(&s->req) &&
-	    evbuffer_get_length(s->in) == 0) {
-		session_free(s, "server shutdown");
-		return;
-	}
-	if (s->eof && s->state == S_READING && evbuffer_get_length(s->out) ==
-	    0) {
-		session_free(s, codec_in_progress(&s->req) ||
-		    evbuffer_get_length(s->in) ? "EOF in the middle of a request"
-		    : "EOF");
-		return;
-	}
-	session_update_events(s);
+	return 0;
 }
 
 static void
@@ -157,8 +224,7 @@ session_check_done(void *arg, const char *action)
 	codec_request_reset(&s->req);
 	s->state = S_READING;
 	s->nrequests++;
-	if (!s->in_start)
-		session_process(s);
+	session_dispatch(s, SE_CHECKED);
 }
 
 static void
@@ -171,12 +237,20 @@ session_malformed(struct session *s, const char *why)
 	/* replies to the good requests before it are still owed: try once */
 	if (evbuffer_get_length(s->out) > 0)
 		(void)evbuffer_write(s->out, s->wfd);
-	session_free(s, msg);
+	session_end(s, msg, 1);
 }
 
-/* session_process - take buffered lines, start checks, send replies */
-static void
-session_process(struct session *s)
+/* why session_take() stopped */
+enum take_stop {
+	TAKE_FREED = -1,        /* malformed input: the session is gone */
+	TAKE_BUSY,              /* a check is running */
+	TAKE_NEED_INPUT,        /* no complete line buffered */
+	TAKE_OUTPUT_FULL,       /* replies owed reached the high-water mark */
+};
+
+/* session_take - cut buffered lines into requests and start their checks */
+static enum take_stop
+session_take(struct session *s)
 {
 	const struct config *cfg = server_config();
 	struct codec_limits lim;
@@ -189,32 +263,106 @@ session_process(struct session *s)
 	lim.max_attrs = cfg->max_attributes;
 	lim.max_request = cfg->max_request_size;
 	while (s->state == S_READING) {
-		if (evbuffer_get_length(s->out) >= SESSION_OUT_MAX)
-			break;
+		if (s->out_full)
+			return TAKE_OUTPUT_FULL;
+		if (evbuffer_get_length(s->out) >= SESSION_OUT_HIWAT) {
+			s->out_full = 1;
+			return TAKE_OUTPUT_FULL;
+		}
 		line = evbuffer_readln(s->in, &n, EVBUFFER_EOL_LF);
 		if (line == NULL) {
 			/* no newline yet: is the partial line already too long? */
 			if (evbuffer_get_length(s->in) > lim.max_line + 1) {
 				session_malformed(s, "line too long");
-				return;
+				return TAKE_FREED;
 			}
-			break;
+			return TAKE_NEED_INPUT;
 		}
 		st = codec_line(&s->req, line, n, &lim, &err);
 		free(line);
 		if (st == CODEC_ERROR) {
 			session_malformed(s, err);
-			return;
+			return TAKE_FREED;
 		}
 		if (st == CODEC_DONE) {
+			/*
+			 * The check may finish inside policy_start(): then
+			 * session_check_done() finds us dispatching, the
+			 * state is S_READING again and this loop goes on.
+			 */
 			s->state = S_CHECKING;
-			s->in_start = 1;
-			s->check = policy_start(&s->req, server_config(), &s->mem, s->id,
+			s->check = policy_start(&s->req, server_config(),
+			    &s->mem, s->id,
 			    session_check_done, s);
-			s->in_start = 0;
 		}
 	}
-	session_flush(s);
+	return TAKE_BUSY;
+}
+
+/* session_done - nothing is owed and nothing more will come: why, or NULL */
+static const char *
+session_done(struct session *s)
+{
+	int partial = codec_in_progress(&s->req) ||
+	    evbuffer_get_length(s->in) > 0;
+
+	if (s->state != S_READING || evbuffer_get_length(s->out) > 0)
+		return NULL;
+	/* shutting down: answer what was already sent to us, then close */
+	if (s->draining && !partial)
+		return "server shutdown";
+	if (s->eof)
+		return partial ? "EOF in the middle of a request" : "EOF";
+	return NULL;
+}
+
+/*
+ * session_dispatch - the one place that moves a session on.  Re-entered
+ * from a check that finishes inside policy_start(): the running pass
+ * picks its reply up.
+ */
+static void
+session_dispatch(struct session *s, enum session_event ev)
+{
+	enum take_stop why;
+	const char *done;
+
+	if (ev == SE_TIMEOUT) {
+		if (s->tmode == TM_IDLE) {
+			session_end(s, "idle timeout", 0);
+		} else {
+			log_warnx("%s %s: timeout with a request or reply "
+			    "half way, disconnecting", s->id, s->peer);
+			session_end(s, "request timeout", 1);
+		}
+		return;
+	}
+	if (ev == SE_DRAIN)
+		s->draining = 1;
+	if (s->dispatching)
+		return;
+	s->dispatching = 1;
+	for (;;) {
+		if ((why = session_take(s)) == TAKE_FREED)
+			return;
+		if (session_write_out(s) < 0)
+			return;
+		/* the client read its replies down: take requests again */
+		if (why == TAKE_OUTPUT_FULL &&
+		    evbuffer_get_length(s->out) <= SESSION_OUT_LOWAT) {
+			s->out_full = 0;
+			continue;
+		}
+		break;
+	}
+	s->dispatching = 0;
+	if ((done = session_done(s)) != NULL) {
+		/* EOF with a request half way is the client's fault */
+		session_end(s, done, strcmp(done, "EOF") != 0 &&
+		    strcmp(done, "server shutdown") != 0);
+		return;
+	}
+	session_wait(s);
 }
 
 /*
@@ -260,13 +408,13 @@ session_read(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (have >= lim)
+	if (have >= lim || s->eof)
 		return;
 	n = read_some(s->in, s->rfd, lim - have);
 	if (n < 0) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 			return;
-		session_free(s, strerror(errno));
+		session_end(s, strerror(errno), 1);
 		return;
 	}
 	if (n == 0) {
@@ -278,7 +426,7 @@ session_read(evutil_socket_t fd, short what, void *arg)
 		 */
 		s->eof = 1;
 	}
-	session_process(s);
+	session_dispatch(s, SE_INPUT);
 }
 
 static void
@@ -286,23 +434,15 @@ session_write(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
-	session_flush(arg);
+	session_dispatch(arg, SE_OUTPUT);
 }
 
 static void
 session_timeout(evutil_socket_t fd, short what, void *arg)
 {
-	struct session *s = arg;
-
 	(void)fd;
 	(void)what;
-	if (s->tmode == TM_IDLE) {
-		session_free(s, "idle timeout");
-	} else {
-		log_warnx("%s %s: timeout with a request or reply half way, "
-		    "disconnecting", s->id, s->peer);
-		session_free(s, "request timeout");
-	}
+	session_dispatch(arg, SE_TIMEOUT);
 }
 
 struct session *
@@ -316,6 +456,8 @@ session_new(struct event_base *base, int rfd, int wfd, const char *peer,
 	s->base = base;
 	s->rfd = rfd;
 	s->wfd = wfd;
+	s->rfile = !fd_pollable(rfd);
+	s->wfile = wfd != rfd ? !fd_pollable(wfd) : s->rfile;
 	s->gone = gone;
 	s->gone_arg = arg;
 	snprintf(s->id, sizeof(s->id), "conn=%lu", ++session_counter);
@@ -323,8 +465,11 @@ session_new(struct event_base *base, int rfd, int wfd, const char *peer,
 	codec_request_init(&s->req);
 	s->in = evbuffer_new();
 	s->out = evbuffer_new();
-	s->rev = event_new(base, rfd, EV_READ | EV_PERSIST, session_read, s);
-	s->wev = event_new(base, wfd, EV_WRITE | EV_PERSIST, session_write, s);
+	/* an always-ready descriptor gets an event of no descriptor */
+	s->rev = event_new(base, s->rfile ? -1 : rfd,
+	    s->rfile ? 0 : EV_READ | EV_PERSIST, session_read, s);
+	s->wev = event_new(base, s->wfile ? -1 : wfd,
+	    s->wfile ? 0 : EV_WRITE | EV_PERSIST, session_write, s);
 	s->timer = evtimer_new(base, session_timeout, s);
 	if (s->in == NULL || s->out == NULL || s->rev == NULL ||
 	    s->wev == NULL || s->timer == NULL) {
@@ -335,20 +480,18 @@ session_new(struct event_base *base, int rfd, int wfd, const char *peer,
 		return NULL;
 	}
 	log_debug("%s connect from %s", s->id, s->peer);
-	session_update_events(s);
+	session_wait(s);
 	return s;
 }
 
 void
 session_drain(struct session *s)
 {
-	s->draining = 1;
-	if (s->state == S_READING)
-		session_flush(s);
+	session_dispatch(s, SE_DRAIN);
 }
 
-void
-session_free(struct session *s, const char *reason)
+static void
+session_end(struct session *s, const char *reason, int failed)
 {
 	log_debug("%s disconnect from %s: %s (%lu requests)", s->id, s->peer,
 	    reason, s->nrequests);
@@ -371,6 +514,12 @@ session_free(struct session *s, const char *reason)
 	if (s->wfd >= 0 && s->wfd != s->rfd)
 		close(s->wfd);
 	if (s->gone)
-		s->gone(s, s->gone_arg);
+		s->gone(s, reason, failed, s->gone_arg);
 	free(s);
+}
+
+void
+session_free(struct session *s, const char *reason)
+{
+	session_end(s, reason, 0);
 }

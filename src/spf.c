@@ -1952,9 +1952,50 @@ spf_configure(const struct config *cfg)
 	return 0;
 }
 
+/*
+ * libspf2's message handlers print to stderr by default, which in spawn
+ * mode is the policy client's socket.  Ours log.
+ *
+ * SPF_error() (SPF_errorx) calls the error handler and then abort(): ours
+ * logs and exits instead (fatalx), so nothing of libspf2 can abort us or
+ * leave a core.  It cannot be reached from a request either.  Its sites in
+ * 1.2.10, read in the source:
+ *  - argument checks (SPF_ASSERT_NOTNULL): we pass no NULL;
+ *  - SPF_dns_lookup(): "layer returned NULL": layer_lookup() never does
+ *    (rr_status() is fatalx on no memory);
+ *  - SPF_server_new*(): building its resolver, cache, default
+ *    explanation and whitelist: at start only, and we build no resolver;
+ *  - spf_compile.c: a mis-aligned buffer (malloc's are aligned), and two
+ *    CIDR parameters on one mechanism (the parser writes at most one);
+ *  - spf_expand.c and spf_response.c: out of memory, where fatalx is what
+ *    we would do ourselves;
+ *  - SPF_request_query_rcptto(), the zone and test resolvers: not used.
+ */
+static void __attribute__((noreturn))
+spf_lib_error(const char *file, int line, const char *msg)
+{
+	fatalx("libspf2: %s:%d: %s", file ? file : "?", line, msg);
+}
+
+static void
+spf_lib_warning(const char *file, int line, const char *msg)
+{
+	log_warnx("libspf2: %s:%d: %s", file ? file : "?", line, msg);
+}
+
+static void
+spf_lib_debug(const char *file, int line, const char *msg)
+{
+	log_debug("libspf2: %s:%d: %s", file ? file : "?", line, msg);
+}
+
 int
 spf_init(struct event_base *base, const struct config *cfg)
 {
+	SPF_error_handler = spf_lib_error;
+	SPF_warning_handler = spf_lib_warning;
+	SPF_info_handler = spf_lib_debug;
+	SPF_debug_handler = spf_lib_debug;
 	spf_base = base;
 	memset(&spf_layer, 0, sizeof(spf_layer));
 	spf_layer.lookup = layer_lookup;

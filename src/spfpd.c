@@ -4,6 +4,7 @@
  * The command line: see usage() and spfpd(8).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +50,18 @@ log_error(void *arg, const char *msg)
 {
 	(void)arg;
 	log_warnx("%s", msg);
+}
+
+static void
+null_stderr(void)
+{
+	int fd;
+
+	/* not close(2): the next descriptor opened would become stderr */
+	if ((fd = open("/dev/null", O_WRONLY)) < 0 || dup2(fd, 2) < 0)
+		fatal("--stdio: /dev/null as stderr");
+	if (fd != 2)
+		close(fd);
 }
 
 int
@@ -164,6 +177,16 @@ main(int argc, char **argv)
 		config_unref(cfg);
 		goto out;
 	}
+
+	/*
+	 * Spawn mode: spawn(8) connects stderr to the policy client too, so
+	 * a line there would be read by Postfix as part of a reply.  Nothing
+	 * of ours writes there (the log is syslog), and nothing of a library
+	 * or of the C runtime may either: fd 2 becomes /dev/null.  -d asks
+	 * for the log on stderr: a person at a terminal.
+	 */
+	if (opts.stdio && !opts.foreground_stderr)
+		null_stderr();
 
 	/*
 	 * Config errors: to stderr when a person is watching (a terminal), to

@@ -628,6 +628,117 @@ def t_stdio_idle(ctx):
           d.tail())
 
 
+def stdio_batch(ctx, conf, stdin, stdout, args=("-d",)):
+    """spfpd --stdio with files for stdin and stdout: must exit by itself.
+    Returns (exit status, stderr text)."""
+    err = os.path.join(ctx.dir, "batch.err")
+    with open(err, "wb") as e:
+        try:
+            p = subprocess.run([ARGS.spfpd, "--stdio", "-c", conf] +
+                               list(args), stdin=stdin, stdout=stdout,
+                               stderr=e, timeout=TIMEOUT)
+        except subprocess.TimeoutExpired:
+            raise Failure("spfpd --stdio with stdin %s did not exit "
+                          "within %.0fs" % (getattr(stdin, "name", stdin),
+                                            TIMEOUT))
+    with open(err, "rb") as f:
+        text = f.read().decode("utf-8", "replace")
+    ctx.extra_logs.append(("spfpd --stdio batch (exit %d)" % p.returncode,
+                           text))
+    return p.returncode, text
+
+
+@test("stdio-batch-files")
+def t_stdio_batch(ctx):
+    # "spfpd --stdio < requests > replies": epoll cannot watch a regular
+    # file (it used to hang for ever); every request is answered, then
+    # the daemon exits 0
+    conf = ctx.conf(listen=None)
+    reqs = os.path.join(ctx.dir, "requests")
+    with open(reqs, "wb") as f:
+        f.write(b"".join(request("batch.%d" % i) for i in range(300)))
+    out = os.path.join(ctx.dir, "replies")
+    with open(reqs, "rb") as i, open(out, "wb") as o:
+        rc, err = stdio_batch(ctx, conf, i, o)
+    with open(out, "rb") as f:
+        got = f.read()
+    check(rc == 0, "exit status %d: %s" % (rc, err[-300:]))
+    check(got == DUNNO * 300, "%d replies of 300 in the file" %
+          got.count(b"\n\n"))
+    check("libevent" not in err, "a library spoke: %s" % err[-300:])
+    # a pipe for stdout, /dev/null for stdin and for stdout
+    with open(reqs, "rb") as i:
+        p = subprocess.run([ARGS.spfpd, "--stdio", "-c", conf], stdin=i,
+                           capture_output=True, timeout=TIMEOUT)
+    check(p.returncode == 0 and p.stdout == DUNNO * 300,
+          "stdout a pipe: exit %d, %d replies" % (p.returncode,
+                                                  p.stdout.count(b"\n\n")))
+    with open(os.devnull, "rb") as i, open(os.devnull, "wb") as o:
+        rc, err = stdio_batch(ctx, conf, i, o)
+    check(rc == 0, "stdin /dev/null: exit status %d" % rc)
+    with open(reqs, "rb") as i, open(os.devnull, "wb") as o:
+        rc, err = stdio_batch(ctx, conf, i, o)
+    check(rc == 0, "stdout /dev/null: exit status %d" % rc)
+    # a file that ends inside a request: the complete ones are answered,
+    # then exit 1 with the reason
+    with open(reqs, "wb") as f:
+        f.write(request("cut.1") + request("cut.2")[:40])
+    with open(reqs, "rb") as i, open(out, "wb") as o:
+        rc, err = stdio_batch(ctx, conf, i, o)
+    with open(out, "rb") as f:
+        got = f.read()
+    check(rc == 1 and got == DUNNO and
+          "EOF in the middle of a request" in err,
+          "cut file: exit %d, replies %r, log %s" % (rc, got, err[-200:]))
+    # what cannot work is said, with exit 1: a directory as stdin
+    dfd = os.open(ctx.dir, os.O_RDONLY)
+    try:
+        with open(out, "wb") as o:
+            rc, err = stdio_batch(ctx, conf, dfd, o)
+    finally:
+        os.close(dfd)
+    check(rc == 1 and "Is a directory" in err,
+          "directory as stdin: exit %d, log %s" % (rc, err[-200:]))
+
+
+@test("stdio-stderr-not-the-socket")
+def t_stdio_stderr(ctx):
+    # spawn(8) gives the command the client's socket as stdin, stdout
+    # and stderr: whatever a library prints to stderr would be read by
+    # Postfix as a reply.  Without -d, fd 2 is /dev/null.
+    sink = SyslogSink(ctx)
+    conf = ctx.conf(listen=None, syslog_socket=sink.path)
+    for args, want in (((), "/dev/null"), (("-d",), None)):
+        ours, theirs = socket.socketpair()
+        ctx.sockets += [ours, theirs]
+        p = subprocess.Popen([ARGS.spfpd, "--stdio", "-c", conf] +
+                             list(args), stdin=theirs, stdout=theirs,
+                             stderr=theirs, start_new_session=True)
+        theirs.close()
+        try:
+            ours.settimeout(TIMEOUT)
+            ours.sendall(request("spawn.1"))
+            buf = b""
+            while b"\n\n" not in buf:
+                d = ours.recv(65536)
+                check(d, "EOF before the reply")
+                buf += d
+            fd2 = os.readlink("/proc/%d/fd/2" % p.pid)
+            if want:
+                check(fd2 == want, "without -d, stderr is %s" % fd2)
+                check(buf == DUNNO, "reply stream %r" % buf)
+            else:
+                check(fd2.startswith("socket:"), "with -d, stderr is %s" %
+                      fd2)
+            ours.shutdown(socket.SHUT_WR)
+            check(p.wait(TIMEOUT) == 0, "exit status %s" % p.returncode)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+            ours.close()
+
+
 @test("thousand-connections")
 def t_thousand(ctx):
     n = 1000

@@ -50,6 +50,17 @@ MASTER_CF = """\
        permit_sasl_authenticated, reject_unauth_destination,
        check_policy_service unix:private/spfpdd }}
 {p2} inet n - n - - smtpd
+{p3} inet n - n - - smtpd
+  -o {{ smtpd_recipient_restrictions = permit_mynetworks,
+       reject_unauth_destination }}
+  -o {{ smtpd_data_restrictions = check_policy_service unix:private/spfpdd }}
+  -o {{ smtpd_end_of_data_restrictions =
+       check_policy_service unix:private/spfpdd }}
+{p4} inet n - n - - smtpd
+  -o {{ smtpd_recipient_restrictions = permit_mynetworks,
+       reject_unauth_destination }}
+  -o {{ smtpd_end_of_data_restrictions =
+       check_policy_service unix:private/spfpdd }}
 {spawn}
 cleanup   unix  n - n - 0 cleanup
 qmgr      unix  n - n 300 1 qmgr
@@ -131,9 +142,12 @@ class World:
         self.bin = os.path.join(self.dir, 'spfpd')
         shutil.copy(spfpd, self.bin)
         os.chmod(self.bin, 0o755)
-        self.p1, self.p2 = free_port(), free_port()
-        while self.p2 == self.p1:
-            self.p2 = free_port()
+        ports = []
+        while len(ports) < 4:
+            p = free_port()
+            if p not in ports:
+                ports.append(p)
+        self.p1, self.p2, self.p3, self.p4 = ports
         self.daemon = None
         self.postfix_started = False
 
@@ -169,6 +183,8 @@ class World:
         with open(os.path.join(etc, 'master.cf'), 'w') as f:
             f.write(MASTER_CF.format(p1='127.0.0.1:%d' % self.p1,
                                      p2='127.0.0.1:%d' % self.p2,
+                                     p3='127.0.0.1:%d' % self.p3,
+                                     p4='127.0.0.1:%d' % self.p4,
                                      spawn=spawn))
         self.etc = etc
         r = subprocess.run(['postfix', '-c', etc, 'start'],
@@ -177,7 +193,7 @@ class World:
         if r.returncode != 0:
             raise Fail('postfix start failed: %s %s\n%s' % (
                 r.stdout, r.stderr, self.maillog()[-2000:]))
-        for port in (self.p1, self.p2):
+        for port in (self.p1, self.p2, self.p3, self.p4):
             wait_port(port)
 
     def start_spfpd(self):
@@ -303,7 +319,10 @@ class Session:
         return out
 
     def data(self, body):
-        code, msg = self.s.data(body)
+        try:
+            code, msg = self.s.data(body)
+        except smtplib.SMTPDataError as e:     # DATA itself refused
+            code, msg = e.smtp_code, e.smtp_error
         return code, msg.decode('utf-8', 'replace')
 
     def rset(self):
@@ -448,6 +467,57 @@ def t_sighup_same_connection(w):
     check(lines[-1].group(2) == 'skipped(whitelist)', lines[-1].group(0))
 
 
+def t_data_stage(w):
+    """spfpd in smtpd_data_restrictions and smtpd_end_of_data_restrictions
+    (nothing at RCPT): a forgery is refused at DATA; a legitimate message
+    gets its one header at DATA, and none at END-OF-MESSAGE, where Postfix
+    cannot take it."""
+    s = Session(w.p3, '198.51.100.1', 'forger.example.com')
+    r = s.rcpts('a@example.com', ['u@dest.test'])
+    check(r[0][0] == 250, 'RCPT: %r' % r)
+    code, msg = s.data(MESSAGE)
+    s.close()
+    check(code == 550 and msg.startswith('5.7.23 '), 'DATA: %d %s' %
+          (code, msg))
+    before = len(w.delivered())
+    s = Session(w.p3, '192.0.2.1', 'mail.example.com')
+    r = s.rcpts('a@example.com', ['u1@dest.test', 'u2@dest.test'])
+    code, msg = s.data(MESSAGE)
+    s.close()
+    check(code == 250, 'DATA: %d %s' % (code, msg))
+    for f in wait_delivered(w, before + 2)[before:]:
+        head = headers_of(f)
+        n = len(re.findall(r'^Received-SPF: pass ', head, re.M))
+        check(n == 1, '%d Received-SPF headers in %s:\n%s' % (n, f, head))
+    log = w.spfpd_log()
+    check(re.search(r'result=repeat action=DUNNO', log), 'the '
+          'END-OF-MESSAGE request of that message: ' + log[-600:])
+
+
+def t_end_of_data_stage(w):
+    """Only in smtpd_end_of_data_restrictions: a forgery is refused after
+    the message; a legitimate one passes with no header, and Postfix has
+    no PREPEND to drop (it warns when it has one)."""
+    s = Session(w.p4, '198.51.100.1', 'forger.example.com')
+    r = s.rcpts('a@example.com', ['u@dest.test'])
+    code, msg = s.data(MESSAGE)
+    s.close()
+    check(r[0][0] == 250 and code == 550 and msg.startswith('5.7.23 '),
+          'forgery: RCPT %r, end of data %d %s' % (r, code, msg))
+    before = len(w.delivered())
+    s = Session(w.p4, '192.0.2.1', 'mail.example.com')
+    r = s.rcpts('a@example.com', ['u@dest.test'])
+    code, msg = s.data(MESSAGE)
+    s.close()
+    check(code == 250, 'end of data: %d %s' % (code, msg))
+    f = wait_delivered(w, before + 1)[before]
+    check('Received-SPF' not in headers_of(f), headers_of(f))
+    bad = [line for line in w.maillog().splitlines()
+           if 'warning' in line and ('PREPEND' in line or
+                                     'unavailable' in line)]
+    check(not bad, '\n'.join(bad[:3]))
+
+
 def t_no_policy_trouble(w):
     log = w.maillog()
     bad = [line for line in log.splitlines()
@@ -467,6 +537,8 @@ TESTS = [
     ('spawn_forged_refused', t_spawn_forged),
     ('spawn_bypasses_refused', t_spawn_bypasses),
     ('spawn_legit_one_header', t_spawn_legit),
+    ('data_stage', t_data_stage),
+    ('end_of_data_stage', t_end_of_data_stage),
     ('no_policy_trouble_in_maillog', t_no_policy_trouble),
 ]
 

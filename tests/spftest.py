@@ -67,6 +67,10 @@ ZONES = {
         'expbomb TXT "v=spf1 -all exp=bomb.example.com"',
         'bomb TXT "%s"' % ('%{O}S' * 43),
         'why TXT "Not from %{i}, sorry"',
+        # a long explanation: replies much larger than requests
+        'latefail TXT "v=spf1 -all exp=longwhy.example.com"',
+        'longwhy TXT ' + ' '.join('"%s"' % ('Not from %{i}, sorry. ' * 10)
+                                  for _ in range(4)),
         'mail A 192.0.2.1',
         'mail TXT "v=spf1 a -all"',
         'badhelo TXT "v=spf1 -all"',
@@ -229,6 +233,8 @@ class Client:
                  ('client_address', ip), ('client_name', 'unknown'),
                  ('helo_name', helo), ('sender', sender),
                  ('recipient', rcpt), ('instance', instance)]
+        # an extra attribute replaces the default one of that name
+        attrs = [(k, v) for k, v in attrs if k not in extra]
         attrs += list(extra.items())
         self.s.sendall((''.join('%s=%s\n' % a for a in attrs) + '\n')
                        .encode())
@@ -453,6 +459,51 @@ def t_helo(ctx):
     d.stop()
 
 
+def t_stages(ctx):
+    """protocol_state: MAIL FROM is checked only where there is one (an
+    empty sender at CONNECT, EHLO, VRFY or ETRN is not the null sender);
+    the HELO is checked where there is one; no header at END-OF-MESSAGE
+    nor before MAIL (Postfix would drop it, or it would land on the wrong
+    message)."""
+    d = ctx.daemon('helo_reject = no\n')
+    c = d.connect()
+    for st in ('CONNECT', 'EHLO', 'HELO', 'VRFY', 'ETRN'):
+        # a null-sender forgery would be refused at RCPT (postmaster@HELO
+        # fails); before MAIL there is no sender at all: nothing to refuse
+        r = c.ask('198.51.100.1', '', helo='mail.example.com',
+                  protocol_state=st, instance='st1')
+        check(r == 'DUNNO', '%s: %r' % (st, r))
+        r = c.ask('192.0.2.1', '', helo='mail.example.com',
+                  protocol_state=st, instance='st2')
+        check(r == 'DUNNO', '%s: a header before MAIL: %r' % (st, r))
+    # the same message at RCPT: judged as the bounce it now is, not
+    # answered from what the EHLO-stage request left behind
+    r = c.ask('198.51.100.1', '', helo='mail.example.com',
+              protocol_state='RCPT', instance='st1')
+    check(r.startswith('550 5.7.23 ') and 'id=mail.example.com' in r, r)
+    for st in ('MAIL', 'RCPT', 'DATA'):
+        r = c.ask('192.0.2.1', 'a@example.com', protocol_state=st,
+                  instance='st3' + st)
+        check(spf_result(r) == 'pass', '%s: %r' % (st, r))
+    # END-OF-MESSAGE: refusals still work, headers cannot be added
+    r = c.ask('192.0.2.1', 'a@example.com', protocol_state='END-OF-MESSAGE',
+              instance='st4')
+    check(r == 'DUNNO', 'END-OF-MESSAGE pass: %r' % r)
+    r = c.ask('198.51.100.1', 'a@example.com',
+              protocol_state='END-OF-MESSAGE', instance='st5')
+    check(r.startswith('550 5.7.23 '), 'END-OF-MESSAGE fail: %r' % r)
+    c.close()
+    d.stop()
+    # a HELO that fails is refused at EHLO too (helo_reject = fail)
+    d = ctx.daemon('')
+    c = d.connect()
+    r = c.ask('192.0.2.10', '', helo='badhelo.example.com',
+              protocol_state='EHLO')
+    check(r.startswith('550 5.7.23 ') and 's=helo' in r, r)
+    c.close()
+    d.stop()
+
+
 def t_per_message(ctx):
     """Postfix asks once per recipient: one header per message, a refusal
     repeated for every recipient."""
@@ -477,6 +528,67 @@ def t_per_message(ctx):
     d.stop()
     check(log.count('result=repeat') == 3, 'repeat lines: %d' %
           log.count('result=repeat'))
+
+
+def t_pipeline_late(ctx):
+    """A client pipelines 1,000 requests, starts reading only 2 s later,
+    and then reads slowly: every one is answered.  The replies pass the
+    socket's buffer and then the 64 KiB the daemon holds for a client
+    that does not read; it must take the requests it holds again once the
+    client reads.  It used to wait for more input instead, and the last
+    requests (all sent, all buffered) were never answered."""
+    n = 1000
+    # room for every request in the daemon's input buffer: when it stops
+    # at its output cap, the client has nothing more to send
+    d = ctx.daemon('max_request_size = 1048576')
+    c = d.connect()
+    sender = 'a@latefail.example.com'
+    reqs = []
+    for i in range(n):
+        attrs = [('request', 'smtpd_access_policy'),
+                 ('protocol_state', 'RCPT'), ('protocol_name', 'ESMTP'),
+                 ('client_address', '198.51.100.1'),
+                 ('client_name', 'unknown'),
+                 ('helo_name', 'client.example.com'), ('sender', sender),
+                 ('recipient', 'r%d@dest.test' % i),
+                 ('instance', 'late%d' % i)]
+        reqs.append(''.join('%s=%s\n' % a for a in attrs) + '\n')
+    data = ''.join(reqs).encode()
+    err = []
+
+    def writer():
+        try:
+            c.s.sendall(data)
+        except OSError as e:
+            err.append(e)
+    t = threading.Thread(target=writer, daemon=True)
+    t.start()
+    time.sleep(2)
+    deadline = time.monotonic() + 15
+    while c.buf.count(b'\n\n') < n and time.monotonic() < deadline:
+        c.s.settimeout(max(0.01, deadline - time.monotonic()))
+        try:
+            chunk = c.s.recv(65536)
+        except socket.timeout:
+            break
+        if not chunk:
+            break
+        c.buf += chunk
+    got = c.buf.count(b'\n\n')
+    check(got == n, '%d of %d answers' % (got, n))
+    replies = [c.reply() for _ in range(n)]
+    t.join(5)
+    check(not err, 'sending: %r' % err)
+    check(replies[0].startswith('550 5.7.23') and
+          all(r == replies[0] for r in replies),
+          'answers differ: %r ... %r' % (replies[0], replies[-1]))
+    total = sum(len(r) + len('action=') + 2 for r in replies)
+    check(total > 3 * 65536, 'only %d bytes of replies: too few to pass '
+          'the daemon\'s output cap and the socket buffer' % total)
+    ctx.note('pipeline_late: %d answers (%d bytes) after reading 2 s late'
+             % (len(replies), total))
+    c.close()
+    d.stop()
 
 
 def t_auth_results(ctx):
@@ -1097,6 +1209,8 @@ TESTS = [
     ('reject_levels', t_reject_levels),
     ('helo', t_helo),
     ('per_message', t_per_message),
+    ('stages', t_stages),
+    ('pipeline_late', t_pipeline_late),
     ('auth_results', t_auth_results),
     ('options', t_options),
     ('temperror', t_temperror),

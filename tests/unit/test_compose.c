@@ -146,6 +146,103 @@ test_long_values_bounded(void **state)
 	assert_int_equal(strlen(small), sizeof(small) - 1);
 }
 
+/*
+ * well_formed - no quoted-string or comment left open, no escape
+ * dangling at the end: what a header parser needs to find the fields
+ */
+static int
+well_formed(const char *s)
+{
+	int quote = 0, depth = 0;
+
+	for (; *s; s++) {
+		if ((quote || depth) && *s == '\\') {
+			if (*++s == '\0')
+				return 0;
+			continue;
+		}
+		if (quote) {
+			quote = *s != '"';
+		} else if (*s == '"' && depth == 0) {
+			quote = 1;
+		} else if (*s == '(') {
+			depth++;
+		} else if (*s == ')') {
+			if (depth-- == 0)
+				return 0;
+		}
+	}
+	return !quote && depth == 0;
+}
+
+/* fill - n bytes of pattern, repeated (a whole UTF-8 pattern each time) */
+static void
+fill(char *buf, size_t n, const char *pat)
+{
+	size_t k = strlen(pat), i;
+
+	for (i = 0; i + k <= n; i += k)
+		memcpy(buf + i, pat, k);
+	buf[i] = '\0';
+}
+
+/*
+ * The worst a client and the DNS can send: every value at its 255-byte
+ * bound, each byte one that must be escaped (or a UTF-8 character), for
+ * every result, both identities and both header types.  A field must fit
+ * one line (998 bytes) and stay well formed; the structured part stays.
+ */
+static void
+test_header_worst_case(void **state)
+{
+	static const char *const pats[] = { "\"", "\\", "(", ")", "\xc3\xa9",
+	    "a", "\xe2\x82\xac(" };
+	static const enum spf_result res[] = { SPF_PASS, SPF_FAIL,
+	    SPF_SOFTFAIL, SPF_NEUTRAL, SPF_NONE, SPF_PERMERROR,
+	    SPF_TEMPERROR };
+	char v[300], buf[COMPOSE_MAX];
+	size_t p, r, id, longest = 0;
+
+	(void)state;
+	for (p = 0; p < sizeof(pats) / sizeof(pats[0]); p++) {
+		fill(v, 299, pats[p]);
+		for (r = 0; r < sizeof(res) / sizeof(res[0]); r++) {
+			for (id = 0; id < 2; id++) {
+				struct spf_outcome o = outcome(res[r],
+				    id ? "helo" : "mailfrom", v, v);
+				struct compose_spf c = { &o,
+				    "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255",
+				    v, v, v };
+				struct compose_iprev ip = { IPREV_PASS,
+				    "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255",
+				    v };
+
+				compose_received_spf(buf, sizeof(buf), &c);
+				if (strlen(buf) > longest)
+					longest = strlen(buf);
+				assert_true(strlen(buf) <= COMPOSE_HEADER_MAX);
+				assert_true(well_formed(buf));
+				assert_non_null(strstr(buf, "; identity="));
+				assert_non_null(strstr(buf, "; envelope-from="));
+				assert_int_equal(buf[strlen(buf) - 1], ';');
+
+				compose_auth_results(buf, sizeof(buf), v, &c,
+				    &ip);
+				if (strlen(buf) > longest)
+					longest = strlen(buf);
+				assert_true(strlen(buf) <= COMPOSE_HEADER_MAX);
+				assert_true(well_formed(buf));
+				assert_non_null(strstr(buf, id ? " smtp.helo=" :
+				    " smtp.mailfrom="));
+				assert_non_null(strstr(buf, "; iprev=pass "
+				    "policy.iprev="));
+			}
+		}
+	}
+	/* the bound is reached, not avoided by saying nothing */
+	assert_true(longest > COMPOSE_HEADER_MAX - 40);
+}
+
 static void
 test_auth_results(void **state)
 {
@@ -248,6 +345,7 @@ main(void)
 		cmocka_unit_test(test_received_spf_helo_v6_hidden),
 		cmocka_unit_test(test_received_spf_hostile),
 		cmocka_unit_test(test_long_values_bounded),
+		cmocka_unit_test(test_header_worst_case),
 		cmocka_unit_test(test_auth_results),
 		cmocka_unit_test(test_auth_results_iprev),
 		cmocka_unit_test(test_reason_and_url),
