@@ -54,7 +54,8 @@ UNIT_TESTS = test_codec test_config test_cidr test_spfrec test_compose \
              test_dnsraw
 
 .PHONY: all deps run check check-unit check-blackbox check-golden check-spf \
-	check-iprev check-rfc check-postfix check-hostile check-diff fuzz-diff \
+	check-iprev check-rfc check-postfix check-hostile check-sockrace \
+	check-diff fuzz-diff \
 	soak bench \
         check-asan install clean
 
@@ -100,7 +101,8 @@ check: deps
 	rm -f $(B)/*.out $(B)/*.log $(B)-asan/*.out $(B)-asan/*.log \
 	  $(B)-fuzz/fuzz.out
 	$(MAKE) check-unit check-golden check-blackbox check-spf check-iprev \
-	  check-rfc check-postfix check-hostile check-fuzz check-diff
+	  check-rfc check-postfix check-hostile check-sockrace check-fuzz \
+	  check-diff
 	$(MAKE) check-asan
 	@tests/summary.sh $(B) $(B)-asan $(B)-fuzz
 
@@ -179,6 +181,17 @@ check-hostile: $(B)/spfpd
 	  --log $(B)/hostiletest.log > $(B)/hostiletest.out 2>&1; rc=$$?; \
 	  cat $(B)/hostiletest.out; exit $$rc
 
+# issue 12: a racer (tests/sockrace.c, as nobody) renames a symlink over
+# spfpd's socket file right after bind(), 100 starts each way; the file
+# the symlink points at must never change.  Needs root.
+$(B)/sockrace: tests/sockrace.c | $(B)
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -o $@ $<
+check-sockrace: $(B)/spfpd $(B)/sockrace
+	@/usr/bin/python3 tests/sockrace.py --spfpd $(B)/spfpd \
+	  --sockrace $(B)/sockrace --log $(B)/sockrace.log \
+	  > $(B)/sockrace.out 2>&1; rc=$$?; \
+	  cat $(B)/sockrace.out; exit $$rc
+
 # N minutes of 1,000 connections, good and hostile DNS mixed (not in
 # check): RSS and descriptors must stay flat.  Under ASan with
 # "make soak B=build-asan SANITIZE=1".
@@ -205,7 +218,7 @@ bench:
 check-asan:
 	$(MAKE) B=$(B)-asan SANITIZE=1 CFLAGS="-O1 -g" DIFF_CASES=3000 \
 	  check-unit check-golden check-blackbox check-spf check-iprev \
-	  check-rfc check-postfix check-hostile check-diff
+	  check-rfc check-postfix check-hostile check-sockrace check-diff
 
 install: $(B)/spfpd
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 \

@@ -4,6 +4,9 @@
  * "unix:/path" or "inet:host:port" ("inet:[::1]:10045" for IPv6).  A stale
  * UNIX socket file (nobody accepts on it) is replaced; one with a live
  * server behind it, or a file that is not a socket, is an error.  The
+ * socket file is created with socket_mode and given socket_owner and
+ * socket_group without following its name as root after bind() (see
+ * listener.c): a socket file replaced meanwhile is an error too.  The
  * listener accepts in a loop and hands each new descriptor to its owner;
  * accept errors such as EMFILE go to the owner too, who decides when to
  * pause and resume (listener_enable).
@@ -41,7 +44,10 @@ struct listener *listener_open(struct event_base *base, const char *spec,
 void listener_enable(struct listener *l, int on);
 const char *listener_spec(const struct listener *l);
 
-/* listener_close - stop, close and (UNIX) remove the socket file */
+/*
+ * listener_close - stop, close and (UNIX) remove the socket file, if its
+ * name still leads to the file this listener created
+ */
 void listener_close(struct listener *l);
 
 #endif

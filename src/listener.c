@@ -10,14 +10,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <linux/sockios.h>
 
 #include <event2/event.h>
 
 #include "config.h"
 #include "listener.h"
 #include "log.h"
+
+/* from <linux/un.h>, which cannot be included with <sys/un.h> */
+#ifndef SIOCUNIXFILE
+#define SIOCUNIXFILE (SIOCPROTOPRIVATE + 0)
+#endif
 
 struct listener {
 	char *spec;
@@ -28,6 +36,9 @@ struct listener {
 	listener_accept_fn *acb;
 	listener_error_fn *ecb;
 	void *arg;
+	int sock_known;                 /* UNIX: the socket file we created */
+	dev_t sock_dev;
+	ino_t sock_ino;
 };
 
 int
@@ -165,6 +176,92 @@ listener_accept(evutil_socket_t lfd, short what, void *arg)
 	}
 }
 
+/*
+ * The UNIX socket file, and why no name is followed as root after bind().
+ *
+ * spfpd binds as root, usually in a directory someone else can write:
+ * Postfix's private/ belongs to postfix.  That user can rename, replace
+ * or unlink any name in it at any moment.  spfpd used to chown() and
+ * chmod() the socket by name after bind(): a symlink renamed over the
+ * socket in between made root give socket_owner and socket_mode to any
+ * file it pointed at (issue 12; a racer with inotify and rename() won
+ * most starts, tests/sockrace.py).  Now:
+ *
+ *   - the mode comes from the umask around bind(): the socket file is
+ *     born with socket_mode, there is nothing to chmod by name;
+ *   - the owner and group are set through a descriptor of the very file
+ *     bind() created: SIOCUNIXFILE on the bound socket opens it (O_PATH)
+ *     without any name lookup.  It needs CAP_NET_ADMIN; without it (a
+ *     container, or spfpd not started as root) or on a kernel without the
+ *     ioctl, the name is opened with O_PATH | O_NOFOLLOW, which opens a
+ *     symlink itself instead of following it, and that file must be a
+ *     socket with our effective uid and one link.  Nobody else can create
+ *     a socket owned by root; one hard-linked here from elsewhere would
+ *     have two links (and fs.protected_hardlinks forbids that).  What this
+ *     cannot tell from ours is another root-owned socket renamed here from
+ *     a directory the same user can write on the same filesystem: it would
+ *     get socket_owner.  SIOCUNIXFILE excludes even that;
+ *   - either way the name must still lead to that file (lstat, which
+ *     does not follow a last symlink): if it does not, someone replaced
+ *     our socket; the listener fails ("the socket file was replaced after
+ *     bind") and spfpd does not start;
+ *   - then fchownat(fd, "", AT_EMPTY_PATH) changes that file and no other.
+ *     When the directory has a default ACL the kernel masks the mode with
+ *     it; the mode is then set through /proc/self/fd, which also leads to
+ *     that file and no other, whatever happens to the name meanwhile.
+ *
+ * Why not create the socket as socket_owner (setfsuid around bind(), as
+ * Postfix's master does for its own sockets)?  That would need the
+ * directory to be writable by socket_owner, which a socket in a root-owned
+ * directory (e.g. /run/spfpd) with socket_owner = postfix is not.
+ *
+ * The other path operations, and why each is safe as root:
+ *   - unix_prepare(): lstat() does not follow a last symlink; connect()
+ *     does, but a connect that sends nothing and is closed at once harms
+ *     nothing (at worst it finds a live server elsewhere and spfpd
+ *     declines to start, a denial the directory's owner can cause anyway
+ *     with any file that is not a socket);
+ *     unlink() never follows a symlink: it removes a name in a directory
+ *     its owner could empty anyway.
+ *   - bind() does not follow a last symlink either (EADDRINUSE).
+ *   - unix_unlink_ours() (failure and listener_close()): unlink() as
+ *     above, and only when lstat() says the name still is our socket, so
+ *     that a file someone else put there, or another daemon's socket, is
+ *     not removed in the normal case.  The window between the two only
+ *     lets the directory's owner have us remove a name they could remove
+ *     themselves.
+ * The directories above the last component are the administrator's (the
+ * configured path), followed as before.
+ */
+
+/* unix_ids - socket_owner and socket_group as ids; -1 (logged) if unknown */
+static int
+unix_ids(const struct config *cfg, uid_t *uid, gid_t *gid)
+{
+	struct passwd *pw;
+	struct group *gr;
+
+	*uid = (uid_t)-1;
+	*gid = (gid_t)-1;
+	if (*cfg->socket_owner) {
+		if ((pw = getpwnam(cfg->socket_owner)) == NULL) {
+			log_warnx("socket_owner: unknown user '%s'",
+			    cfg->socket_owner);
+			return -1;
+		}
+		*uid = pw->pw_uid;
+	}
+	if (*cfg->socket_group) {
+		if ((gr = getgrnam(cfg->socket_group)) == NULL) {
+			log_warnx("socket_group: unknown group '%s'",
+			    cfg->socket_group);
+			return -1;
+		}
+		*gid = gr->gr_gid;
+	}
+	return 0;
+}
+
 /* unix_prepare - remove a stale socket file; -1 when one is alive */
 static int
 unix_prepare(const char *path)
@@ -173,6 +270,7 @@ unix_prepare(const char *path)
 	struct stat st;
 	int fd, r;
 
+	/* lstat: a symlink here is "not a socket", never followed */
 	if (lstat(path, &st) < 0)
 		return errno == ENOENT ? 0 : (log_warn("stat %s", path), -1);
 	if (!S_ISSOCK(st.st_mode)) {
@@ -186,6 +284,7 @@ unix_prepare(const char *path)
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	/* follows a symlink swapped in since lstat: harmless, see above */
 	r = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
 	close(fd);
 	if (r == 0) {
@@ -193,6 +292,7 @@ unix_prepare(const char *path)
 		    path);
 		return -1;
 	}
+	/* unlink removes the name, never what a symlink points to */
 	if (unlink(path) < 0 && errno != ENOENT) {
 		log_warn("unlink stale socket %s", path);
 		return -1;
@@ -201,40 +301,81 @@ unix_prepare(const char *path)
 	return 0;
 }
 
+/*
+ * unix_own - give the socket file bound on l->fd its owner, group and
+ * mode, through a descriptor of that file (see above); note its identity
+ * in l for unix_unlink_ours().  -1 (logged) when the file cannot be known
+ * to be ours or cannot be changed.
+ */
 static int
-unix_set_owner(const char *path, const struct config *cfg)
+unix_own(struct listener *l, mode_t mode, uid_t uid, gid_t gid)
 {
-	uid_t uid = (uid_t)-1;
-	gid_t gid = (gid_t)-1;
-	struct passwd *pw;
-	struct group *gr;
+	const char *path = l->la.path;
+	int chown_it = uid != (uid_t)-1 || gid != (gid_t)-1;
+	struct stat st, now;
+	char proc[32];
+	int fd, byname = 0, ours;
 
-	if (*cfg->socket_owner) {
-		if ((pw = getpwnam(cfg->socket_owner)) == NULL) {
-			log_warnx("socket_owner: unknown user '%s'",
-			    cfg->socket_owner);
+	if ((fd = ioctl(l->fd, SIOCUNIXFILE, 0)) < 0) {
+		log_debug("unix:%s: SIOCUNIXFILE: %s: opening the socket "
+		    "file by name", path, strerror(errno));
+		byname = 1;
+		fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0 && errno != ENOENT) {
+			log_warn("unix:%s: open", path);
 			return -1;
 		}
-		uid = pw->pw_uid;
 	}
-	if (*cfg->socket_group) {
-		if ((gr = getgrnam(cfg->socket_group)) == NULL) {
-			log_warnx("socket_group: unknown group '%s'",
-			    cfg->socket_group);
-			return -1;
-		}
-		gid = gr->gr_gid;
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		ours = 0;               /* the name is gone since bind() */
+	} else {
+		/* by name: a socket only we can have made (see above) */
+		ours = S_ISSOCK(st.st_mode) && (!byname ||
+		    (st.st_uid == geteuid() && st.st_nlink == 1));
+		/* and, either way, the one the name leads to now */
+		if (ours)
+			ours = lstat(path, &now) == 0 &&
+			    now.st_dev == st.st_dev && now.st_ino == st.st_ino;
 	}
-	if ((uid != (uid_t)-1 || gid != (gid_t)-1) &&
-	    chown(path, uid, gid) < 0) {
+	if (!ours) {
+		log_warnx("unix:%s: the socket file was replaced after bind: "
+		    "refusing to %s it", path, chown_it ? "chown" : "use");
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	l->sock_dev = st.st_dev;
+	l->sock_ino = st.st_ino;
+	l->sock_known = 1;
+	if (chown_it && fchownat(fd, "", uid, gid, AT_EMPTY_PATH) < 0) {
 		log_warn("chown %s", path);
+		close(fd);
 		return -1;
 	}
-	if (chmod(path, (mode_t)cfg->socket_mode) < 0) {
-		log_warn("chmod %s", path);
-		return -1;
+	if ((st.st_mode & 07777) != mode) {
+		/* a default ACL of the directory masked what the umask gave */
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+		if (chmod(proc, mode) < 0) {
+			log_warn("chmod %s (mode %04o, wanted %04o, through %s)",
+			    path, (unsigned)(st.st_mode & 07777),
+			    (unsigned)mode, proc);
+			close(fd);
+			return -1;
+		}
 	}
+	close(fd);
 	return 0;
+}
+
+/* unix_unlink_ours - remove the socket file if the name still is ours */
+static void
+unix_unlink_ours(const struct listener *l)
+{
+	struct stat st;
+
+	if (l->sock_known && lstat(l->la.path, &st) == 0 &&
+	    st.st_dev == l->sock_dev && st.st_ino == l->sock_ino)
+		unlink(l->la.path);
 }
 
 struct listener *
@@ -244,7 +385,10 @@ listener_open(struct event_base *base, const char *spec,
 {
 	struct listener *l;
 	char err[256];
-	int one = 1;
+	int one = 1, r, saved;
+	uid_t uid = (uid_t)-1;
+	gid_t gid = (gid_t)-1;
+	mode_t mask;
 
 	if ((l = calloc(1, sizeof(*l))) == NULL ||
 	    (l->spec = strdup(spec)) == NULL) {
@@ -263,7 +407,9 @@ listener_open(struct event_base *base, const char *spec,
 	if (l->la.family == AF_UNIX) {
 		struct sockaddr_un *sun = (struct sockaddr_un *)&l->la.ss;
 
-		if (unix_prepare(l->la.path) < 0)
+		/* names to ids before the socket exists: a shorter window */
+		if (unix_ids(cfg, &uid, &gid) < 0 ||
+		    unix_prepare(l->la.path) < 0)
 			goto fail;
 		sun->sun_family = AF_UNIX;
 		strcpy(sun->sun_path, l->la.path);
@@ -279,14 +425,22 @@ listener_open(struct event_base *base, const char *spec,
 		setsockopt(l->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (l->la.family == AF_INET6)
 		setsockopt(l->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	if (bind(l->fd, (struct sockaddr *)&l->la.ss, l->la.sslen) < 0) {
+	if (l->la.family == AF_UNIX) {
+		/* born with socket_mode: no chmod by name (see above) */
+		mask = umask(~(mode_t)cfg->socket_mode & 0777);
+		r = bind(l->fd, (struct sockaddr *)&l->la.ss, l->la.sslen);
+		saved = errno;
+		umask(mask);
+		errno = saved;
+	} else
+		r = bind(l->fd, (struct sockaddr *)&l->la.ss, l->la.sslen);
+	if (r < 0) {
 		log_warn("%s: bind", spec);
 		goto fail;
 	}
-	if (l->la.family == AF_UNIX && unix_set_owner(l->la.path, cfg) < 0) {
-		unlink(l->la.path);
-		goto fail;
-	}
+	if (l->la.family == AF_UNIX &&
+	    unix_own(l, (mode_t)cfg->socket_mode, uid, gid) < 0)
+		goto fail_unlink;
 	if (listen(l->fd, SOMAXCONN) < 0) {
 		log_warn("%s: listen", spec);
 		goto fail_unlink;
@@ -301,7 +455,7 @@ listener_open(struct event_base *base, const char *spec,
 	return l;
 fail_unlink:
 	if (l->la.family == AF_UNIX)
-		unlink(l->la.path);
+		unix_unlink_ours(l);
 fail:
 	if (l->fd >= 0)
 		close(l->fd);
@@ -337,7 +491,7 @@ listener_close(struct listener *l)
 	event_free(l->ev);
 	close(l->fd);
 	if (l->la.family == AF_UNIX)
-		unlink(l->la.path);
+		unix_unlink_ours(l);
 	free(l->spec);
 	free(l);
 }
