@@ -51,7 +51,7 @@ LIB_SRCS = src/log.c src/cidr.c src/codec.c src/config.c src/listener.c \
            src/iprev.c src/query.c
 LIB_OBJS = $(LIB_SRCS:src/%.c=$(B)/%.o)
 UNIT_TESTS = test_codec test_config test_cidr test_spfrec test_compose \
-             test_dnsraw
+             test_dnsraw test_dnscache
 
 .PHONY: all deps run check check-unit check-blackbox check-golden check-spf \
 	check-iprev check-rfc check-postfix check-hostile check-sockrace \
@@ -73,6 +73,8 @@ $(B)/spfpd: $(B)/spfpd.o $(B)/libspfpd.a
 $(B)/test_%: tests/unit/test_%.c $(B)/libspfpd.a
 	$(CC) $(ALL_CFLAGS) $(LDSAN) $(LDFLAGS) -o $@ $(filter %.c %.a,$^) \
 	  $(LIBS) -lcmocka
+# the DNS cache over the upstream seam, with the scripted world
+$(B)/test_dnscache: tests/diff/world.c tests/diff/world.h
 
 # the scripted DNS world behind dns.c's upstream seam, and the C side of
 # the differential fuzzer (tests/diff/)

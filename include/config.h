@@ -12,6 +12,7 @@
 #ifndef SPFPD_CONFIG_H
 #define SPFPD_CONFIG_H
 
+#include <stddef.h>
 #include <stdio.h>
 
 #include "cidr.h"
@@ -83,8 +84,10 @@ struct config {
 	unsigned dns_timeout;
 	unsigned dns_tries;
 	unsigned dns_cache_size;
+	size_t dns_cache_bytes;         /* bytes */
 	unsigned dns_negative_ttl;
 	unsigned dns_max_ttl;
+	unsigned dns_failure_ttl;
 
 	/* SPF */
 	char *default_explanation;

@@ -6,8 +6,11 @@
  * event loop, exactly once, unless the query is cancelled first.  Identical
  * questions in flight share one upstream query; answers are cached for
  * their TTL (negative answers for the SOA minimum, bounded by
- * dns_negative_ttl), at most dns_cache_size entries, least recently used
- * evicted first.  Answers are immutable and reference counted.
+ * dns_negative_ttl), failures of the servers (SERVFAIL, REFUSED, other
+ * RCODEs, no reply) for dns_failure_ttl; at most dns_cache_size entries
+ * and dns_cache_bytes bytes, least recently used evicted first.  A cached
+ * failure is the same answer, with the same status, as the live one.
+ * Answers are immutable and reference counted.
  *
  * Outcomes are told apart because SPF and iprev map them differently:
  * NXDOMAIN, NODATA, SERVFAIL (and REFUSED), timeout, and other errors.
@@ -67,7 +70,10 @@ typedef void dns_cb(void *arg, struct dns_answer *ans);
 /* dns_init - set up the resolver from the config; -1 with a logged error */
 int dns_init(struct event_base *base, const struct config *cfg);
 
-/* dns_reconfigure - new servers/timeouts after a reload (when idle) */
+/*
+ * dns_reconfigure - new servers/timeouts/cache bounds after a reload; it
+ * forgets cached failures.
+ */
 void dns_reconfigure(const struct config *cfg);
 void dns_shutdown(void);
 
@@ -102,6 +108,7 @@ struct dns_stats {
 	unsigned long coalesced;        /* joined a question in flight */
 	unsigned long evictions;
 	size_t entries;
+	size_t bytes;                   /* the entries' memory (entry_cost) */
 };
 void dns_get_stats(struct dns_stats *st);
 
@@ -132,7 +139,7 @@ void dns_upstream_reply(struct dns_ask *tok, enum dns_xfer x,
 /* dns_set_upstream - use u from now on (NULL: c-ares again) */
 void dns_set_upstream(const struct dns_upstream *u);
 
-/* dns_flush - forget every cached answer nobody is waiting for */
+/* dns_flush - forget every cached answer (failures too) nobody waits for */
 void dns_flush(void);
 
 /*

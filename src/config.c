@@ -19,6 +19,7 @@ enum opt_type {
 	T_BOOL,
 	T_UINT,
 	T_DURATION,     /* stored in milliseconds */
+	T_SIZE,         /* bytes, k or M; stored as size_t */
 	T_OCTAL,
 	T_STRING,
 	T_SOCKPATH,                     /* absolute, fits a sockaddr_un */
@@ -52,12 +53,15 @@ struct option {
 	const char *name;
 	enum opt_type type;
 	size_t off;
-	unsigned long min, max;         /* T_UINT, T_DURATION (ms), T_OCTAL */
+	unsigned long min, max;         /* T_UINT, T_DURATION (ms), T_SIZE,
+					   T_OCTAL */
 	const char *def;
 };
 
 #define O(f) offsetof(struct config, f)
 #define SEC 1000UL
+#define KB 1024UL
+#define MB (1024UL * 1024UL)
 
 static const struct option options[] = {
 	{ "listen", T_LISTEN, O(listen), 0, 0, "" },
@@ -86,10 +90,13 @@ static const struct option options[] = {
 	{ "dns_timeout", T_DURATION, O(dns_timeout), 100, 60 * SEC, "2s" },
 	{ "dns_tries", T_UINT, O(dns_tries), 1, 10, "3" },
 	{ "dns_cache_size", T_UINT, O(dns_cache_size), 0, 10000000, "20000" },
+	{ "dns_cache_bytes", T_SIZE, O(dns_cache_bytes), 0, 2048 * MB, "8M" },
 	{ "dns_negative_ttl", T_DURATION, O(dns_negative_ttl), 0, 86400 * SEC,
 	    "5m" },
 	{ "dns_max_ttl", T_DURATION, O(dns_max_ttl), 0, 7 * 86400 * SEC,
 	    "1d" },
+	{ "dns_failure_ttl", T_DURATION, O(dns_failure_ttl), 0, 300 * SEC,
+	    "30s" },
 
 	{ "default_explanation", T_STRING, O(default_explanation), 0, 0,
 	    "SPF fail - not authorized" },
@@ -412,6 +419,24 @@ set_value(struct config *c, const struct option *o, const char *value,
 			return -1;
 		}
 		*(unsigned *)p = (unsigned)(n * mult);
+		return 0;
+	case T_SIZE:
+		mult = 0;
+		if (parse_ulong(value, &n, &end) == 0) {
+			if (!strcmp(end, ""))
+				mult = 1;
+			else if (!strcmp(end, "k") || !strcmp(end, "K"))
+				mult = KB;
+			else if (!strcmp(end, "M"))
+				mult = MB;
+		}
+		if (mult == 0 || n > o->max / mult || n * mult < o->min) {
+			snprintf(err, errsz, "%s: expected a size from %lu to "
+			    "%luM (bytes, or units k, M), not '%.100s'",
+			    o->name, o->min, o->max / MB, value);
+			return -1;
+		}
+		*(size_t *)p = (size_t)(n * mult);
 		return 0;
 	case T_OCTAL:
 		errno = 0;
@@ -891,6 +916,18 @@ print_duration(FILE *fp, unsigned ms)
 		fprintf(fp, "%us", ms / (unsigned)SEC);
 }
 
+/* print_size - in the largest unit that divides it */
+static void
+print_size(FILE *fp, size_t n)
+{
+	if (n != 0 && n % MB == 0)
+		fprintf(fp, "%zuM", n / MB);
+	else if (n != 0 && n % KB == 0)
+		fprintf(fp, "%zuk", n / KB);
+	else
+		fprintf(fp, "%zu", n);
+}
+
 void
 config_dump(const struct config *c, FILE *fp)
 {
@@ -911,6 +948,10 @@ config_dump(const struct config *c, FILE *fp)
 		case T_DURATION:
 			fputc(' ', fp);
 			print_duration(fp, *(const unsigned *)p);
+			break;
+		case T_SIZE:
+			fputc(' ', fp);
+			print_size(fp, *(const size_t *)p);
 			break;
 		case T_OCTAL:
 			fprintf(fp, " %04o", *(const unsigned *)p);

@@ -12,6 +12,13 @@
  * holds an answer until it expires.  Waiters are always called from a
  * deferred event, never from inside dns_query() or ares_query(): c-ares
  * may call back synchronously, and callers must not be re-entered.
+ *
+ * The cache is bounded twice: dns_cache_size entries and dns_cache_bytes
+ * bytes, each entry counted at what it holds in memory (entry_cost), so
+ * that senders who pick domains with 16 kB TXT records cannot make it
+ * grow past the bound.  Server failures and timeouts are kept too, for
+ * dns_failure_ttl (RFC 2308 7): while a domain's servers are broken, a
+ * burst of its mail costs one wait, not one each.
  */
 #include <arpa/inet.h>
 #include <arpa/nameser.h>
@@ -49,7 +56,9 @@ struct entry {
 	struct entry *lprev, *lnext;    /* LRU (answered entries only) */
 	struct entry *rnext;            /* ready list */
 	struct ticket *tk;              /* c-ares's question, while pending */
+	size_t cost;                    /* bytes counted, while cached */
 	int in_lru, ready, cached;
+	int no_fail_cache;              /* its failure is not the servers' */
 };
 
 struct sockev {
@@ -62,14 +71,15 @@ static struct {
 	struct event_base *base;
 	ares_channel ch;
 	int ch_ok;
-	struct event *timer, *ready_ev;
+	struct event *timer, *ready_ev, *warn_ev;
 	struct sockev *socks;
 	struct entry **buckets;
 	size_t nbuckets;
 	struct entry *lru_head, *lru_tail;      /* head: most recent */
 	struct entry *ready_head, *ready_tail;
-	size_t max_entries;
-	unsigned neg_ttl_max, ttl_max;
+	size_t max_entries, max_bytes;
+	unsigned neg_ttl_max, ttl_max;  /* seconds */
+	unsigned fail_ms;               /* dns_failure_ttl */
 	struct dns_stats st;
 	const struct dns_upstream *up;  /* c-ares, or a test's script */
 	struct sockaddr_storage raw_srv;        /* dnsraw.c asks this one */
@@ -311,23 +321,28 @@ name:
 				*bytes += strlen(host) + 1;
 				break;
 			case DNS_T_TXT: {
-				/* join the character-strings (RFC 7208 3.3) */
+				/*
+				 * join the character-strings (RFC 7208 3.3),
+				 * into exactly what they hold: the cache counts
+				 * it (entry_cost)
+				 */
 				int p = 0;
 				size_t o = 0;
 
-				if ((r.u.txt = malloc((size_t)rdlen + 1)) ==
-				    NULL)
-					goto nomem;
 				while (p < rdlen) {
 					int sl = rd[p++];
 
-					if (p + sl > rdlen) {
-						free(r.u.txt);
+					if (p + sl > rdlen)
 						goto bad;
-					}
-					memcpy(r.u.txt + o, rd + p, (size_t)sl);
 					o += (size_t)sl;
 					p += sl;
+				}
+				if ((r.u.txt = malloc(o + 1)) == NULL)
+					goto nomem;
+				for (p = 0, o = 0; p < rdlen; p += rd[p] + 1) {
+					memcpy(r.u.txt + o, rd + p + 1,
+					    (size_t)rd[p]);
+					o += rd[p];
 				}
 				r.u.txt[o] = '\0';
 				r.len = o;
@@ -462,8 +477,10 @@ entry_free(struct entry *e)
 	lru_unlink(e);
 	if (e->tk)
 		ticket_drop(e->tk);     /* only at shutdown: pending entries */
-	if (e->cached)
+	if (e->cached) {
 		dns.st.entries--;
+		dns.st.bytes -= e->cost;
+	}
 	dns_answer_unref(e->ans);
 	free(e->name);
 	free(e);
@@ -476,13 +493,57 @@ entry_idle(const struct entry *e)
 	return e->ans != NULL && e->waiters == NULL && !e->ready;
 }
 
+/*
+ * chunk - what the allocator takes for a request of n bytes: glibc's
+ * 64-bit chunks (an 8-byte header, 16-byte steps, 32 bytes at least),
+ * close enough for other allocators.
+ */
+static size_t
+chunk(size_t n)
+{
+	n = (n + 8 + 15) & ~(size_t)15;
+	return n < 32 ? 32 : n;
+}
+
+/*
+ * entry_cost - the memory a cached entry holds: the entry and its key,
+ * the answer, its name, its records and their names or texts.  A cached
+ * A record is about 300 bytes; a TXT answer costs its text plus as much.
+ */
+static size_t
+entry_cost(const struct entry *e)
+{
+	const struct dns_answer *a = e->ans;
+	size_t b, i;
+
+	b = chunk(sizeof(*e)) + chunk(strlen(e->name) + 1);
+	if (a == NULL)
+		return b;
+	b += chunk(sizeof(*a)) + chunk(strlen(a->name) + 1);
+	if (a->n > 0)
+		b += chunk(a->n * sizeof(*a->rr));
+	for (i = 0; i < a->n; i++) {
+		if (a->type == DNS_T_TXT)
+			b += chunk(a->rr[i].len + 1);
+		else if (a->type == DNS_T_MX || a->type == DNS_T_PTR)
+			b += chunk(strlen(a->rr[i].u.name) + 1);
+	}
+	return b;
+}
+
+static int
+cache_full(void)
+{
+	return dns.st.entries > dns.max_entries ||
+	    dns.st.bytes > dns.max_bytes;
+}
+
 static void
 cache_evict(void)
 {
 	struct entry *e, *prev;
 
-	for (e = dns.lru_tail; e && dns.st.entries > dns.max_entries;
-	    e = prev) {
+	for (e = dns.lru_tail; e && cache_full(); e = prev) {
 		prev = e->lprev;
 		if (entry_idle(e)) {
 			entry_free(e);
@@ -693,6 +754,13 @@ map_status(int status)
 	}
 }
 
+/* is_answer - did the servers answer (yes, no such name, no such data)? */
+static int
+is_answer(enum dns_status st)
+{
+	return st == DNS_OK || st == DNS_NXDOMAIN || st == DNS_NODATA;
+}
+
 /*
  * reply_status - what a reply says, from its header: RFC 1035 4.1.1.
  * Only NOERROR and NXDOMAIN are answers; SERVFAIL and REFUSED are server
@@ -719,6 +787,33 @@ reply_status(const unsigned char *abuf, int alen)
 }
 
 /*
+ * cache_ms - how long entry e's new answer a is kept, in ms (0: not at
+ * all).  Answers for their TTL when they are no bigger than
+ * DNS_CACHE_MAX_ANSWER; failures of the servers (SERVFAIL, REFUSED, other
+ * RCODEs, replies we cannot read, no reply in time) for dns_failure_ttl,
+ * and never for longer than dns_max_ttl: a cached failure is the same
+ * answer as the live one, a temperror for SPF and iprev.  Not kept: what
+ * went wrong here, not there (nothing sent, the channel replaced by a
+ * reload).
+ */
+static uint64_t
+cache_ms(const struct entry *e, const struct dns_answer *a, enum dns_xfer x,
+    size_t bytes)
+{
+	uint64_t ms;
+
+	if (is_answer(a->status))
+		return bytes > DNS_CACHE_MAX_ANSWER ? 0 :
+		    (uint64_t)a->ttl * 1000;
+	if (x == DNS_XFER_ERROR || e->no_fail_cache)
+		return 0;
+	ms = dns.fail_ms;
+	if (ms > (uint64_t)dns.ttl_max * 1000)
+		ms = (uint64_t)dns.ttl_max * 1000;
+	return ms;
+}
+
+/*
  * entry_answer - the upstream's reply to entry e: parse, cache, wake the
  * waiters.  x says whether a reply came at all.
  */
@@ -727,7 +822,8 @@ entry_answer(struct entry *e, enum dns_xfer x, const unsigned char *abuf,
     int alen)
 {
 	struct dns_answer *a;
-	size_t bytes = 0;
+	size_t bytes = 0, cost;
+	uint64_t ms;
 
 	if (x == DNS_XFER_REPLY)
 		a = parse_answer(e->name, e->type, reply_status(abuf, alen),
@@ -741,15 +837,17 @@ entry_answer(struct entry *e, enum dns_xfer x, const unsigned char *abuf,
 	if (a == NULL)
 		fatalx("dns: out of memory");
 	e->ans = a;
+	if ((ms = cache_ms(e, a, x, bytes)) > 0 && !is_answer(a->status))
+		a->ttl = (unsigned)(ms / 1000);         /* as cached */
 	log_debug("dns: %s %s: %s, %zu records, ttl %u", dns_type_str(e->type),
 	    e->name, dns_status_str(a->status), a->n, a->ttl);
-	/* failures are not cached: the next asker tries again */
-	if (a->ttl > 0 && bytes <= DNS_CACHE_MAX_ANSWER &&
-	    (a->status == DNS_OK || a->status == DNS_NXDOMAIN ||
-	    a->status == DNS_NODATA) && dns.max_entries > 0) {
+	cost = entry_cost(e);
+	if (ms > 0 && dns.max_entries > 0 && cost <= dns.max_bytes) {
 		e->cached = 1;
-		e->expires = now_ms() + (uint64_t)a->ttl * 1000;
+		e->cost = cost;
+		e->expires = now_ms() + ms;
 		dns.st.entries++;
+		dns.st.bytes += cost;
 		lru_push(e);
 	}
 	ready_push(e);
@@ -851,6 +949,8 @@ ticket_done(struct ticket *tk, int status, const unsigned char *abuf,
 	if (status == ARES_EBADRESP && raw_ask(tk, tk->e->name,
 	    tk->e->type) == 0)
 		return;
+	if (status == ARES_EDESTRUCTION || status == ARES_ECANCELLED)
+		tk->e->no_fail_cache = 1;       /* a reload, not the servers */
 	if (abuf != NULL && alen >= NS_HFIXEDSZ && status != ARES_EDESTRUCTION &&
 	    status != ARES_ECANCELLED)
 		x = DNS_XFER_REPLY;
@@ -971,8 +1071,9 @@ dns_set_upstream(const struct dns_upstream *u)
 	dns.up = u ? u : &ares_upstream;
 }
 
-void
-dns_flush(void)
+/* cache_drop - forget cached entries nobody waits for (or only failures) */
+static void
+cache_drop(int failures_only)
 {
 	struct entry *e, *next;
 	size_t i;
@@ -980,9 +1081,16 @@ dns_flush(void)
 	for (i = 0; i < dns.nbuckets; i++)
 		for (e = dns.buckets[i]; e; e = next) {
 			next = e->hnext;
-			if (e->cached && entry_idle(e))
+			if (e->cached && entry_idle(e) && (!failures_only ||
+			    !is_answer(e->ans->status)))
 				entry_free(e);
 		}
+}
+
+void
+dns_flush(void)
+{
+	cache_drop(0);
 }
 
 struct dns_query *
@@ -1068,81 +1176,188 @@ ares_tries(unsigned timeout, unsigned tries, unsigned maxms)
 }
 #endif
 
+/* the servers looked at: dnsraw.c's (the first), the warning's */
+#define DNS_MAX_SERVERS 16
+
+struct srvaddr {
+	struct sockaddr_storage ss;
+	socklen_t len;
+};
+
+#if ARES_VERSION >= 0x011800
+/* server_parse - one server of ares_get_servers_csv(): 0, or -1 */
+static int
+server_parse(char *p, struct srvaddr *out)
+{
+	struct sockaddr_in *s4 = (struct sockaddr_in *)&out->ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&out->ss;
+	char addr[64], *e;
+	long port = 53;
+	size_t n;
+
+	memset(out, 0, sizeof(*out));
+	if (*p == '[' && (e = strchr(p, ']')) != NULL) {
+		snprintf(addr, sizeof(addr), "%.*s", (int)(e - p - 1), p + 1);
+		if (e[1] == ':')
+			port = atol(e + 2);
+		if (inet_pton(AF_INET6, addr, &s6->sin6_addr) != 1)
+			return -1;
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		out->len = sizeof(*s6);
+	} else {
+		n = strcspn(p, ":%");
+		snprintf(addr, sizeof(addr), "%.*s", (int)n, p);
+		if (p[n] == ':')
+			port = atol(p + n + 1);
+		if (inet_pton(AF_INET, addr, &s4->sin_addr) != 1)
+			return -1;
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+		out->len = sizeof(*s4);
+	}
+	return port > 0 && port <= 65535 ? 0 : -1;
+}
+#endif
+
 /*
- * raw_server - the first server of the channel, for dnsraw.c (c-ares
- * 1.24+ tells it as text, older ones as a list).
+ * channel_servers - the channel's servers, at most max, in its order:
+ * dns_servers, or what it read from resolv.conf (c-ares 1.24+ tells them
+ * as text, older ones as a list).  Returns how many.
  */
+static size_t
+channel_servers(struct srvaddr *out, size_t max)
+{
+	size_t n = 0;
+#if ARES_VERSION >= 0x011800
+	char *csv = ares_get_servers_csv(dns.ch), *p, *next;
+	size_t len;
+
+	if (csv == NULL)
+		return 0;
+	for (p = csv; p != NULL && *p != '\0' && n < max; p = next) {
+		len = strcspn(p, ",");
+		next = p[len] != '\0' ? p + len + 1 : NULL;
+		p[len] = '\0';
+		if (server_parse(p, &out[n]) == 0)
+			n++;
+	}
+	ares_free_string(csv);
+#else
+	struct ares_addr_port_node *list = NULL, *s;
+	struct sockaddr_in *s4;
+	struct sockaddr_in6 *s6;
+	int port;
+
+	if (ares_get_servers_ports(dns.ch, &list) != ARES_SUCCESS)
+		return 0;
+	for (s = list; s != NULL && n < max; s = s->next) {
+		memset(&out[n], 0, sizeof(out[n]));
+		s4 = (struct sockaddr_in *)&out[n].ss;
+		s6 = (struct sockaddr_in6 *)&out[n].ss;
+		port = s->udp_port ? s->udp_port : 53;
+		if (port <= 0 || port > 65535)
+			continue;
+		if (s->family == AF_INET) {
+			s4->sin_family = AF_INET;
+			s4->sin_addr = s->addr.addr4;
+			s4->sin_port = htons((uint16_t)port);
+			out[n++].len = sizeof(*s4);
+		} else if (s->family == AF_INET6) {
+			s6->sin6_family = AF_INET6;
+			memcpy(&s6->sin6_addr, &s->addr.addr6,
+			    sizeof(s6->sin6_addr));
+			s6->sin6_port = htons((uint16_t)port);
+			out[n++].len = sizeof(*s6);
+		}
+	}
+	ares_free_data(list);
+#endif
+	return n;
+}
+
+/* raw_server - the first server of the channel, for dnsraw.c */
 static void
 raw_server(void)
 {
-	struct sockaddr_in *s4 = (struct sockaddr_in *)&dns.raw_srv;
-	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&dns.raw_srv;
-	int port = 53;
+	struct srvaddr sa;
 
-	memset(&dns.raw_srv, 0, sizeof(dns.raw_srv));
 	dns.raw_ok = 0;
-#if ARES_VERSION >= 0x011800
-	{
-		char *csv = ares_get_servers_csv(dns.ch), *p, *e, addr[64];
-		size_t n;
-
-		if (csv == NULL)
-			return;
-		p = csv;
-		n = strcspn(p, ",");
-		p[n] = '\0';
-		if (*p == '[' && (e = strchr(p, ']')) != NULL) {
-			snprintf(addr, sizeof(addr), "%.*s", (int)(e - p - 1),
-			    p + 1);
-			if (e[1] == ':')
-				port = atoi(e + 2);
-			if (inet_pton(AF_INET6, addr, &s6->sin6_addr) == 1) {
-				s6->sin6_family = AF_INET6;
-				s6->sin6_port = htons((uint16_t)port);
-				dns.raw_srvlen = sizeof(*s6);
-				dns.raw_ok = 1;
-			}
-		} else {
-			n = strcspn(p, ":%");
-			snprintf(addr, sizeof(addr), "%.*s", (int)n, p);
-			if (p[n] == ':')
-				port = atoi(p + n + 1);
-			if (inet_pton(AF_INET, addr, &s4->sin_addr) == 1) {
-				s4->sin_family = AF_INET;
-				s4->sin_port = htons((uint16_t)port);
-				dns.raw_srvlen = sizeof(*s4);
-				dns.raw_ok = 1;
-			}
-		}
-		ares_free_string(csv);
+	if (channel_servers(&sa, 1) == 1) {
+		dns.raw_srv = sa.ss;
+		dns.raw_srvlen = sa.len;
+		dns.raw_ok = 1;
 	}
-#else
-	{
-		struct ares_addr_port_node *list = NULL;
+}
 
-		if (ares_get_servers_ports(dns.ch, &list) != ARES_SUCCESS ||
-		    list == NULL)
-			return;
-		port = list->udp_port ? list->udp_port : 53;
-		if (list->family == AF_INET) {
-			s4->sin_family = AF_INET;
-			s4->sin_addr = list->addr.addr4;
-			s4->sin_port = htons((uint16_t)port);
-			dns.raw_srvlen = sizeof(*s4);
-			dns.raw_ok = 1;
-		} else if (list->family == AF_INET6) {
-			s6->sin6_family = AF_INET6;
-			memcpy(&s6->sin6_addr, &list->addr.addr6,
-			    sizeof(s6->sin6_addr));
-			s6->sin6_port = htons((uint16_t)port);
-			dns.raw_srvlen = sizeof(*s6);
-			dns.raw_ok = 1;
-		}
-		ares_free_data(list);
+/* on_this_host - a loopback address: 127.0.0.0/8, ::1, ::ffff:127.0.0.0/104 */
+static int
+on_this_host(const struct sockaddr_storage *ss)
+{
+	const struct in6_addr *a6;
+
+	if (ss->ss_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr)
+		    >> 24) == 127;
+	if (ss->ss_family != AF_INET6)
+		return 0;
+	a6 = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+	return IN6_IS_ADDR_LOOPBACK(a6) || (IN6_IS_ADDR_V4MAPPED(a6) &&
+	    a6->s6_addr[12] == 127);
+}
+
+/*
+ * servers_warn - one warning naming the resolvers that are not on this
+ * host.  Their answers cross a network, where an off-path attacker can
+ * try to forge them: c-ares checks the 16-bit query ID and the source
+ * port, and 1.18 keeps one port while it has questions in flight.  Run
+ * from the loop after each start and reload, and not at all when a test's
+ * upstream replaced c-ares.
+ */
+static void
+servers_warn(evutil_socket_t fd, short what, void *arg)
+{
+	struct srvaddr sa[DNS_MAX_SERVERS];
+	char list[256], addr[INET6_ADDRSTRLEN];
+	const void *ap;
+	size_t n, i, len = 0, far = 0;
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	if (dns.up != &ares_upstream || !dns.ch_ok)
+		return;
+	list[0] = '\0';
+	n = channel_servers(sa, DNS_MAX_SERVERS);
+	for (i = 0; i < n; i++) {
+		if (on_this_host(&sa[i].ss))
+			continue;
+		ap = sa[i].ss.ss_family == AF_INET ?
+		    (const void *)&((struct sockaddr_in *)&sa[i].ss)->sin_addr :
+		    (const void *)&((struct sockaddr_in6 *)&sa[i].ss)->sin6_addr;
+		if (inet_ntop(sa[i].ss.ss_family, ap, addr, sizeof(addr)) ==
+		    NULL)
+			continue;
+		if (len < sizeof(list))
+			len += (size_t)snprintf(list + len, sizeof(list) - len,
+			    "%s%s", far ? ", " : "", addr);
+		far++;
 	}
-#endif
-	if (port <= 0 || port > 65535)
-		dns.raw_ok = 0;
+	if (far == 0)
+		return;
+	log_warnx("dns: %s %s %s not on this host: answers from %s cross "
+	    "the network, where an off-path attacker can try to forge them; "
+	    "use a caching resolver on this host (dns_servers, "
+	    "spfpd.conf(5))", far > 1 ? "resolvers" : "resolver", list,
+	    far > 1 ? "are" : "is", far > 1 ? "them" : "it");
+}
+
+/* servers_warn_later - servers_warn() from the loop, once it runs */
+static void
+servers_warn_later(void)
+{
+	if (dns.warn_ev != NULL)
+		event_active(dns.warn_ev, EV_TIMEOUT, 0);
 }
 
 static int
@@ -1213,6 +1428,7 @@ channel_open(const struct config *cfg)
 	dns.timeout = cfg->dns_timeout;
 	dns.tries = cfg->dns_tries;
 	raw_server();
+	servers_warn_later();
 	return 0;
 }
 
@@ -1224,6 +1440,16 @@ same_resolver(const struct config *cfg)
 
 	return dns.ch_ok && strcmp(a, b) == 0 &&
 	    dns.timeout == cfg->dns_timeout && dns.tries == cfg->dns_tries;
+}
+
+static void
+cache_configure(const struct config *cfg)
+{
+	dns.max_entries = cfg->dns_cache_size;
+	dns.max_bytes = cfg->dns_cache_bytes;
+	dns.neg_ttl_max = cfg->dns_negative_ttl / 1000;
+	dns.ttl_max = cfg->dns_max_ttl / 1000;
+	dns.fail_ms = cfg->dns_failure_ttl;
 }
 
 struct event_base *
@@ -1244,16 +1470,16 @@ dns_init(struct event_base *base, const struct config *cfg)
 	}
 	dns.base = base;
 	dns.up = &ares_upstream;
-	dns.max_entries = cfg->dns_cache_size;
-	dns.neg_ttl_max = cfg->dns_negative_ttl / 1000;
-	dns.ttl_max = cfg->dns_max_ttl / 1000;
+	cache_configure(cfg);
 	for (dns.nbuckets = 64; dns.nbuckets < dns.max_entries * 2 &&
 	    dns.nbuckets < (1u << 22); dns.nbuckets <<= 1)
 		;
 	dns.buckets = calloc(dns.nbuckets, sizeof(*dns.buckets));
 	dns.timer = evtimer_new(base, on_timer, NULL);
 	dns.ready_ev = event_new(base, -1, 0, ready_run, NULL);
-	if (dns.buckets == NULL || dns.timer == NULL || dns.ready_ev == NULL) {
+	dns.warn_ev = event_new(base, -1, 0, servers_warn, NULL);
+	if (dns.buckets == NULL || dns.timer == NULL || dns.ready_ev == NULL ||
+	    dns.warn_ev == NULL) {
 		log_warnx("dns: out of memory");
 		return -1;
 	}
@@ -1263,12 +1489,14 @@ dns_init(struct event_base *base, const struct config *cfg)
 void
 dns_reconfigure(const struct config *cfg)
 {
-	dns.max_entries = cfg->dns_cache_size;
-	dns.neg_ttl_max = cfg->dns_negative_ttl / 1000;
-	dns.ttl_max = cfg->dns_max_ttl / 1000;
+	cache_configure(cfg);
+	/* an administrator who reloads may have mended what failed */
+	cache_drop(1);
 	cache_evict();
-	if (same_resolver(cfg))
+	if (same_resolver(cfg)) {
+		servers_warn_later();
 		return;         /* queries in flight carry on */
+	}
 	/*
 	 * A new channel for new servers and timeouts; queries in flight on
 	 * the old one end with ARES_EDESTRUCTION (seen as a timeout).
@@ -1312,6 +1540,8 @@ dns_shutdown(void)
 		event_free(dns.timer);
 	if (dns.ready_ev)
 		event_free(dns.ready_ev);
+	if (dns.warn_ev)
+		event_free(dns.warn_ev);
 	ares_library_cleanup();
 	memset(&dns, 0, sizeof(dns));
 }

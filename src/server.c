@@ -442,9 +442,9 @@ server_run(struct config *cfg, const struct server_opts *opts)
 	}
 	if (!srv.stdio)
 		log_info("stopped: dns queries=%lu cache_hits=%lu "
-		    "coalesced=%lu upstream=%lu evictions=%lu entries=%zu",
-		    st.queries, st.hits, st.coalesced, st.upstream,
-		    st.evictions, st.entries);
+		    "coalesced=%lu upstream=%lu evictions=%lu entries=%zu "
+		    "bytes=%zu", st.queries, st.hits, st.coalesced,
+		    st.upstream, st.evictions, st.entries, st.bytes);
 	config_unref(srv.cfg);
 	return srv.failed;
 }

@@ -1158,7 +1158,7 @@ def t_syslog(ctx):
     check(d.wait_exit() == 0, "exit status")
     sink.wait(SYSLOG_HEAD % (134, d.pid) + r"stopped: dns queries=\d+ "
               r"cache_hits=\d+ coalesced=\d+ upstream=\d+ evictions=\d+ "
-              r"entries=\d+$")
+              r"entries=\d+ bytes=\d+$")
 
 
 @test("syslog-full-never-blocks")

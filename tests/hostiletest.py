@@ -8,10 +8,20 @@ Each hostile case: the request gets the result RFC 7208 asks for
 but well-formed), a client on another connection is answered meanwhile,
 and at the end the daemon exits 0 with no sanitizer report in its log.
 
+Then what hostile senders and broken domains cost: senders who pick
+domains with 15.8 kB TXT records keep the DNS cache (and the process)
+within dns_cache_bytes; N messages from a domain whose servers never
+answer (or SERVFAIL) cost one upstream wait, not N (N with
+dns_failure_ttl = 0); a resolver that is not on loopback is warned of at
+start and reload (no packet is sent to it).
+
 Usage: hostiletest.py --spfpd build/spfpd [--log FILE] [--only NAME]
-Prints "ok NAME" / "FAIL NAME: why" and "hostile: N passed, M failed".
+           [--attack-domains N] [--attack-bytes SIZE|default]
+Prints "ok NAME" / "FAIL NAME: why", "note ..." lines with measurements,
+and "hostile: N passed, M failed".
 """
 import argparse
+import json
 import os
 import re
 import shutil
@@ -30,14 +40,14 @@ SANITIZER_MARKS = ('AddressSanitizer', 'runtime error:', 'LeakSanitizer')
 
 
 class Daemon:
-    def __init__(self, ctx, extra=''):
+    def __init__(self, ctx, extra='', dns_servers=None):
         self.ctx = ctx
         self.dir = tempfile.mkdtemp(prefix='hd-', dir=ctx.tmp)
         self.sock = os.path.join(self.dir, 's.sock')
         opts = {'listen': 'unix:' + self.sock, 'user': '',
                 'skip_addresses': '', 'ptr_check': 'no',
                 'mail_from_reject': 'no', 'helo_reject': 'no_check',
-                'dns_servers': '127.0.0.1:%d' % ctx.dns_port,
+                'dns_servers': dns_servers or '127.0.0.1:%d' % ctx.dns_port,
                 'dns_timeout': '1s', 'dns_tries': '1',
                 'lookup_time': '5s', 'authserv_id': 'mx.test'}
         for line in extra.splitlines():
@@ -256,11 +266,217 @@ def t_sigterm_under_load(ctx):
     check(got == ['pass'] * 20, 'replies: %s' % got)
 
 
+class TestDNS:
+    """tests/dnsserver.py with a zone, on a port of its own."""
+
+    def __init__(self, ctx, zone, extra=()):
+        self.dir = tempfile.mkdtemp(prefix='dns-', dir=ctx.tmp)
+        zf = os.path.join(self.dir, 'zone.json')
+        with open(zf, 'w') as f:
+            json.dump(zone, f)
+        self.logpath = os.path.join(self.dir, 'queries.log')
+        self.proc = subprocess.Popen(
+            ['/usr/bin/python3', os.path.join(HERE, 'dnsserver.py'),
+             '--zone', zf, '--log', self.logpath] + list(extra),
+            stdout=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline()
+        if not line.startswith('port '):
+            raise Fail('dnsserver did not start')
+        self.servers = '127.0.0.1:%d' % int(line.split()[1])
+
+    def count(self, name, rtype='TXT'):
+        """questions about name/rtype, over UDP and TCP"""
+        with open(self.logpath) as f:
+            return sum(1 for line in f
+                       if line.split()[1:3] == [name, rtype])
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait()
+
+
+def rss_kb(pid):
+    with open('/proc/%d/status' % pid) as f:
+        for line in f:
+            if line.startswith('VmRSS:'):
+                return int(line.split()[1])
+    return 0
+
+
+def sanitized(pid):
+    """is the daemon built with AddressSanitizer (RSS says little then)?"""
+    with open('/proc/%d/maps' % pid) as f:
+        return 'libasan' in f.read()
+
+
+def stopped_stats(log):
+    """the fields of the "stopped: dns ..." line"""
+    m = re.search(r'stopped: dns (.*)', log)
+    check(m, 'no "stopped: dns" line')
+    return dict((k, int(v)) for k, v in re.findall(r'(\w+)=(\d+)',
+                                                     m.group(1)))
+
+
+BIG_TXT = 'verification=' + 'x' * 15787         # 62 strings, 15,800 bytes
+
+
+def t_cache_bytes(ctx):
+    """Senders that pick domains with 15.8 kB TXT records: the cache stays
+    within dns_cache_bytes (1M here), evicting; the process grows by
+    about that much, not by the 16 kB per domain it grew before (3,000
+    domains took RSS from 2.6 MB to 50.5 MB)."""
+    n = ctx.attack_domains
+    zone = dict(('d%d.big.test' % i, [{'TXT': BIG_TXT}]) for i in range(n))
+    zone['warm.test'] = [{'TXT': 'v=spf1 -all'}]
+    dns = TestDNS(ctx, zone, ['--ttl', '3600'])
+    try:
+        extra = 'dns_timeout = 3s\n'
+        if ctx.attack_bytes != 'default':
+            extra += 'dns_cache_bytes = %s\n' % ctx.attack_bytes
+        d = Daemon(ctx, extra, dns.servers)
+        c = Client(d.sock)
+        check(result_of(c.ask('192.0.2.1', 'a@warm.test')) == 'fail',
+              'warm-up')
+        c.close()
+        rss0 = rss_kb(d.proc.pid)
+        errors = []
+
+        def attack(k, nconn):
+            try:
+                cl = Client(d.sock, timeout=30)
+                for i in range(k, n, nconn):
+                    r = result_of(cl.ask('192.0.2.1', 'a@d%d.big.test' % i))
+                    if r != 'none':
+                        errors.append('d%d.big.test: %s' % (i, r))
+                        break
+                cl.close()
+            except (Fail, OSError) as e:
+                errors.append(str(e))
+        threads = [threading.Thread(target=attack, args=(k, 8))
+                   for k in range(8)]
+        t0 = time.time()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        wall = time.time() - t0
+        rss1 = rss_kb(d.proc.pid)
+        asan = sanitized(d.proc.pid)
+        d.stop()
+        st = stopped_stats(d.log())
+        print('note cache_bytes: %d domains x %d-byte TXT in %.1fs, '
+              'dns_cache_bytes = %s: RSS %.1f MB -> %.1f MB%s; cache %s' % (
+                  n, len(BIG_TXT), wall, ctx.attack_bytes, rss0 / 1024.0,
+                  rss1 / 1024.0, ' (ASan)' if asan else '',
+                  ' '.join('%s=%s' % kv for kv in sorted(st.items()))))
+        check(not errors, '; '.join(errors[:3]))
+        bound = 8 << 20
+        if ctx.attack_bytes != 'default':
+            num, unit = re.match(r'(\d+)([kM]?)$',
+                                 ctx.attack_bytes).groups()
+            bound = int(num) << {'': 0, 'k': 10, 'M': 20}[unit]
+        check('bytes' in st, 'no bytes= in the stopped line')
+        check(st['bytes'] <= bound, 'cache holds %d bytes, over %d' % (
+            st['bytes'], bound))
+        held = bound // (len(BIG_TXT) + 200)
+        if n > held + 1:
+            check(st['evictions'] >= n - held - 1, '%d evictions for %d '
+                  'answers in a cache of %d' % (st['evictions'], n, held))
+        if not asan:
+            # the cache's bound and some of the allocator's slack; without
+            # the bound RSS grows by 16 kB per domain (6.3 MB for 400)
+            grown = (rss1 - rss0) * 1024
+            check(grown <= bound + (2 << 20), 'RSS grew %.1f MB for a '
+                  'cache of %.1f MB' % (grown / 1048576.0,
+                                        bound / 1048576.0))
+    finally:
+        dns.stop()
+
+
+def failure_run(ctx, name, dns, ttl, n):
+    """n sequential messages from name: (upstream questions, seconds)"""
+    d = Daemon(ctx, 'dns_timeout = 500ms\ndns_tries = 1\n'
+               'dns_failure_ttl = %s\n' % ttl, dns.servers)
+    before = dns.count(name)
+    c = Client(d.sock)
+    t0 = time.time()
+    for i in range(n):
+        r = result_of(c.ask('192.0.2.1', 'm%d@%s' % (i, name)))
+        check(r == 'temperror', '%s message %d: %s' % (name, i, r))
+    wall = time.time() - t0
+    c.close()
+    d.stop()
+    return dns.count(name) - before, wall
+
+
+def t_failure_cache(ctx):
+    """N = 8 messages, one after the other, from a domain whose server
+    never answers (dns_timeout = 500ms, dns_tries = 1), and from one that
+    answers SERVFAIL: with dns_failure_ttl = 30s they cost one upstream
+    question (and one wait), with dns_failure_ttl = 0 they cost N; every
+    message gets temperror either way."""
+    n = 8
+    dns = TestDNS(ctx, {'dead.test': ['TIMEOUT']},
+                  ['--servfail', 'broken.test'])
+    try:
+        got = {}
+        for name in ('dead.test', 'broken.test'):
+            for ttl in ('30s', '0'):
+                got[name, ttl] = failure_run(ctx, name, dns, ttl, n)
+                print('note failure_cache: %d messages from %s, '
+                      'dns_failure_ttl = %s: %d upstream questions, '
+                      '%.2fs' % ((n, name, ttl) + got[name, ttl]))
+        for name in ('dead.test', 'broken.test'):
+            check(got[name, '30s'][0] == 1, '%s: %d questions with the '
+                  'failure cache' % (name, got[name, '30s'][0]))
+            check(got[name, '0'][0] == n, '%s: %d questions without it' %
+                  (name, got[name, '0'][0]))
+        check(got['dead.test', '30s'][1] < 0.5 * (n - 1),
+              'dead.test: %.2fs with the failure cache' %
+              got['dead.test', '30s'][1])
+        check(got['dead.test', '0'][1] >= 0.5 * n * 0.9,
+              'dead.test: %.2fs without it' % got['dead.test', '0'][1])
+    finally:
+        dns.stop()
+
+
+def t_resolver_warning(ctx):
+    """A resolver that is not on this host is warned of, once per start
+    and once per reload; one on loopback is not.  The daemons get no
+    request: nothing is ever sent to 192.0.2.53 (TEST-NET-1)."""
+    far = 'warning: dns: resolver 192.0.2.53 is not on this host'
+    d = Daemon(ctx, '', '127.0.0.1:%d, 192.0.2.53' % ctx.dns_port)
+    deadline = time.time() + 5
+    while far not in d.log() and time.time() < deadline:
+        time.sleep(0.05)
+    d.proc.send_signal(signal.SIGHUP)
+    while d.log().count(far) < 2 and time.time() < deadline + 5:
+        time.sleep(0.05)
+    time.sleep(0.2)
+    d.stop()
+    log = d.log()
+    check(log.count(far) == 2, 'want the warning at start and at reload, '
+          'got %d:\n%s' % (log.count(far), log[-600:]))
+    check('127.0.0.1' not in log.split(far)[1].split('\n')[0],
+          'loopback named in: ' + log[-600:])
+    d = Daemon(ctx, '', '127.0.0.1:%d, [::1]:%d' % (ctx.dns_port,
+                                                     ctx.dns_port))
+    time.sleep(0.5)
+    d.proc.send_signal(signal.SIGHUP)
+    time.sleep(0.5)
+    d.stop()
+    check('not on this host' not in d.log(), 'warned of loopback: ' +
+          d.log()[-600:])
+
+
 TESTS = [
     ('hostile_answers', t_hostile_answers),
     ('vanishing_clients', t_vanishing_clients),
     ('sighup_under_load', t_sighup_under_load),
     ('sigterm_under_load', t_sigterm_under_load),
+    ('cache_bytes', t_cache_bytes),
+    ('failure_cache', t_failure_cache),
+    ('resolver_warning', t_resolver_warning),
 ]
 
 
@@ -273,8 +489,14 @@ def main():
     ap.add_argument('--spfpd', required=True)
     ap.add_argument('--log', default='/dev/null')
     ap.add_argument('--only')
+    ap.add_argument('--attack-domains', type=int, default=400,
+                    help='cache_bytes: sender domains with a big TXT')
+    ap.add_argument('--attack-bytes', default='1M',
+                    help='cache_bytes: dns_cache_bytes, or "default"')
     args = ap.parse_args()
     ctx = Ctx()
+    ctx.attack_domains = args.attack_domains
+    ctx.attack_bytes = args.attack_bytes
     ctx.spfpd = os.path.abspath(args.spfpd)
     ctx.logf = open(args.log, 'a')
     ctx.tmp = tempfile.mkdtemp(prefix='hostile-')
