@@ -413,7 +413,7 @@ def t_failure_cache(ctx):
     """N = 8 messages, one after the other, from a domain whose server
     never answers (dns_timeout = 500ms, dns_tries = 1), and from one that
     answers SERVFAIL: with dns_failure_ttl = 30s they cost one upstream
-    question (and one wait), with dns_failure_ttl = 0 they cost N; every
+    lookup (and one wait), with dns_failure_ttl = 0 they cost N; every
     message gets temperror either way."""
     n = 8
     dns = TestDNS(ctx, {'dead.test': ['TIMEOUT']},
@@ -427,10 +427,17 @@ def t_failure_cache(ctx):
                       'dns_failure_ttl = %s: %d upstream questions, '
                       '%.2fs' % ((n, name, ttl) + got[name, ttl]))
         for name in ('dead.test', 'broken.test'):
-            check(got[name, '30s'][0] == 1, '%s: %d questions with the '
-                  'failure cache' % (name, got[name, '30s'][0]))
-            check(got[name, '0'][0] == n, '%s: %d questions without it' %
-                  (name, got[name, '0'][0]))
+            # one message's lookup may be more than one datagram: c-ares
+            # 1.22+ may wait only 250 ms first, so dns.c (ares_tries)
+            # fills a 500 ms budget with two tries.  What counts is one
+            # lookup for all n messages, not n
+            per = got[name, '0'][0] // n
+            check(per >= 1 and got[name, '0'][0] == per * n,
+                  '%s: %d questions for %d messages without the failure '
+                  'cache' % (name, got[name, '0'][0], n))
+            check(got[name, '30s'][0] == per, '%s: %d questions with the '
+                  'failure cache, one lookup is %d' %
+                  (name, got[name, '30s'][0], per))
         check(got['dead.test', '30s'][1] < 0.5 * (n - 1),
               'dead.test: %.2fs with the failure cache' %
               got['dead.test', '30s'][1])
