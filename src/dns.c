@@ -240,6 +240,178 @@ canon(char *dst, size_t dstsz, const char *src)
 }
 
 /*
+ * txt_join - the character-strings of a TXT record joined (RFC 7208 3.3),
+ * into exactly what they hold: the cache counts it (entry_cost).
+ * 0, -1 (malformed), -2 (no memory).
+ */
+static int
+txt_join(const unsigned char *rd, int rdlen, struct dns_rr *r)
+{
+	int p = 0;
+	size_t o = 0;
+
+	while (p < rdlen) {
+		int sl = rd[p++];
+
+		if (p + sl > rdlen)
+			return -1;
+		o += (size_t)sl;
+		p += sl;
+	}
+	if ((r->u.txt = malloc(o + 1)) == NULL)
+		return -2;
+	for (p = 0, o = 0; p < rdlen; p += rd[p] + 1) {
+		memcpy(r->u.txt + o, rd + p + 1, (size_t)rd[p]);
+		o += rd[p];
+	}
+	r->u.txt[o] = '\0';
+	r->len = o;
+	return 0;
+}
+
+/* rr_name - a host name of rdata at p, uncompressed, lower case */
+static int
+rr_name(ns_msg *msg, const unsigned char *p, struct dns_rr *r)
+{
+	char host[NS_MAXDNAME];
+
+	if (ns_name_uncompress(ns_msg_base(*msg), ns_msg_end(*msg), p, host,
+	    sizeof(host)) < 0)
+		return -1;
+	lower(host);
+	return (r->u.name = strdup(host)) == NULL ? -2 : 0;
+}
+
+/*
+ * rr_decode - one answer record of the asked type into r: 1, 0 (another
+ * type or class: skip), -1 (malformed), -2 (no memory).  *bytes grows by
+ * what its data holds.
+ */
+static int
+rr_decode(ns_msg *msg, ns_rr *rr, int type, struct dns_rr *r, size_t *bytes)
+{
+	const unsigned char *rd = ns_rr_rdata(*rr);
+	int rdlen = ns_rr_rdlen(*rr), e;
+
+	if ((int)ns_rr_type(*rr) != type || ns_rr_class(*rr) != ns_c_in)
+		return 0;
+	memset(r, 0, sizeof(*r));
+	switch (type) {
+	case DNS_T_A:
+		if (rdlen != 4)
+			return -1;
+		memcpy(&r->u.a, rd, 4);
+		return 1;
+	case DNS_T_AAAA:
+		if (rdlen != 16)
+			return -1;
+		memcpy(&r->u.aaaa, rd, 16);
+		return 1;
+	case DNS_T_MX:
+		if (rdlen < 3)
+			return -1;
+		r->pref = (unsigned short)((rd[0] << 8) | rd[1]);
+		e = rr_name(msg, rd + 2, r);
+		break;
+	case DNS_T_PTR:
+		e = rr_name(msg, rd, r);
+		break;
+	case DNS_T_TXT:
+		if ((e = txt_join(rd, rdlen, r)) == 0)
+			*bytes += r->len + 1;
+		return e == 0 ? 1 : e;
+	default:
+		return 0;
+	}
+	if (e == 0)
+		*bytes += strlen(r->u.name) + 1;
+	return e == 0 ? 1 : e;
+}
+
+/* chain_ttl - the smallest TTL of the CNAMEs in the answer section */
+static unsigned
+chain_ttl(ns_msg *msg)
+{
+	unsigned ttl = UINT32_MAX;
+	ns_rr rr;
+	int i, count = ns_msg_count(*msg, ns_s_an);
+
+	for (i = 0; i < count; i++) {
+		if (ns_parserr(msg, ns_s_an, i, &rr) < 0)
+			break;
+		if (ns_rr_type(rr) == ns_t_cname && ns_rr_class(rr) == ns_c_in &&
+		    ns_rr_ttl(rr) < ttl)
+			ttl = ns_rr_ttl(rr);
+	}
+	return ttl;
+}
+
+/* neg_ttl - a negative answer's TTL: RFC 2308, min of SOA TTL and MINIMUM */
+static unsigned
+neg_ttl(ns_msg *msg)
+{
+	ns_rr rr;
+	int i, count = ns_msg_count(*msg, ns_s_ns);
+
+	for (i = 0; i < count; i++) {
+		if (ns_parserr(msg, ns_s_ns, i, &rr) < 0)
+			break;
+		if (ns_rr_type(rr) == ns_t_soa) {
+			const unsigned char *rd = ns_rr_rdata(rr);
+			int rdlen = ns_rr_rdlen(rr);
+			unsigned minimum;
+
+			if (rdlen < 4)
+				break;
+			rd += rdlen - 4;
+			minimum = ((unsigned)rd[0] << 24) |
+			    ((unsigned)rd[1] << 16) | ((unsigned)rd[2] << 8) |
+			    rd[3];
+			return ns_rr_ttl(rr) < minimum ? ns_rr_ttl(rr) :
+			    minimum;
+		}
+	}
+	return 0;
+}
+
+/*
+ * parse_records - the answer section's records of a's type into a; the
+ * smallest of their TTLs.  -1: no memory (a is then unusable).
+ */
+static int
+parse_records(ns_msg *msg, struct dns_answer *a, size_t *bytes,
+    unsigned *ttl)
+{
+	struct dns_rr r;
+	ns_rr rr;
+	int i, e, count = ns_msg_count(*msg, ns_s_an);
+
+	for (i = 0; i < count; i++) {
+		if (ns_parserr(msg, ns_s_an, i, &rr) < 0 ||
+		    (e = rr_decode(msg, &rr, a->type, &r, bytes)) == -1) {
+			a->status = DNS_ERROR;
+			break;
+		}
+		if (e == -2)
+			return -1;
+		if (e == 0)
+			continue;
+		if (answer_add(a, &r) < 0) {
+			if (a->type == DNS_T_MX || a->type == DNS_T_PTR ||
+			    a->type == DNS_T_TXT)
+				free(r.u.txt);
+			return -1;
+		}
+		*bytes += sizeof(r);
+		if (ns_rr_ttl(rr) < *ttl)
+			*ttl = ns_rr_ttl(rr);
+	}
+	if (a->status == DNS_OK && a->n == 0)
+		a->status = DNS_NODATA;
+	return 0;
+}
+
+/*
  * parse_answer - turn a raw reply into an answer for (name, type).
  * Records of the asked type are taken from the answer section whatever
  * their owner (a CNAME chain ends in them).  Negative answers get the TTL
@@ -253,11 +425,7 @@ parse_answer(const char *name, int type, enum dns_status st,
 {
 	struct dns_answer *a;
 	ns_msg msg;
-	ns_rr rr;
-	struct dns_rr r;
-	unsigned ttl = UINT32_MAX, chain_ttl = UINT32_MAX;
-	char host[NS_MAXDNAME];
-	int i, count;
+	unsigned ttl = UINT32_MAX, cttl;
 
 	*bytes = 0;
 	if ((a = answer_new(name, type, st)) == NULL)
@@ -268,143 +436,24 @@ parse_answer(const char *name, int type, enum dns_status st,
 		a->ttl = 0;
 		return a;
 	}
-	count = ns_msg_count(msg, ns_s_an);
-	for (i = 0; i < count; i++) {
-		if (ns_parserr(&msg, ns_s_an, i, &rr) < 0)
-			break;
-		if (ns_rr_type(rr) == ns_t_cname && ns_rr_class(rr) == ns_c_in &&
-		    ns_rr_ttl(rr) < chain_ttl)
-			chain_ttl = ns_rr_ttl(rr);
-	}
-	if (st == DNS_OK) {
-		for (i = 0; i < count; i++) {
-			const unsigned char *rd;
-			int rdlen;
-
-			if (ns_parserr(&msg, ns_s_an, i, &rr) < 0) {
-				a->status = DNS_ERROR;
-				break;
-			}
-			if ((int)ns_rr_type(rr) != type || ns_rr_class(rr) != ns_c_in)
-				continue;
-			rd = ns_rr_rdata(rr);
-			rdlen = ns_rr_rdlen(rr);
-			memset(&r, 0, sizeof(r));
-			switch (type) {
-			case DNS_T_A:
-				if (rdlen != 4)
-					goto bad;
-				memcpy(&r.u.a, rd, 4);
-				break;
-			case DNS_T_AAAA:
-				if (rdlen != 16)
-					goto bad;
-				memcpy(&r.u.aaaa, rd, 16);
-				break;
-			case DNS_T_MX:
-				if (rdlen < 3)
-					goto bad;
-				r.pref = (unsigned short)((rd[0] << 8) | rd[1]);
-				if (ns_name_uncompress(ns_msg_base(msg),
-				    ns_msg_end(msg), rd + 2, host,
-				    sizeof(host)) < 0)
-					goto bad;
-				goto name;
-			case DNS_T_PTR:
-				if (ns_name_uncompress(ns_msg_base(msg),
-				    ns_msg_end(msg), rd, host, sizeof(host)) < 0)
-					goto bad;
-name:
-				lower(host);
-				if ((r.u.name = strdup(host)) == NULL)
-					goto nomem;
-				*bytes += strlen(host) + 1;
-				break;
-			case DNS_T_TXT: {
-				/*
-				 * join the character-strings (RFC 7208 3.3),
-				 * into exactly what they hold: the cache counts
-				 * it (entry_cost)
-				 */
-				int p = 0;
-				size_t o = 0;
-
-				while (p < rdlen) {
-					int sl = rd[p++];
-
-					if (p + sl > rdlen)
-						goto bad;
-					o += (size_t)sl;
-					p += sl;
-				}
-				if ((r.u.txt = malloc(o + 1)) == NULL)
-					goto nomem;
-				for (p = 0, o = 0; p < rdlen; p += rd[p] + 1) {
-					memcpy(r.u.txt + o, rd + p + 1,
-					    (size_t)rd[p]);
-					o += rd[p];
-				}
-				r.u.txt[o] = '\0';
-				r.len = o;
-				*bytes += o + 1;
-				break;
-			}
-			default:
-				continue;
-			}
-			if (answer_add(a, &r) < 0) {
-				if (type == DNS_T_MX || type == DNS_T_PTR ||
-				    type == DNS_T_TXT)
-					free(r.u.txt);
-				goto nomem;
-			}
-			*bytes += sizeof(r);
-			if (ns_rr_ttl(rr) < ttl)
-				ttl = ns_rr_ttl(rr);
-			continue;
-bad:
-			a->status = DNS_ERROR;
-			break;
-		}
-		if (a->status == DNS_OK && a->n == 0)
-			a->status = DNS_NODATA;
+	cttl = chain_ttl(&msg);
+	if (st == DNS_OK && parse_records(&msg, a, bytes, &ttl) < 0) {
+		dns_answer_unref(a);
+		return NULL;
 	}
 	if (a->status == DNS_NXDOMAIN || a->status == DNS_NODATA) {
-		count = ns_msg_count(msg, ns_s_ns);
-		ttl = 0;
-		for (i = 0; i < count; i++) {
-			if (ns_parserr(&msg, ns_s_ns, i, &rr) < 0)
-				break;
-			if (ns_rr_type(rr) == ns_t_soa) {
-				const unsigned char *rd = ns_rr_rdata(rr);
-				int rdlen = ns_rr_rdlen(rr);
-				unsigned minimum;
-
-				if (rdlen < 4)
-					break;
-				rd += rdlen - 4;
-				minimum = ((unsigned)rd[0] << 24) |
-				    ((unsigned)rd[1] << 16) |
-				    ((unsigned)rd[2] << 8) | rd[3];
-				ttl = ns_rr_ttl(rr) < minimum ?
-				    ns_rr_ttl(rr) : minimum;
-				break;
-			}
-		}
+		ttl = neg_ttl(&msg);
 		if (ttl > dns.neg_ttl_max)
 			ttl = dns.neg_ttl_max;
 	}
 	if (a->status == DNS_ERROR || ttl == UINT32_MAX)
 		ttl = 0;
-	if (ttl > chain_ttl)
-		ttl = chain_ttl;
+	if (ttl > cttl)
+		ttl = cttl;
 	if (ttl > dns.ttl_max)
 		ttl = dns.ttl_max;
 	a->ttl = ttl;
 	return a;
-nomem:
-	dns_answer_unref(a);
-	return NULL;
 }
 
 /* ----- the cache ----- */

@@ -817,6 +817,179 @@ fail:
 	return NULL;
 }
 
+/* the terms of one record on its way to libspf2 (libspf2_record) */
+struct rec_terms {
+	const char **m;                 /* mechanisms, in order */
+	size_t *ml, n, cap;
+	const char *redirect, *exp;     /* exp: our marker, or NULL */
+	size_t rlen;
+	char marker[64];
+	char **store;                   /* expanded terms, freed at the end */
+	size_t nstore, store_cap;
+};
+
+static void
+rec_terms_free(struct rec_terms *r)
+{
+	while (r->nstore > 0)
+		free(r->store[--r->nstore]);
+	free(r->store);
+	free(r->m);
+	free(r->ml);
+}
+
+/* rec_note_exp - remember exp= with its record's domain; r->exp: a marker */
+static void
+rec_note_exp(struct spf_check *c, struct rec_terms *r, const char *domain,
+    const char *t, size_t n)
+{
+	struct expref *x;
+
+	c->exps = grow(c->exps, &c->exps_cap, c->nexps, sizeof(*c->exps));
+	x = &c->exps[c->nexps];
+	x->domain = strdup(domain);
+	x->spec = strndup(t + 4, n - 4);
+	if (x->domain == NULL || x->spec == NULL)
+		fatalx("spf: out of memory");
+	snprintf(r->marker, sizeof(r->marker), "exp=%zu%s", c->nexps++,
+	    SPF_EXP_SUFFIX);
+	r->exp = r->marker;
+}
+
+/*
+ * rec_terms - cut the rewritten record rw into its mechanisms, its
+ * redirect= and its exp= (as a marker).  A record's DNS-querying terms
+ * past the 11th are never reached: the 11th is a permerror (4.6.4).  They
+ * are left out, with redirect=, before anything is expanded: an
+ * attacker's record of thousands of macros costs 11.
+ */
+static void
+rec_terms(struct spf_check *c, const char *domain, const char *rw,
+    struct rec_terms *r)
+{
+	const char *t, *sp, *e = rw + strlen(rw), *dn;
+	size_t dnl, ndns = 0;
+	int redirect_cut = 0;
+
+	for (t = rw + 6; next_term(&t, e, &sp); t = sp) {
+		if (is_modifier(t, (size_t)(sp - t))) {
+			if (strncasecmp(t, "exp=", 4) == 0 && r->exp == NULL) {
+				rec_note_exp(c, r, domain, t, (size_t)(sp - t));
+			} else if (strncasecmp(t, "redirect=", 9) == 0) {
+				r->redirect = t;
+				r->rlen = (size_t)(sp - t);
+			}
+			continue;
+		}
+		if (ndns > SPF_MAX_TERMS)
+			continue;
+		if (dns_term_type(t, (size_t)(sp - t), &dn, &dnl) != -1 &&
+		    ++ndns > SPF_MAX_TERMS)
+			redirect_cut = 1;
+		if (r->n == r->cap) {
+			r->cap = r->cap ? 2 * r->cap : 32;
+			r->m = realloc(r->m, r->cap * sizeof(*r->m));
+			r->ml = realloc(r->ml, r->cap * sizeof(*r->ml));
+			if (r->m == NULL || r->ml == NULL)
+				fatalx("spf: out of memory");
+		}
+		r->m[r->n] = t;
+		r->ml[r->n++] = (size_t)(sp - t);
+	}
+	if (redirect_cut)
+		r->redirect = NULL;
+}
+
+/* rec_expand - every macro expanded here (see expand_term); -1: too long */
+static int
+rec_expand(struct spf_check *c, const char *domain, struct rec_terms *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->n + (r->redirect != NULL); i++) {
+		const char *tt = i < r->n ? r->m[i] : r->redirect;
+		size_t tn = i < r->n ? r->ml[i] : r->rlen;
+		char *buf;
+		int unchanged;
+
+		if ((buf = expand_term(c, domain, tt, tn, &unchanged)) ==
+		    NULL) {
+			if (unchanged)
+				continue;
+			return -1;
+		}
+		r->store = grow(r->store, &r->store_cap, r->nstore,
+		    sizeof(*r->store));
+		r->store[r->nstore++] = buf;
+		if (i < r->n) {
+			r->m[i] = buf;
+			r->ml[i] = strlen(buf);
+		} else {
+			r->redirect = buf;
+			r->rlen = strlen(buf);
+		}
+	}
+	return 0;
+}
+
+/*
+ * rec_assemble - the record whole, if libspf2 can hold it, else cut into
+ * pieces (split_record); NULL: too large to evaluate
+ */
+static char *
+rec_assemble(struct spf_check *c, const char *domain, struct rec_terms *r)
+{
+	struct strbuf whole = { 0 };
+	const char *t;
+	size_t i;
+
+	sb_add(&whole, "v=spf1", 6);
+	for (i = 0; i < r->n; i++)
+		sb_add(&whole, r->m[i], r->ml[i]);
+	if (r->exp)
+		sb_add(&whole, r->exp, strlen(r->exp));
+	if (r->redirect)
+		sb_add(&whole, r->redirect, r->rlen);
+	if (compiled_whole(whole.s, (unsigned)r->n + (r->redirect != NULL),
+	    r->exp != NULL))
+		return whole.s;
+	free(whole.s);
+	/* nothing after "all" is ever reached (RFC 7208 5.1) */
+	for (i = 0; i < r->n; i++) {
+		t = r->m[i];
+		if (*t == '+' || *t == '-' || *t == '~' || *t == '?')
+			t++;
+		if (strncasecmp(t, "all", 3) == 0 && r->m[i] + r->ml[i] ==
+		    t + 3) {
+			r->n = i + 1;
+			break;
+		}
+	}
+	return split_record(c, domain, r->m, r->ml, r->n, r->exp,
+	    r->redirect, r->rlen);
+}
+
+/*
+ * rec_rejected - a record libspf2 must fail with permerror, and why (NULL:
+ * too large to evaluate)
+ */
+static char *
+rec_rejected(struct spf_check *c, const char *name, const char *why)
+{
+	char *out;
+	int n = 0;
+
+	if (c->problem == NULL)
+		n = why ? asprintf(&c->problem, "invalid record at %s: %s",
+		    name, why) : asprintf(&c->problem, "record at %s too "
+		    "large to evaluate", name);
+	if (n < 0)
+		c->problem = NULL;
+	if ((out = strdup(SPF_REJECTED_RECORD)) == NULL)
+		fatalx("spf: out of memory");
+	return out;
+}
+
 /*
  * libspf2_record - what libspf2 gets for the SPF record txt (len bytes)
  * of domain (as libspf2 asked for it, which is its current domain):
@@ -828,140 +1001,27 @@ static char *
 libspf2_record(struct spf_check *c, const char *domain, const char *name,
     const char *txt, size_t len)
 {
-	char why[128], *rw, *out = NULL, marker[64];
-	const char **m = NULL, *t, *sp, *e, *redirect = NULL, *exp = NULL;
-	size_t *ml = NULL, nm = 0, cap = 0, rlen = 0, rwsz = 4 * len + 256;
-	size_t nstore = 0, nstore_cap = 0, dnl, ndns = 0;
-	char **exps_store = NULL;
-	const char *dn;
-	int redirect_cut = 0;
-	struct expref *x;
-	struct strbuf whole = { 0 };
+	struct rec_terms r;
+	char why[128], *rw, *out = NULL;
+	size_t rwsz = 4 * len + 256;
 
-	if (spfrec_check(txt, len, NULL, why, sizeof(why)) < 0) {
-		if (c->problem == NULL && (c->problem = malloc(strlen(why) +
-		    strlen(name) + 32)))
-			sprintf(c->problem, "invalid record at %s: %s", name,
-			    why);
-		return strdup(SPF_REJECTED_RECORD);
-	}
+	if (spfrec_check(txt, len, NULL, why, sizeof(why)) < 0)
+		return rec_rejected(c, name, why);
 	if ((rw = malloc(rwsz)) == NULL)
 		fatalx("spf: out of memory");
 	if (spfrec_rewrite(txt, len, c->v6, rw, rwsz) < 0) {
 		free(rw);
-		return strdup(SPF_REJECTED_RECORD);
+		if ((out = strdup(SPF_REJECTED_RECORD)) == NULL)
+			fatalx("spf: out of memory");
+		return out;
 	}
-	e = rw + strlen(rw);
-	for (t = rw + 6; next_term(&t, e, &sp); t = sp) {
-		if (is_modifier(t, (size_t)(sp - t))) {
-			if (strncasecmp(t, "exp=", 4) == 0 && exp == NULL) {
-				c->exps = grow(c->exps, &c->exps_cap,
-				    c->nexps, sizeof(*c->exps));
-				x = &c->exps[c->nexps];
-				x->domain = strdup(domain);
-				x->spec = strndup(t + 4, (size_t)(sp - t) - 4);
-				if (x->domain == NULL || x->spec == NULL)
-					fatalx("spf: out of memory");
-				snprintf(marker, sizeof(marker), "exp=%zu%s",
-				    c->nexps++, SPF_EXP_SUFFIX);
-				exp = marker;
-			} else if (strncasecmp(t, "redirect=", 9) == 0) {
-				redirect = t;
-				rlen = (size_t)(sp - t);
-			}
-			continue;
-		}
-		/*
-		 * A record's DNS-querying terms past the 11th are never
-		 * reached: the 11th is a permerror (4.6.4).  They are left
-		 * out, with redirect=, before anything is expanded: an
-		 * attacker's record of thousands of macros costs 11.
-		 */
-		if (ndns > SPF_MAX_TERMS)
-			continue;
-		if (dns_term_type(t, (size_t)(sp - t), &dn, &dnl) != -1 &&
-		    ++ndns > SPF_MAX_TERMS)
-			redirect_cut = 1;
-		if (nm == cap) {
-			cap = cap ? 2 * cap : 32;
-			m = realloc(m, cap * sizeof(*m));
-			ml = realloc(ml, cap * sizeof(*ml));
-			if (m == NULL || ml == NULL)
-				fatalx("spf: out of memory");
-		}
-		m[nm] = t;
-		ml[nm++] = (size_t)(sp - t);
-	}
-	if (redirect_cut)
-		redirect = NULL;
-	/* every macro expanded here (see expand_term) */
-	for (cap = 0; cap < nm + (redirect != NULL); cap++) {
-		const char *tt = cap < nm ? m[cap] : redirect;
-		size_t tn = cap < nm ? ml[cap] : rlen;
-		char *buf;
-		int unchanged;
-
-		if ((buf = expand_term(c, domain, tt, tn, &unchanged)) ==
-		    NULL) {
-			if (unchanged)
-				continue;
-			goto toolong;
-		}
-		exps_store = grow(exps_store, &nstore_cap, nstore,
-		    sizeof(*exps_store));
-		exps_store[nstore++] = buf;
-		if (cap < nm) {
-			m[cap] = buf;
-			ml[cap] = strlen(buf);
-		} else {
-			redirect = buf;
-			rlen = strlen(buf);
-		}
-	}
-	/* the record whole, if libspf2 can hold it */
-	sb_add(&whole, "v=spf1", 6);
-	for (cap = 0; cap < nm; cap++)
-		sb_add(&whole, m[cap], ml[cap]);
-	if (exp)
-		sb_add(&whole, exp, strlen(exp));
-	if (redirect)
-		sb_add(&whole, redirect, rlen);
-	if (compiled_whole(whole.s, (unsigned)nm + (redirect != NULL),
-	    exp != NULL)) {
-		out = whole.s;
-		whole.s = NULL;
-	} else {
-		/* nothing after "all" is ever reached (RFC 7208 5.1) */
-		for (cap = 0; cap < nm; cap++) {
-			t = m[cap];
-			if (*t == '+' || *t == '-' || *t == '~' || *t == '?')
-				t++;
-			if (strncasecmp(t, "all", 3) == 0 && m[cap] + ml[cap] ==
-			    t + 3) {
-				nm = cap + 1;
-				break;
-			}
-		}
-		out = split_record(c, domain, m, ml, nm, exp, redirect, rlen);
-	}
-toolong:
-	if (out == NULL) {
-		if (c->problem == NULL && (c->problem =
-		    malloc(strlen(name) + 64)))
-			sprintf(c->problem, "record at %s too large "
-			    "to evaluate", name);
-		out = strdup(SPF_REJECTED_RECORD);
-	}
-	while (nstore > 0)
-		free(exps_store[--nstore]);
-	free(exps_store);
-	free(whole.s);
-	free(m);
-	free(ml);
+	memset(&r, 0, sizeof(r));
+	rec_terms(c, domain, rw, &r);
+	if (rec_expand(c, domain, &r) == 0)
+		out = rec_assemble(c, domain, &r);
+	rec_terms_free(&r);
 	free(rw);
-	if (out == NULL)
-		fatalx("spf: out of memory");
-	return out;
+	return out ? out : rec_rejected(c, name, NULL);
 }
 
 /* dns_trouble - a real temporary DNS failure (not a miss): say which */
@@ -1143,107 +1203,140 @@ synth_lookup(SPF_dns_server_t *s, struct spf_check *c, const char *domain,
 	return rr;
 }
 
+/* rr_text - an answer of one TXT record, text */
 static SPF_dns_rr_t *
-layer_lookup(SPF_dns_server_t *s, const char *domain, ns_type type,
-    int should_cache)
+rr_text(SPF_dns_server_t *s, const char *domain, const char *text)
 {
-	struct spf_check *c = cur;
-	char name[NS_MAXDNAME];
-	struct dns_answer *a;
-	struct known *k;
+	size_t n = strlen(text) + 1;
 	SPF_dns_rr_t *rr;
-	int counted;
-	const char *txt = NULL;
-	char *spf_txt = NULL, why[NS_MAXDNAME];
-	size_t i, n;
-	long idx;
-	int bad_name = 0;
 
-	(void)should_cache;
-	if (c == NULL)
-		return rr_status(s, domain, type, TRY_AGAIN);
-	if (type != ns_t_a && type != ns_t_aaaa && type != ns_t_mx &&
-	    type != ns_t_ptr && type != ns_t_txt)
-		return rr_status(s, domain, type, NO_DATA);    /* no type 99 */
-	/* an expanded name libspf2 could not carry: the name itself */
-	if ((idx = marker_index(domain, SPF_NAME_SUFFIX)) >= 0 &&
+	rr = rr_status(s, domain, ns_t_txt, NETDB_SUCCESS);
+	if (SPF_dns_rr_buf_realloc(rr, 0, n) != SPF_E_SUCCESS)
+		fatalx("spf: out of memory");
+	memcpy(rr->rr[0]->txt, text, n);
+	rr->num_rr = 1;
+	return rr;
+}
+
+/*
+ * layer_name - the name libspf2 asks for, as we ask it: a marker of an
+ * expanded name gives that name back, canonical (lower case, no final
+ * dot), cut on the left to 253 characters (RFC 7208 4.3).  *bad: no DNS
+ * query can carry it (an empty or over-long label, usually from a macro),
+ * so it does not exist (5/10).  Our a/0 and mx/0 names are not DNS names:
+ * their base was cut already.  -1 when it does not even fit.
+ */
+static int
+layer_name(struct spf_check *c, const char **domain, char *name, size_t sz,
+    int *bad)
+{
+	char why[NS_MAXDNAME];
+	long idx;
+
+	if ((idx = marker_index(*domain, SPF_NAME_SUFFIX)) >= 0 &&
 	    (size_t)idx < c->nnames)
-		domain = c->names[idx];
-	canon_name(name, sizeof(name), domain);
-	if (strlen(domain) >= sizeof(name))
-		return rr_status(s, domain, type, HOST_NOT_FOUND);
-	/*
-	 * A name no DNS query can carry (empty or over-long label, usually
-	 * from a macro expansion) does not exist (RFC 7208 4.3, 5/10).  Our
-	 * a/0 and mx/0 names are not DNS names: their base was cut already.
-	 */
+		*domain = c->names[idx];
+	canon_name(name, sz, *domain);
+	if (strlen(*domain) >= sz)
+		return -1;
+	*bad = 0;
 	if (spfrec_synth_name(name, why, sizeof(why)) < 0) {
 		truncate_left(name);
-		bad_name = !dns_name_ok(name);
+		*bad = !dns_name_ok(name);
 	}
-	/* our continuation records: no DNS, no DNS term */
-	if (!bad_name && (idx = marker_index(name, SPF_CONT_SUFFIX)) >= 0) {
-		if (type != ns_t_txt || (size_t)idx >= c->nconts)
-			return rr_status(s, domain, type, HOST_NOT_FOUND);
-		n = strlen(c->conts[idx]) + 1;
-		rr = rr_status(s, domain, type, NETDB_SUCCESS);
-		if (SPF_dns_rr_buf_realloc(rr, 0, n) != SPF_E_SUCCESS)
-			fatalx("spf: out of memory");
-		memcpy(rr->rr[0]->txt, c->conts[idx], n);
-		rr->num_rr = 1;
-		return rr;
-	}
-	/* past a limit the result is permerror: ask nothing more */
-	if (c->over_limit && !c->in_exp)
-		return rr_status(s, domain, type, HOST_NOT_FOUND);
-	counted = c->in_exp ? 0 : count_term(c, name, (int)type);
-	/* asked or not, the term counts (4.6.4); no query, no void lookup */
-	if (c->over_limit || bad_name)
-		return rr_status(s, domain, type, HOST_NOT_FOUND);
-	if ((rr = synth_lookup(s, c, domain, name, type)) != NULL)
-		return rr;
-	if (c->override_name && type == ns_t_txt &&
-	    strcmp(name, c->override_name) == 0) {
-		n = strlen(c->override_txt) + 1;
-		rr = rr_status(s, domain, type, NETDB_SUCCESS);
-		if (SPF_dns_rr_buf_realloc(rr, 0, n) != SPF_E_SUCCESS)
-			fatalx("spf: out of memory");
-		memcpy(rr->rr[0]->txt, c->override_txt, n);
-		rr->num_rr = 1;
-		return rr;
-	}
-	k = known_find(c, name, (int)type);
-	if (k == NULL) {
+	return 0;
+}
+
+/*
+ * layer_answer - what this check knows of (name, type), or NULL after
+ * recording a miss: "does not exist" lets libspf2 go on, so one run
+ * collects every independent miss; a run with a miss is thrown away.
+ */
+static const struct dns_answer *
+layer_answer(struct spf_check *c, const char *name, int type)
+{
+	struct known *k;
+
+	if ((k = known_find(c, name, type)) == NULL) {
 		/* in the cache already? then this is no miss: no re-run */
-		known_fetch(c, name, (int)type, 0, c->dns_terms);
-		k = known_find(c, name, (int)type);
+		known_fetch(c, name, type, 0, c->dns_terms);
+		k = known_find(c, name, type);
 	}
-	if (k == NULL || k->ans == NULL) {
-		/*
-		 * Not fetched yet: ask for it.  "Does not exist" lets libspf2
-		 * go on, so one run collects every independent miss; the
-		 * result of a run with a miss is thrown away.
-		 */
-		c->misses++;
-		known_fetch(c, name, (int)type, 1, c->dns_terms);
-		return rr_status(s, domain, type, HOST_NOT_FOUND);
-	}
-	a = k->ans;
+	if (k != NULL && k->ans != NULL)
+		return k->ans;
+	c->misses++;
+	known_fetch(c, name, type, 1, c->dns_terms);
+	return NULL;
+}
+
+/*
+ * layer_limits - RFC 7208 4.6.4 on an answer: void lookups of counted
+ * terms (more than 2), more than 10 MX names.  Nonzero: over the limit,
+ * the MX answer is not to be used.
+ */
+static int
+layer_limits(struct spf_check *c, const struct dns_answer *a, int type,
+    int counted)
+{
 	if (counted && (a->status == DNS_NXDOMAIN || a->status == DNS_NODATA) &&
 	    type != ns_t_txt && ++c->void_lookups > SPF_MAX_VOID) {
 		c->over_limit = 1;
 		note_problem(c, "more than 2 void lookups");
 	}
 	if (type == ns_t_mx && a->status == DNS_OK && a->n > SPF_MAX_MX_NAMES) {
-		/* RFC 7208 4.6.4: more than 10 MX names is a permerror */
 		c->over_limit = 1;
 		note_problem(c, "more than 10 MX records");
-		return rr_status(s, domain, type, HOST_NOT_FOUND);
+		return 1;
 	}
 	if ((type == ns_t_mx || type == ns_t_ptr) && a->status == DNS_OK) {
-		c->expand = a;
+		c->expand = a;          /* its hosts are no DNS terms */
 		c->expand_used = 0;
 	}
+	return 0;
+}
+
+/* rr_put - record i of a (type) into rr: a TXT SPF record as libspf2 gets it */
+static void
+rr_put(SPF_dns_rr_t *rr, size_t i, struct spf_check *c, const char *domain,
+    const char *name, const struct dns_answer *a, ns_type type)
+{
+	char *spf_txt = NULL;
+	const char *txt;
+	size_t len;
+
+	switch (type) {
+	case ns_t_a: len = sizeof(struct in_addr); break;
+	case ns_t_aaaa: len = sizeof(struct in6_addr); break;
+	case ns_t_txt: len = a->rr[i].len + 1; break;
+	default: len = strlen(a->rr[i].u.name) + 1; break;
+	}
+	txt = a->rr[i].u.txt;
+	if (type == ns_t_txt && spfrec_is_spf(txt, a->rr[i].len)) {
+		txt = spf_txt = libspf2_record(c, domain, name, txt,
+		    a->rr[i].len);
+		len = strlen(txt) + 1;
+	}
+	if (SPF_dns_rr_buf_realloc(rr, (int)i, len) != SPF_E_SUCCESS)
+		fatalx("spf: out of memory");
+	switch (type) {
+	case ns_t_a: rr->rr[i]->a = a->rr[i].u.a; break;
+	case ns_t_aaaa: rr->rr[i]->aaaa = a->rr[i].u.aaaa; break;
+	case ns_t_txt: memcpy(rr->rr[i]->txt, txt, len); break;
+	case ns_t_mx: memcpy(rr->rr[i]->mx, a->rr[i].u.name, len); break;
+	default: memcpy(rr->rr[i]->ptr, a->rr[i].u.name, len); break;
+	}
+	free(spf_txt);
+	rr->num_rr++;
+}
+
+/* layer_rr - an answer as libspf2 takes it */
+static SPF_dns_rr_t *
+layer_rr(SPF_dns_server_t *s, struct spf_check *c, const char *domain,
+    const char *name, const struct dns_answer *a, ns_type type)
+{
+	SPF_dns_rr_t *rr;
+	size_t i, n;
+
 	switch (a->status) {
 	case DNS_OK:
 		break;
@@ -1261,49 +1354,56 @@ layer_lookup(SPF_dns_server_t *s, const char *domain, ns_type type,
 	n = a->n;
 	if (type == ns_t_ptr && n > SPF_MAX_PTR_NAMES)
 		n = SPF_MAX_PTR_NAMES;  /* RFC 7208 4.6.4: ignore the rest */
-	for (i = 0; i < n; i++) {
-		size_t len;
-
-		switch (type) {
-		case ns_t_a: len = sizeof(struct in_addr); break;
-		case ns_t_aaaa: len = sizeof(struct in6_addr); break;
-		case ns_t_txt:
-			txt = a->rr[i].u.txt;
-			len = a->rr[i].len + 1;
-			if (spfrec_is_spf(txt, a->rr[i].len)) {
-				free(spf_txt);
-				spf_txt = libspf2_record(c, domain, name, txt,
-				    a->rr[i].len);
-				txt = spf_txt;
-				len = strlen(txt) + 1;
-			}
-			break;
-		default: len = strlen(a->rr[i].u.name) + 1; break;
-		}
-		if (SPF_dns_rr_buf_realloc(rr, (int)i, len) != SPF_E_SUCCESS)
-			fatalx("spf: out of memory");
-		switch (type) {
-		case ns_t_a:
-			rr->rr[i]->a = a->rr[i].u.a;
-			break;
-		case ns_t_aaaa:
-			rr->rr[i]->aaaa = a->rr[i].u.aaaa;
-			break;
-		case ns_t_txt:
-			memcpy(rr->rr[i]->txt, txt, len);
-			free(spf_txt);
-			spf_txt = NULL;
-			break;
-		case ns_t_mx:
-			memcpy(rr->rr[i]->mx, a->rr[i].u.name, len);
-			break;
-		default:
-			memcpy(rr->rr[i]->ptr, a->rr[i].u.name, len);
-			break;
-		}
-		rr->num_rr++;
-	}
+	for (i = 0; i < n; i++)
+		rr_put(rr, i, c, domain, name, a, type);
 	return rr;
+}
+
+/*
+ * layer_lookup - libspf2's DNS layer: our names first (markers,
+ * continuation records, a/0 and mx/0, the override of -q), then the
+ * limits of RFC 7208 4.6.4, then what this check has fetched.
+ */
+static SPF_dns_rr_t *
+layer_lookup(SPF_dns_server_t *s, const char *domain, ns_type type,
+    int should_cache)
+{
+	struct spf_check *c = cur;
+	char name[NS_MAXDNAME];
+	const struct dns_answer *a;
+	SPF_dns_rr_t *rr;
+	int counted, bad;
+	long idx;
+
+	(void)should_cache;
+	if (c == NULL)
+		return rr_status(s, domain, type, TRY_AGAIN);
+	if (type != ns_t_a && type != ns_t_aaaa && type != ns_t_mx &&
+	    type != ns_t_ptr && type != ns_t_txt)
+		return rr_status(s, domain, type, NO_DATA);    /* no type 99 */
+	if (layer_name(c, &domain, name, sizeof(name), &bad) < 0)
+		return rr_status(s, domain, type, HOST_NOT_FOUND);
+	/* our continuation records: no DNS, no DNS term */
+	if (!bad && (idx = marker_index(name, SPF_CONT_SUFFIX)) >= 0)
+		return type == ns_t_txt && (size_t)idx < c->nconts ?
+		    rr_text(s, domain, c->conts[idx]) :
+		    rr_status(s, domain, type, HOST_NOT_FOUND);
+	/* past a limit the result is permerror: ask nothing more */
+	if (c->over_limit && !c->in_exp)
+		return rr_status(s, domain, type, HOST_NOT_FOUND);
+	counted = c->in_exp ? 0 : count_term(c, name, (int)type);
+	/* asked or not, the term counts (4.6.4); no query, no void lookup */
+	if (c->over_limit || bad)
+		return rr_status(s, domain, type, HOST_NOT_FOUND);
+	if ((rr = synth_lookup(s, c, domain, name, type)) != NULL)
+		return rr;
+	if (c->override_name && type == ns_t_txt &&
+	    strcmp(name, c->override_name) == 0)
+		return rr_text(s, domain, c->override_txt);
+	if ((a = layer_answer(c, name, (int)type)) == NULL ||
+	    layer_limits(c, a, (int)type, counted))
+		return rr_status(s, domain, type, HOST_NOT_FOUND);
+	return layer_rr(s, c, domain, name, a, type);
 }
 
 /*
