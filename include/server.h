@@ -22,7 +22,4 @@ struct server_opts {
 
 int server_run(struct config *cfg, const struct server_opts *opts);
 
-/* server_config - the config in force now (borrowed: take a ref to keep) */
-struct config *server_config(void);
-
 #endif

@@ -14,6 +14,7 @@
 #ifndef SPFPD_SESSION_H
 #define SPFPD_SESSION_H
 
+struct config;
 struct event_base;
 struct session;
 
@@ -21,9 +22,13 @@ struct session;
 typedef void session_gone_fn(struct session *s, const char *why, int failed,
     void *arg);
 
-/* session_new - take over rfd and wfd (may be equal); NULL on error */
+/*
+ * session_new - take over rfd and wfd (may be equal); NULL on error.
+ * *cfgp is read at each use: the config in force (a reload replaces it).
+ */
 struct session *session_new(struct event_base *base, int rfd, int wfd,
-    const char *peer, session_gone_fn *gone, void *arg);
+    const char *peer, struct config *const *cfgp, session_gone_fn *gone,
+    void *arg);
 
 /* session_drain - the server stops: close now if idle, else after reply */
 void session_drain(struct session *s);

@@ -42,15 +42,11 @@ static struct {
 	int stopping;
 	int stdio;
 	int failed;             /* --stdio: the session ended on an error */
+	int fl[2], keep[2];     /* --stdio: flags of 0 and 1, copies of them */
+	struct event *sigs[4];
 	struct event *retry_timer, *stop_timer;
 	unsigned warn_emfile, warn_maxconn;
 } srv;
-
-struct config *
-server_config(void)
-{
-	return srv.cfg;
-}
 
 /* server_update_accepting - enable or pause every listener as limits say */
 static void
@@ -106,7 +102,7 @@ conn_add(int rfd, int wfd, const char *peer)
 
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return -1;
-	c->s = session_new(srv.base, rfd, wfd, peer, conn_gone, c);
+	c->s = session_new(srv.base, rfd, wfd, peer, &srv.cfg, conn_gone, c);
 	if (c->s == NULL) {
 		free(c);
 		return -1;
@@ -335,19 +331,18 @@ raise_nofile(unsigned want)
 		    want - 64);
 }
 
-int
-server_run(struct config *cfg, const struct server_opts *opts)
+/* server_setup - the loop, the resolver, timers and signals */
+static void
+server_setup(struct config *cfg, const struct server_opts *opts)
 {
-	struct event *sigs[4];
-	struct dns_stats st;
 	int signums[4] = { SIGTERM, SIGINT, SIGHUP, 0 };
-	int fl0 = -1, fl1 = -1, keep0 = -1, keep1 = -1;
 	size_t i;
 
 	memset(&srv, 0, sizeof(srv));
 	srv.cfg = cfg;
 	srv.opts = opts;
 	srv.stdio = opts->stdio;
+	srv.keep[0] = srv.keep[1] = -1;
 	apply_cli_listen(cfg);
 	signal(SIGPIPE, SIG_IGN);
 	log_capture_libevent();
@@ -359,60 +354,83 @@ server_run(struct config *cfg, const struct server_opts *opts)
 	srv.retry_timer = evtimer_new(srv.base, retry_accept, NULL);
 	srv.stop_timer = evtimer_new(srv.base, stop_timeout, NULL);
 	for (i = 0; signums[i]; i++) {
-		sigs[i] = evsignal_new(srv.base, signums[i], on_signal, NULL);
-		event_add(sigs[i], NULL);
+		srv.sigs[i] = evsignal_new(srv.base, signums[i], on_signal,
+		    NULL);
+		event_add(srv.sigs[i], NULL);
 	}
-	sigs[i] = NULL;
+}
 
-	if (opts->stdio) {
-		/*
-		 * Non-blocking, and back as they were at exit: a terminal or
-		 * a pipe may be shared with the shell that started us.  The
-		 * flags belong to the open file, which copies of 0 and 1 keep
-		 * until then.
-		 */
-		if ((fl0 = fcntl(0, F_GETFL)) < 0 ||
-		    (fl1 = fcntl(1, F_GETFL)) < 0 ||
-		    (keep0 = fcntl(0, F_DUPFD_CLOEXEC, 3)) < 0 ||
-		    (keep1 = fcntl(1, F_DUPFD_CLOEXEC, 3)) < 0 ||
-		    fcntl(0, F_SETFL, fl0 | O_NONBLOCK) < 0 ||
-		    fcntl(1, F_SETFL, fl1 | O_NONBLOCK) < 0)
+/*
+ * stdio_start - one session on stdin and stdout, non-blocking.  The flags
+ * belong to the open file (a terminal or a pipe may be shared with the
+ * shell that started us): copies of 0 and 1 keep it until stdio_end()
+ * puts them back, after the session has closed 0 and 1.
+ */
+static void
+stdio_start(const struct config *cfg)
+{
+	int i;
+
+	for (i = 0; i < 2; i++)
+		if ((srv.fl[i] = fcntl(i, F_GETFL)) < 0 ||
+		    (srv.keep[i] = fcntl(i, F_DUPFD_CLOEXEC, 3)) < 0 ||
+		    fcntl(i, F_SETFL, srv.fl[i] | O_NONBLOCK) < 0)
 			fatal("stdin/stdout: fcntl");
-		drop_privileges(cfg);
-		if (conn_add(0, 1, "stdio") < 0)
-			fatalx("out of memory");
-	} else {
-		if (cfg->nlisten == 0)
-			fatalx("nothing to listen on: set listen = in %s or "
-			    "use -l (or --stdio for Postfix spawn)",
-			    opts->config_path ? opts->config_path :
-			    "the config file");
-		raise_nofile(cfg->max_connections + 64);
-		srv.listeners = calloc(cfg->nlisten, sizeof(*srv.listeners));
-		if (srv.listeners == NULL)
-			fatalx("out of memory");
-		for (i = 0; i < cfg->nlisten; i++) {
-			srv.listeners[i] = listener_open(srv.base,
-			    cfg->listen[i], cfg, on_accept, on_accept_error,
-			    NULL);
-			if (srv.listeners[i] == NULL) {
-				size_t j = i;
+	drop_privileges(cfg);
+	if (conn_add(0, 1, "stdio") < 0)
+		fatalx("out of memory");
+}
 
-				while (j-- > 0)
-					listener_close(srv.listeners[j]);
-				fatalx("cannot listen on %s", cfg->listen[i]);
-			}
-			srv.nlisteners++;
-		}
-		srv.accepting = 1;
-		drop_privileges(cfg);
-		for (i = 0; i < srv.nlisteners; i++)
-			log_info("listening on %s", listener_spec(
-			    srv.listeners[i]));
-		log_info("started, version %s", SPFPD_VERSION);
+static void
+stdio_end(void)
+{
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		if (srv.keep[i] < 0)
+			continue;
+		(void)fcntl(srv.keep[i], F_SETFL, srv.fl[i]);
+		close(srv.keep[i]);
 	}
+}
 
-	event_base_dispatch(srv.base);
+/* listen_start - every listener, then privileges dropped */
+static void
+listen_start(const struct config *cfg)
+{
+	size_t i, j;
+
+	if (cfg->nlisten == 0)
+		fatalx("nothing to listen on: set listen = in %s or use -l "
+		    "(or --stdio for Postfix spawn)", srv.opts->config_path ?
+		    srv.opts->config_path : "the config file");
+	raise_nofile(cfg->max_connections + 64);
+	if ((srv.listeners = calloc(cfg->nlisten, sizeof(*srv.listeners))) ==
+	    NULL)
+		fatalx("out of memory");
+	for (i = 0; i < cfg->nlisten; i++) {
+		srv.listeners[i] = listener_open(srv.base, cfg->listen[i], cfg,
+		    on_accept, on_accept_error, NULL);
+		if (srv.listeners[i] == NULL) {
+			for (j = i; j-- > 0; )
+				listener_close(srv.listeners[j]);
+			fatalx("cannot listen on %s", cfg->listen[i]);
+		}
+		srv.nlisteners++;
+	}
+	srv.accepting = 1;
+	drop_privileges(cfg);
+	for (i = 0; i < srv.nlisteners; i++)
+		log_info("listening on %s", listener_spec(srv.listeners[i]));
+	log_info("started, version %s", SPFPD_VERSION);
+}
+
+/* server_teardown - close everything; the cache statistics */
+static void
+server_teardown(void)
+{
+	struct dns_stats st;
+	size_t i;
 
 	srv.stopping = 1;
 	for (i = 0; i < srv.nlisteners; i++)
@@ -421,8 +439,8 @@ server_run(struct config *cfg, const struct server_opts *opts)
 	free(srv.listeners);
 	while (srv.conns)
 		session_free(srv.conns->s, "exit");
-	for (i = 0; sigs[i]; i++)
-		event_free(sigs[i]);
+	for (i = 0; srv.sigs[i]; i++)
+		event_free(srv.sigs[i]);
 	event_free(srv.retry_timer);
 	event_free(srv.stop_timer);
 	dns_get_stats(&st);
@@ -430,21 +448,25 @@ server_run(struct config *cfg, const struct server_opts *opts)
 	dns_shutdown();
 	log_detach();
 	event_base_free(srv.base);
+	stdio_end();
 	/* for sizing dns_cache_size: evictions mean a cache too small */
-	/* the session closed 0 and 1: the flags are restored through copies */
-	if (keep0 >= 0) {
-		(void)fcntl(keep0, F_SETFL, fl0);
-		close(keep0);
-	}
-	if (keep1 >= 0) {
-		(void)fcntl(keep1, F_SETFL, fl1);
-		close(keep1);
-	}
 	if (!srv.stdio)
 		log_info("stopped: dns queries=%lu cache_hits=%lu "
 		    "coalesced=%lu upstream=%lu evictions=%lu entries=%zu "
 		    "bytes=%zu", st.queries, st.hits, st.coalesced,
 		    st.upstream, st.evictions, st.entries, st.bytes);
 	config_unref(srv.cfg);
+}
+
+int
+server_run(struct config *cfg, const struct server_opts *opts)
+{
+	server_setup(cfg, opts);
+	if (opts->stdio)
+		stdio_start(cfg);
+	else
+		listen_start(cfg);
+	event_base_dispatch(srv.base);
+	server_teardown();
 	return srv.failed;
 }

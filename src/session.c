@@ -36,7 +36,6 @@
 #include "config.h"
 #include "log.h"
 #include "policy.h"
-#include "server.h"
 #include "session.h"
 
 enum session_state {
@@ -61,6 +60,7 @@ enum session_event {
 
 struct session {
 	struct event_base *base;
+	struct config *const *cfgp;     /* the server's config in force */
 	int rfd, wfd;
 	int rfile, wfile;       /* not pollable: always ready */
 	struct event *rev, *wev, *timer;
@@ -124,7 +124,7 @@ fd_pollable(int fd)
 static void
 session_arm_timer(struct session *s)
 {
-	const struct config *cfg = server_config();
+	const struct config *cfg = *s->cfgp;
 	enum timer_mode m;
 	struct timeval tv;
 	unsigned ms;
@@ -161,7 +161,7 @@ session_arm_timer(struct session *s)
 static void
 session_wait(struct session *s)
 {
-	const struct config *cfg = server_config();
+	const struct config *cfg = *s->cfgp;
 	size_t out = evbuffer_get_length(s->out);
 	int want_read, want_write;
 
@@ -252,7 +252,7 @@ enum take_stop {
 static enum take_stop
 session_take(struct session *s)
 {
-	const struct config *cfg = server_config();
+	const struct config *cfg = *s->cfgp;
 	struct codec_limits lim;
 	enum codec_status st;
 	const char *err;
@@ -291,7 +291,7 @@ session_take(struct session *s)
 			 * state is S_READING again and this loop goes on.
 			 */
 			s->state = S_CHECKING;
-			s->check = policy_start(&s->req, server_config(),
+			s->check = policy_start(&s->req, *s->cfgp,
 			    &s->mem, s->id,
 			    session_check_done, s);
 		}
@@ -402,7 +402,7 @@ static void
 session_read(evutil_socket_t fd, short what, void *arg)
 {
 	struct session *s = arg;
-	const struct config *cfg = server_config();
+	const struct config *cfg = *s->cfgp;
 	size_t have = evbuffer_get_length(s->in), lim = read_limit(cfg);
 	int n;
 
@@ -447,13 +447,14 @@ session_timeout(evutil_socket_t fd, short what, void *arg)
 
 struct session *
 session_new(struct event_base *base, int rfd, int wfd, const char *peer,
-    session_gone_fn *gone, void *arg)
+    struct config *const *cfgp, session_gone_fn *gone, void *arg)
 {
 	struct session *s;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return NULL;
 	s->base = base;
+	s->cfgp = cfgp;
 	s->rfd = rfd;
 	s->wfd = wfd;
 	s->rfile = !fd_pollable(rfd);

@@ -64,8 +64,16 @@ null_stderr(void)
 		close(fd);
 }
 
-int
-main(int argc, char **argv)
+/* what the command line asks for */
+struct cmdline {
+	struct server_opts opts;
+	int check, print, query;
+	const char *q_ip, *q_sender, *q_helo;
+};
+
+/* parse_args - fill cl; -1 to go on, or the exit status */
+static int
+parse_args(int argc, char **argv, struct cmdline *cl)
 {
 	static const struct option longopts[] = {
 		{ "stdio", no_argument, NULL, 'S' },
@@ -73,110 +81,95 @@ main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct server_opts opts;
-	struct config *cfg;
-	int ch, check = 0, print = 0, query = 0, rc;
-	const char *q_ip = NULL, *q_sender = NULL, *q_helo = NULL;
+	struct server_opts *o = &cl->opts;
+	int ch;
 
-	memset(&opts, 0, sizeof(opts));
-	opts.config_path = CONFIG_DEFAULT_PATH;
-	if ((opts.listen = calloc((size_t)argc, sizeof(char *))) == NULL)
-		return 1;
-	while ((ch = getopt_long(argc, argv, "c:dhH:i:l:npqs:V", longopts, NULL)) !=
-	    -1) {
+	while ((ch = getopt_long(argc, argv, "c:dhH:i:l:npqs:V", longopts,
+	    NULL)) != -1) {
 		switch (ch) {
 		case 'c':
-			opts.config_path = optarg;
-			opts.config_must_exist = 1;
+			o->config_path = optarg;
+			o->config_must_exist = 1;
 			break;
-		case 'd':
-			opts.foreground_stderr = 1;
-			break;
-		case 'l':
-			opts.listen[opts.nlisten++] = optarg;
-			break;
-		case 'n':
-			check = 1;
-			break;
-		case 'p':
-			print = 1;
-			break;
-		case 'q':
-			query = 1;
-			break;
-		case 'i':
-			q_ip = optarg;
-			break;
-		case 's':
-			q_sender = optarg;
-			break;
-		case 'H':
-			q_helo = optarg;
-			break;
-		case 'S':
-			opts.stdio = 1;
-			break;
+		case 'd': o->foreground_stderr = 1; break;
+		case 'l': o->listen[o->nlisten++] = optarg; break;
+		case 'n': cl->check = 1; break;
+		case 'p': cl->print = 1; break;
+		case 'q': cl->query = 1; break;
+		case 'i': cl->q_ip = optarg; break;
+		case 's': cl->q_sender = optarg; break;
+		case 'H': cl->q_helo = optarg; break;
+		case 'S': o->stdio = 1; break;
 		case 'V':
 			printf("spfpd %s\n", SPFPD_VERSION);
-			rc = 0;
-			goto out;
+			return 0;
 		case 'h':
 			usage(stdout);
-			rc = 0;
-			goto out;
+			return 0;
 		default:
 			usage(stderr);
-			rc = 2;
-			goto out;
+			return 2;
 		}
 	}
 	if (optind != argc) {
 		fprintf(stderr, "spfpd: unexpected argument '%s'\n",
 		    argv[optind]);
 		usage(stderr);
-		rc = 2;
-		goto out;
+		return 2;
 	}
-	if (opts.stdio && opts.nlisten) {
+	if (o->stdio && o->nlisten) {
 		fprintf(stderr, "spfpd: --stdio and -l exclude each other\n");
-		rc = 2;
-		goto out;
+		return 2;
 	}
+	if (cl->query && !cl->check && !cl->print && cl->q_ip == NULL) {
+		fprintf(stderr, "spfpd: -q needs -i address\n");
+		return 2;
+	}
+	return -1;
+}
 
-	if (check || print) {
-		cfg = config_load(opts.config_path, opts.config_must_exist,
-		    print_error, NULL);
-		if (cfg == NULL) {
-			rc = 1;
-			goto out;
-		}
-		if (print)
-			config_dump(cfg, stdout);
-		else
-			printf("configuration OK\n");
-		config_unref(cfg);
-		rc = 0;
-		goto out;
-	}
+/* -n and -p */
+static int
+check_or_print(const struct cmdline *cl)
+{
+	struct config *cfg;
 
-	if (query) {
-		if (q_ip == NULL) {
-			fprintf(stderr, "spfpd: -q needs -i address\n");
-			rc = 2;
-			goto out;
-		}
-		log_init(1, LOG_MAIL);
-		cfg = config_load(opts.config_path, opts.config_must_exist,
-		    print_error, NULL);
-		if (cfg == NULL) {
-			rc = 1;
-			goto out;
-		}
-		log_set_debug(opts.foreground_stderr);
-		rc = query_run(cfg, q_ip, q_sender, q_helo);
-		config_unref(cfg);
-		goto out;
-	}
+	cfg = config_load(cl->opts.config_path, cl->opts.config_must_exist,
+	    print_error, NULL);
+	if (cfg == NULL)
+		return 1;
+	if (cl->print)
+		config_dump(cfg, stdout);
+	else
+		printf("configuration OK\n");
+	config_unref(cfg);
+	return 0;
+}
+
+/* -q */
+static int
+query(const struct cmdline *cl)
+{
+	struct config *cfg;
+	int rc;
+
+	log_init(1, LOG_MAIL);
+	cfg = config_load(cl->opts.config_path, cl->opts.config_must_exist,
+	    print_error, NULL);
+	if (cfg == NULL)
+		return 1;
+	log_set_debug(cl->opts.foreground_stderr);
+	rc = query_run(cfg, cl->q_ip, cl->q_sender, cl->q_helo);
+	config_unref(cfg);
+	return rc;
+}
+
+/* the daemon, or --stdio */
+static int
+serve(const struct cmdline *cl)
+{
+	const struct server_opts *o = &cl->opts;
+	struct config *cfg;
 
 	/*
 	 * Spawn mode: spawn(8) connects stderr to the policy client too, so
@@ -185,25 +178,43 @@ main(int argc, char **argv)
 	 * or of the C runtime may either: fd 2 becomes /dev/null.  -d asks
 	 * for the log on stderr: a person at a terminal.
 	 */
-	if (opts.stdio && !opts.foreground_stderr)
+	if (o->stdio && !o->foreground_stderr)
 		null_stderr();
-
 	/*
 	 * Config errors: to stderr when a person is watching (a terminal), to
 	 * the log otherwise (the log is stderr too with -d).
 	 */
-	log_init(opts.foreground_stderr, LOG_MAIL);
-	cfg = config_load(opts.config_path, opts.config_must_exist,
-	    !opts.foreground_stderr && isatty(2) ? print_error : log_error,
+	log_init(o->foreground_stderr, LOG_MAIL);
+	cfg = config_load(o->config_path, o->config_must_exist,
+	    !o->foreground_stderr && isatty(2) ? print_error : log_error,
 	    NULL);
 	if (cfg == NULL)
-		fatalx("errors in %s", opts.config_path);
+		fatalx("errors in %s", o->config_path);
 	if (log_set_syslog(cfg->syslog_socket, cfg->syslog_facility) < 0)
 		fatalx("syslog_socket %s: path too long", cfg->syslog_socket);
 	log_set_debug(cfg->debug);
-	rc = server_run(cfg, &opts);
-out:
+	return server_run(cfg, o);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct cmdline cl;
+	int rc;
+
+	memset(&cl, 0, sizeof(cl));
+	cl.opts.config_path = CONFIG_DEFAULT_PATH;
+	if ((cl.opts.listen = calloc((size_t)argc, sizeof(char *))) == NULL)
+		return 1;
+	if ((rc = parse_args(argc, argv, &cl)) < 0) {
+		if (cl.check || cl.print)
+			rc = check_or_print(&cl);
+		else if (cl.query)
+			rc = query(&cl);
+		else
+			rc = serve(&cl);
+	}
 	/* the -l array: freed so that LeakSanitizer builds exit cleanly */
-	free(opts.listen);
+	free(cl.opts.listen);
 	return rc;
 }
