@@ -300,48 +300,62 @@ ip6_ok(const char *s, size_t len)
 #define FAIL(...) do { snprintf(err, errsz, __VA_ARGS__); return -1; } \
     while (0)
 
+/* modifier_ok - name "=" value (RFC 7208 6; eq: the "=" in t) */
 static int
-term_ok(const char *t, size_t len, struct spfrec_info *info, char *err,
-    size_t errsz)
+modifier_ok(const char *t, size_t len, const char *eq,
+    struct spfrec_info *info, char *err, size_t errsz)
 {
-	const char *eq, *colon, *arg;
-	size_t nlen, alen, sl, i;
-	const char *name = t;
-	int qual = 0;
+	size_t nlen = (size_t)(eq - t), alen = len - nlen - 1, i;
+	const char *arg = eq + 1;
 
-	/* a modifier: name "=" ... (name starts with a letter) */
-	eq = memchr(t, '=', len);
-	colon = memchr(t, ':', len);
-	if (eq && (colon == NULL || eq < colon) && is_alpha((unsigned char)*t)) {
-		nlen = (size_t)(eq - t);
-		for (i = 1; i < nlen; i++)
-			if (!is_alnum((unsigned char)t[i]) &&
-			    !in_set("-_.", t[i]))
-				FAIL("bad modifier name '%.*s'", (int)nlen, t);
-		arg = eq + 1;
-		alen = len - nlen - 1;
-		if (nlen == 8 && strncasecmp(t, "redirect", 8) == 0) {
-			if (info->has_redirect++)
-				FAIL("redirect= given twice");
-			if (!spfrec_domain_spec_ok(arg, alen))
-				FAIL("bad domain in redirect=");
-		} else if (nlen == 3 && strncasecmp(t, "exp", 3) == 0) {
-			if (info->has_exp++)
-				FAIL("exp= given twice");
-			if (!spfrec_domain_spec_ok(arg, alen))
-				FAIL("bad domain in exp=");
-		} else if (!spfrec_macro_string_ok(arg, alen, 0)) {
-			FAIL("bad value of modifier '%.*s'", (int)nlen, t);
-		}
-		return 0;
+	for (i = 1; i < nlen; i++)
+		if (!is_alnum((unsigned char)t[i]) && !in_set("-_.", t[i]))
+			FAIL("bad modifier name '%.*s'", (int)nlen, t);
+	if (nlen == 8 && strncasecmp(t, "redirect", 8) == 0) {
+		if (info->has_redirect++)
+			FAIL("redirect= given twice");
+		if (!spfrec_domain_spec_ok(arg, alen))
+			FAIL("bad domain in redirect=");
+	} else if (nlen == 3 && strncasecmp(t, "exp", 3) == 0) {
+		if (info->has_exp++)
+			FAIL("exp= given twice");
+		if (!spfrec_domain_spec_ok(arg, alen))
+			FAIL("bad domain in exp=");
+	} else if (!spfrec_macro_string_ok(arg, alen, 0)) {
+		FAIL("bad value of modifier '%.*s'", (int)nlen, t);
 	}
-	if (len && in_set("+-~?", *t)) {
-		qual = 1;
-		name++;
-		len--;
-	}
-	(void)qual;
-	nlen = 0;
+	return 0;
+}
+
+/* ip_ok - "ip4:" / "ip6:" ip4-network / ip6-network [ cidr-length ] */
+static int
+ip_ok(const char *name, size_t len, const char *arg, size_t alen,
+    char *err, size_t errsz)
+{
+	int v6 = name[2] == '6';
+	const char *slash;
+	size_t sl;
+
+	if (alen < 2 || *arg != ':')
+		FAIL("bad ip%c '%.*s'", name[2], (int)len, name);
+	arg++;
+	alen--;
+	slash = memchr(arg, '/', alen);
+	sl = slash ? (size_t)(slash - arg) : alen;
+	if (!(v6 ? ip6_ok : ip4_ok)(arg, sl) || (slash &&
+	    !cidr_ok(slash + 1, alen - sl - 1, v6 ? 128 : 32)))
+		FAIL("bad ip%c '%.*s'", name[2], (int)len, name);
+	return 0;
+}
+
+/* mechanism_ok - a mechanism without its qualifier (RFC 7208 5) */
+static int
+mechanism_ok(const char *name, size_t len, struct spfrec_info *info,
+    char *err, size_t errsz)
+{
+	size_t nlen = 0, alen, sl;
+	const char *arg;
+
 	while (nlen < len && name[nlen] != ':' && name[nlen] != '/')
 		nlen++;
 	arg = name + nlen;
@@ -371,24 +385,27 @@ term_ok(const char *t, size_t len, struct spfrec_info *info, char *err,
 		    alen - 1)))
 			FAIL("bad domain in '%.*s'", (int)len, name);
 	} else if (IS("ip4") || IS("ip6")) {
-		int v6 = name[2] == '6';
-		const char *slash;
-
-		if (alen < 2 || *arg != ':')
-			FAIL("bad ip%c '%.*s'", name[2], (int)len, name);
-		arg++;
-		alen--;
-		slash = memchr(arg, '/', alen);
-		sl = slash ? (size_t)(slash - arg) : alen;
-		if (!(v6 ? ip6_ok : ip4_ok)(arg, sl) || (slash &&
-		    !cidr_ok(slash + 1, alen - sl - 1, v6 ? 128 : 32)))
-			FAIL("bad ip%c '%.*s'", name[2], (int)len, name);
+		return ip_ok(name, len, arg, alen, err, errsz);
 	} else {
 		FAIL("unknown mechanism '%.*s'", (int)(nlen > 40 ? 40 : nlen),
 		    name);
 	}
 #undef IS
 	return 0;
+}
+
+static int
+term_ok(const char *t, size_t len, struct spfrec_info *info, char *err,
+    size_t errsz)
+{
+	const char *eq = memchr(t, '=', len), *colon = memchr(t, ':', len);
+
+	/* a modifier: name "=" ... (name starts with a letter) */
+	if (eq && (colon == NULL || eq < colon) && is_alpha((unsigned char)*t))
+		return modifier_ok(t, len, eq, info, err, errsz);
+	if (len && in_set("+-~?", *t))
+		return mechanism_ok(t + 1, len - 1, info, err, errsz);
+	return mechanism_ok(t, len, info, err, errsz);
 }
 
 int
@@ -523,30 +540,75 @@ rewrite_amx(const char *q, const char *m, size_t mn, int v6, char *buf,
 	    (int)bufsz ? -1 : 0;
 }
 
+/* rput - " " and l bytes of str at out + *o; -1 when it does not fit */
+static int
+rput(char *out, size_t outsz, size_t *o, const char *str, size_t l)
+{
+	if (*o + 1 + l >= outsz)
+		return -1;
+	out[(*o)++] = ' ';
+	memcpy(out + *o, str, l);
+	*o += l;
+	return 0;
+}
+
+/*
+ * rewrite_mech - the mechanism p (n bytes) as libspf2 gets it, in buf:
+ * ip4:x/0 and ip6:x/0 as two halves, a and mx by rewrite_amx().  Returns
+ * its length, 0 when it stays as written, -1 when it cannot be rewritten.
+ */
+static long
+rewrite_mech(const char *p, size_t n, int v6, char *buf, size_t bufsz)
+{
+	const char *m = p;
+	size_t mn = n;
+	char q[2] = { 0, 0 };
+
+	if (in_set("+-~?", *m)) {
+		q[0] = *m;
+		m++;
+		mn--;
+	}
+	if (mn > 4 && (strncasecmp(m, "ip4:", 4) == 0 ||
+	    strncasecmp(m, "ip6:", 4) == 0) && m[mn - 2] == '/' &&
+	    m[mn - 1] == '0') {
+		int v4 = m[2] == '4';
+
+		return snprintf(buf, bufsz, "%s%s %s%s", q,
+		    v4 ? "ip4:0.0.0.0/1" : "ip6:::/1", q,
+		    v4 ? "ip4:128.0.0.0/1" : "ip6:8000::/1");
+	}
+	if ((mn >= 1 && tolower((unsigned char)m[0]) == 'a' &&
+	    (mn == 1 || m[1] == ':' || m[1] == '/')) ||
+	    (mn >= 2 && strncasecmp(m, "mx", 2) == 0 &&
+	    (mn == 2 || m[2] == ':' || m[2] == '/'))) {
+		if (n > 500 || rewrite_amx(q, m, mn, v6, buf, bufsz) < 0)
+			return -1;
+		return (long)strlen(buf);
+	}
+	return 0;
+}
+
 int
 spfrec_rewrite(const char *txt, size_t len, int v6, char *out, size_t outsz)
 {
 	struct spfrec_info info;
 	const char *p, *end = txt + len, *sp, *eq, *colon;
-	size_t o, n, redirect_len = 0;
 	const char *redirect = NULL;
-	char err[128], q[2] = { 0, 0 };
+	size_t o, n, redirect_len = 0;
+	char err[128], buf[600];
+	long r;
 
-	if (spfrec_check(txt, len, &info, err, sizeof(err)) < 0)
-		return -1;
-	if (outsz < 7)
+	if (spfrec_check(txt, len, &info, err, sizeof(err)) < 0 || outsz < 7)
 		return -1;
 	memcpy(out, "v=spf1", 6);
 	o = 6;
-#define PUT(str, l) do { if (o + 1 + (l) >= outsz) return -1;		\
-	out[o++] = ' '; memcpy(out + o, (str), (l)); o += (l); } while (0)
 	for (p = txt + 6; p < end; p = sp) {
 		while (p < end && *p == ' ')
 			p++;
 		if (p >= end)
 			break;
-		sp = memchr(p, ' ', (size_t)(end - p));
-		if (sp == NULL)
+		if ((sp = memchr(p, ' ', (size_t)(end - p))) == NULL)
 			sp = end;
 		n = (size_t)(sp - p);
 		eq = memchr(p, '=', n);
@@ -559,51 +621,20 @@ spfrec_rewrite(const char *txt, size_t len, int v6, char *out, size_t outsz)
 			    !info.has_all) {
 				redirect = p;   /* last: libspf2 takes it */
 				redirect_len = n;       /* where it stands */
+			} else if (nl == 3 && strncasecmp(p, "exp", 3) == 0 &&
+			    rput(out, outsz, &o, p, n) < 0) {
+				return -1;
 			}
-			else if (nl == 3 && strncasecmp(p, "exp", 3) == 0)
-				PUT(p, n);
 			continue;       /* unknown modifier: no effect */
 		}
-		{
-			const char *m = p;
-			size_t mn = n;
-
-			q[0] = '\0';
-			if (in_set("+-~?", *m)) {
-				q[0] = *m;
-				m++;
-				mn--;
-			}
-			if (mn > 4 && (strncasecmp(m, "ip4:", 4) == 0 ||
-			    strncasecmp(m, "ip6:", 4) == 0) &&
-			    mn >= 2 && m[mn - 2] == '/' && m[mn - 1] == '0') {
-				char buf[64];
-				int v4 = m[2] == '4';
-
-				snprintf(buf, sizeof(buf), "%s%s %s%s", q,
-				    v4 ? "ip4:0.0.0.0/1" : "ip6:::/1", q,
-				    v4 ? "ip4:128.0.0.0/1" : "ip6:8000::/1");
-				PUT(buf, strlen(buf));
-				continue;
-			}
-			if ((mn >= 1 && tolower((unsigned char)m[0]) == 'a' &&
-			    (mn == 1 || m[1] == ':' || m[1] == '/')) ||
-			    (mn >= 2 && strncasecmp(m, "mx", 2) == 0 &&
-			    (mn == 2 || m[2] == ':' || m[2] == '/'))) {
-				char buf[600];
-
-				if (n > 500 || rewrite_amx(q, m, mn, v6, buf,
-				    sizeof(buf)) < 0)
-					return -1;
-				PUT(buf, strlen(buf));
-				continue;
-			}
-		}
-		PUT(p, n);
+		if ((r = rewrite_mech(p, n, v6, buf, sizeof(buf))) < 0 ||
+		    (r > 0 ? rput(out, outsz, &o, buf, (size_t)r) :
+		    rput(out, outsz, &o, p, n)) < 0)
+			return -1;
 	}
-	if (redirect != NULL)
-		PUT(redirect, redirect_len);
-#undef PUT
+	if (redirect != NULL && rput(out, outsz, &o, redirect,
+	    redirect_len) < 0)
+		return -1;
 	out[o] = '\0';
 	return 0;
 }
@@ -764,104 +795,138 @@ spfrec_expand_size(const char *s, size_t len, const struct spfrec_env *env)
 	return need;
 }
 
+/* the output of spfrec_expand: full is an error, or with partial the end */
+struct xout {
+	char *p;
+	size_t sz, o;
+	int partial;
+};
+
+/* xemit - 0, 1 (partial: full, the text ends here), -1 (full) */
+static int
+xemit(struct xout *x, const char *str, size_t l)
+{
+	if (x->o + l >= x->sz) {
+		if (!x->partial)
+			return -1;
+		l = x->sz - 1 - x->o;
+		memcpy(x->p + x->o, str, l);
+		x->o += l;
+		return 1;
+	}
+	memcpy(x->p + x->o, str, l);
+	x->o += l;
+	return 0;
+}
+
+/* room for transform() and url_escape() over a value of up to cap-1 bytes */
+struct xscratch {
+	char *tmp, *esc;
+	size_t *start, *plen, cap;
+};
+
+static void
+xscratch_free(struct xscratch *x)
+{
+	free(x->tmp);
+	free(x->esc);
+	free(x->start);
+	free(x->plen);
+}
+
+static int
+xscratch_fit(struct xscratch *x, size_t vlen)
+{
+	if (vlen + 1 <= x->cap)
+		return 0;
+	xscratch_free(x);
+	x->cap = vlen + 1;
+	x->tmp = malloc(x->cap);
+	x->esc = malloc(3 * x->cap);
+	x->start = malloc(x->cap * sizeof(*x->start));
+	x->plen = malloc(x->cap * sizeof(*x->plen));
+	return x->tmp && x->esc && x->start && x->plen ? 0 : -1;
+}
+
+/*
+ * xmacro - the macro "%{...}" at s[i] (s[i + 1] == '{'): its value,
+ * transformed (and escaped for an upper-case letter), in *val / *vl;
+ * *next: the index after its "}".  -1: not a macro we can expand.
+ */
+static int
+xmacro(const char *s, size_t len, size_t i, const struct spfrec_env *env,
+    struct xscratch *x, const char **val, size_t *vl, size_t *next)
+{
+	size_t m, n, vlen, tl;
+	unsigned long num;
+	const char *v;
+	int rev, c;
+
+	if (i + 3 >= len)
+		return -1;
+	c = (unsigned char)s[i + 2];
+	if ((v = letter_value(env, c)) == NULL)
+		return -1;
+	for (m = i + 3, num = 0; m < len && isdigit((unsigned char)s[m]); m++)
+		num = num * 10 + (unsigned long)(s[m] - '0') > 100000 ?
+		    100000 : num * 10 + (unsigned long)(s[m] - '0');
+	rev = 0;
+	if (m < len && tolower((unsigned char)s[m]) == 'r') {
+		rev = 1;
+		m++;
+	}
+	for (n = m; n < len && s[n] != '}'; n++)
+		;
+	if (n >= len || xscratch_fit(x, vlen = strlen(v)) < 0)
+		return -1;
+	tl = transform(v, vlen, num, rev, n > m ? s + m : ".",
+	    n > m ? n - m : 1, x->tmp, x->start, x->plen);
+	*next = n + 1;
+	if (!isupper(c)) {
+		*val = x->tmp;
+		*vl = tl;
+		return 0;
+	}
+	*val = x->esc;
+	*vl = url_escape(x->tmp, tl, x->esc, 3 * x->cap);
+	return *vl == (size_t)-1 ? -1 : 0;
+}
+
 long
 spfrec_expand(const char *s, size_t len, const struct spfrec_env *env,
     char *out, size_t outsz, int partial)
 {
-	size_t i = 0, o = 0, n, m, tl, vlen, *start = NULL, *plen = NULL;
-	size_t cap = 0;
+	struct xout o = { out, outsz, 0, partial };
+	struct xscratch x = { NULL, NULL, NULL, NULL, 0 };
 	const char *v;
-	char *tmp = NULL, *esc = NULL;
-	unsigned long num;
-	int rev, c;
-	long ret = -1;
+	size_t i = 0, vl, next;
+	int r = 0;
 
 	if (outsz == 0)
 		return -1;
-	/*
-	 * EMIT: out full is an error, or with partial (an explanation,
-	 * whose left part is kept) the end of the text
-	 */
-#define EMIT(str, l) do { size_t l_ = (l);				\
-	if (o + l_ >= outsz) {						\
-		if (!partial)						\
-			goto done;					\
-		l_ = outsz - 1 - o;					\
-		memcpy(out + o, (str), l_);				\
-		o += l_;						\
-		goto full;						\
-	}								\
-	memcpy(out + o, (str), l_); o += l_; } while (0)
-	while (i < len) {
+	while (i < len && r == 0) {
 		if (s[i] != '%') {
-			EMIT(s + i, 1);
-			i++;
-			continue;
-		}
-		if (i + 1 >= len)
-			goto done;
-		if (s[i + 1] == '%' || s[i + 1] == '_' || s[i + 1] == '-') {
-			EMIT(s[i + 1] == '%' ? "%" : s[i + 1] == '_' ? " " :
-			    "%20", s[i + 1] == '-' ? 3 : 1);
+			r = xemit(&o, s + i++, 1);
+		} else if (i + 1 >= len) {
+			r = -1;
+		} else if (s[i + 1] == '%' || s[i + 1] == '_' ||
+		    s[i + 1] == '-') {
+			r = xemit(&o, s[i + 1] == '%' ? "%" : s[i + 1] == '_' ?
+			    " " : "%20", s[i + 1] == '-' ? 3 : 1);
 			i += 2;
-			continue;
-		}
-		if (s[i + 1] != '{' || i + 3 >= len)
-			goto done;
-		c = (unsigned char)s[i + 2];
-		if ((v = letter_value(env, c)) == NULL)
-			goto done;
-		for (m = i + 3, num = 0; m < len && isdigit((unsigned char)s[m]);
-		    m++)
-			num = num * 10 + (unsigned long)(s[m] - '0') > 100000 ?
-			    100000 : num * 10 + (unsigned long)(s[m] - '0');
-		rev = 0;
-		if (m < len && tolower((unsigned char)s[m]) == 'r') {
-			rev = 1;
-			m++;
-		}
-		for (n = m; n < len && s[n] != '}'; n++)
-			;
-		if (n >= len)
-			goto done;
-		vlen = strlen(v);
-		if (vlen + 1 > cap) {
-			cap = vlen + 1;
-			free(tmp);
-			free(esc);
-			free(start);
-			free(plen);
-			tmp = malloc(cap);
-			esc = malloc(3 * cap);
-			start = malloc(cap * sizeof(*start));
-			plen = malloc(cap * sizeof(*plen));
-			if (tmp == NULL || esc == NULL || start == NULL ||
-			    plen == NULL)
-				goto done;
-		}
-		tl = transform(v, vlen, num, rev, n > m ? s + m : ".",
-		    n > m ? n - m : 1, tmp, start, plen);
-		if (isupper(c)) {
-			size_t el = url_escape(tmp, tl, esc, 3 * cap);
-
-			if (el == (size_t)-1)
-				goto done;
-			EMIT(esc, el);
+		} else if (s[i + 1] != '{' ||
+		    xmacro(s, len, i, env, &x, &v, &vl, &next) < 0) {
+			r = -1;
 		} else {
-			EMIT(tmp, tl);
+			r = xemit(&o, v, vl);
+			i = next;
 		}
-		i = n + 1;
 	}
-full:
-	out[o] = '\0';
-	ret = (long)o;
-done:
-#undef EMIT
-	free(tmp);
-	free(esc);
-	free(start);
-	free(plen);
-	return ret;
+	xscratch_free(&x);
+	if (r < 0)
+		return -1;
+	out[o.o] = '\0';
+	return (long)o.o;
 }
 
 int
