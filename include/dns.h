@@ -83,7 +83,7 @@ struct event_base *dns_event_base(void);
 /*
  * dns_query - ask for name/type.  The callback gets a borrowed answer (take
  * a reference with dns_answer_ref to keep it).  Returns a handle for
- * dns_cancel(), or NULL when out of memory.
+ * dns_cancel(), never NULL (out of memory is fatal: xmalloc.h).
  */
 struct dns_query *dns_query(const char *name, int type, dns_cb *cb,
     void *arg);
@@ -145,8 +145,7 @@ void dns_flush(void);
 /*
  * For tests and fuzzing: the answer entry_answer() would make of the raw
  * reply abuf (alen bytes) to the question (name, type), status from its
- * header; not cached.  NULL only when out of memory;
- * the caller unrefs.
+ * header; not cached.  Never NULL; the caller unrefs.
  */
 struct dns_answer *dns_parse_for_test(const unsigned char *abuf, int alen,
     const char *name, int type);

@@ -37,7 +37,7 @@ typedef void iprev_done_fn(void *arg, const struct iprev_outcome *o);
 
 /*
  * iprev_start - done() is called once, from the event loop (never inside
- * this call), after at most time_ms; NULL when out of memory.
+ * this call), after at most time_ms.  Never NULL.
  */
 struct iprev_check *iprev_start(const char *ip, unsigned max_names,
     unsigned time_ms, iprev_done_fn *done, void *arg);

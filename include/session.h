@@ -23,7 +23,7 @@ typedef void session_gone_fn(struct session *s, const char *why, int failed,
     void *arg);
 
 /*
- * session_new - take over rfd and wfd (may be equal); NULL on error.
+ * session_new - take over rfd and wfd (may be equal).
  * *cfgp is read at each use: the config in force (a reload replaces it).
  */
 struct session *session_new(struct event_base *base, int rfd, int wfd,

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cidr.h"
+#include "xmalloc.h"
 
 static const unsigned char v4mapped[12] = {
 	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff
@@ -112,12 +113,7 @@ cidr_match(const struct cidr *c, const unsigned char a[16])
 int
 cidr_list_add(struct cidr_list *l, const struct cidr *c)
 {
-	struct cidr *nv;
-
-	nv = realloc(l->v, (l->n + 1) * sizeof(*nv));
-	if (nv == NULL)
-		return -1;
-	l->v = nv;
+	l->v = xreallocarray(l->v, l->n + 1, sizeof(*l->v));
 	l->v[l->n++] = *c;
 	return 0;
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "codec.h"
+#include "xmalloc.h"
 
 static const char *const attr_names[ATTR_MAX] = {
 	[ATTR_REQUEST] = "request",
@@ -129,11 +130,7 @@ codec_line(struct policy_request *r, const char *line, size_t len,
 	a = attr_lookup(line, (size_t)(eq - line));
 	if (a == ATTR_MAX)
 		return CODEC_MORE;      /* unknown: ignored */
-	v = strndup(eq + 1, len - (size_t)(eq + 1 - line));
-	if (v == NULL) {
-		*err = "out of memory";
-		return CODEC_ERROR;
-	}
+	v = xstrndup(eq + 1, len - (size_t)(eq + 1 - line));
 	free(r->attr[a]);               /* a repeated attribute: last wins */
 	r->attr[a] = v;
 	return CODEC_MORE;

@@ -37,6 +37,7 @@
 #include "dns.h"
 #include "dnsraw.h"
 #include "log.h"
+#include "xmalloc.h"
 
 struct dns_query {
 	struct entry *e;
@@ -194,29 +195,19 @@ answer_new(const char *name, int type, enum dns_status st)
 {
 	struct dns_answer *a;
 
-	if ((a = calloc(1, sizeof(*a))) == NULL)
-		return NULL;
-	if ((a->name = strdup(name)) == NULL) {
-		free(a);
-		return NULL;
-	}
+	a = xcalloc(1, sizeof(*a));
+	a->name = xstrdup(name);
 	a->refs = 1;
 	a->type = type;
 	a->status = st;
 	return a;
 }
 
-static int
+static void
 answer_add(struct dns_answer *a, const struct dns_rr *rr)
 {
-	struct dns_rr *nv;
-
-	nv = realloc(a->rr, (a->n + 1) * sizeof(*nv));
-	if (nv == NULL)
-		return -1;
-	a->rr = nv;
+	a->rr = xreallocarray(a->rr, a->n + 1, sizeof(*a->rr));
 	a->rr[a->n++] = *rr;
-	return 0;
 }
 
 /* lower - a DNS name in our canonical form: lower case, no final dot */
@@ -258,8 +249,7 @@ txt_join(const unsigned char *rd, int rdlen, struct dns_rr *r)
 		o += (size_t)sl;
 		p += sl;
 	}
-	if ((r->u.txt = malloc(o + 1)) == NULL)
-		return -2;
+	r->u.txt = xmalloc(o + 1);
 	for (p = 0, o = 0; p < rdlen; p += rd[p] + 1) {
 		memcpy(r->u.txt + o, rd + p + 1, (size_t)rd[p]);
 		o += rd[p];
@@ -279,12 +269,13 @@ rr_name(ns_msg *msg, const unsigned char *p, struct dns_rr *r)
 	    sizeof(host)) < 0)
 		return -1;
 	lower(host);
-	return (r->u.name = strdup(host)) == NULL ? -2 : 0;
+	r->u.name = xstrdup(host);
+	return 0;
 }
 
 /*
  * rr_decode - one answer record of the asked type into r: 1, 0 (another
- * type or class: skip), -1 (malformed), -2 (no memory).  *bytes grows by
+ * type or class: skip), -1 (malformed).  *bytes grows by
  * what its data holds.
  */
 static int
@@ -376,9 +367,9 @@ neg_ttl(ns_msg *msg)
 
 /*
  * parse_records - the answer section's records of a's type into a; the
- * smallest of their TTLs.  -1: no memory (a is then unusable).
+ * smallest of their TTLs.
  */
-static int
+static void
 parse_records(ns_msg *msg, struct dns_answer *a, size_t *bytes,
     unsigned *ttl)
 {
@@ -392,23 +383,15 @@ parse_records(ns_msg *msg, struct dns_answer *a, size_t *bytes,
 			a->status = DNS_ERROR;
 			break;
 		}
-		if (e == -2)
-			return -1;
 		if (e == 0)
 			continue;
-		if (answer_add(a, &r) < 0) {
-			if (a->type == DNS_T_MX || a->type == DNS_T_PTR ||
-			    a->type == DNS_T_TXT)
-				free(r.u.txt);
-			return -1;
-		}
+		answer_add(a, &r);
 		*bytes += sizeof(r);
 		if (ns_rr_ttl(rr) < *ttl)
 			*ttl = ns_rr_ttl(rr);
 	}
 	if (a->status == DNS_OK && a->n == 0)
 		a->status = DNS_NODATA;
-	return 0;
 }
 
 /*
@@ -428,8 +411,7 @@ parse_answer(const char *name, int type, enum dns_status st,
 	unsigned ttl = UINT32_MAX, cttl;
 
 	*bytes = 0;
-	if ((a = answer_new(name, type, st)) == NULL)
-		return NULL;
+	a = answer_new(name, type, st);
 	if (buf == NULL || len <= 0 || ns_initparse(buf, len, &msg) < 0) {
 		if (st == DNS_OK)
 			a->status = DNS_ERROR;
@@ -437,10 +419,8 @@ parse_answer(const char *name, int type, enum dns_status st,
 		return a;
 	}
 	cttl = chain_ttl(&msg);
-	if (st == DNS_OK && parse_records(&msg, a, bytes, &ttl) < 0) {
-		dns_answer_unref(a);
-		return NULL;
-	}
+	if (st == DNS_OK)
+		parse_records(&msg, a, bytes, &ttl);
 	if (a->status == DNS_NXDOMAIN || a->status == DNS_NODATA) {
 		ttl = neg_ttl(&msg);
 		if (ttl > dns.neg_ttl_max)
@@ -607,12 +587,8 @@ entry_new(const char *name, int type, uint32_t h)
 	struct entry *e;
 	size_t idx = h & (dns.nbuckets - 1);
 
-	if ((e = calloc(1, sizeof(*e))) == NULL)
-		return NULL;
-	if ((e->name = strdup(name)) == NULL) {
-		free(e);
-		return NULL;
-	}
+	e = xcalloc(1, sizeof(*e));
+	e->name = xstrdup(name);
 	e->type = type;
 	e->hash = h;
 	e->hnext = dns.buckets[idx];
@@ -774,10 +750,7 @@ sock_state(void *data, ares_socket_t fd, int readable, int writable)
 		return;
 	}
 	if (s == NULL) {
-		if ((s = calloc(1, sizeof(*s))) == NULL) {
-			log_warnx("dns: out of memory watching a socket");
-			return;
-		}
+		s = xcalloc(1, sizeof(*s));
 		s->fd = fd;
 		s->next = dns.socks;
 		dns.socks = s;
@@ -881,10 +854,6 @@ entry_answer(struct entry *e, enum dns_xfer x, const unsigned char *abuf,
 		a = answer_new(e->name, e->type, x == DNS_XFER_TIMEOUT ?
 		    DNS_TIMEOUT : x == DNS_XFER_SERVFAIL ? DNS_SERVFAIL :
 		    DNS_ERROR);
-	if (a == NULL)
-		a = answer_new(e->name, e->type, DNS_ERROR);
-	if (a == NULL)
-		fatalx("dns: out of memory");
 	e->ans = a;
 	if ((ms = cache_ms(e, a, x, bytes)) > 0 && !is_answer(a->status))
 		a->ttl = (unsigned)(ms / 1000);         /* as cached */
@@ -1090,13 +1059,10 @@ ares_ask(void *ctx, const char *name, int type, struct dns_ask *tok)
 	unsigned ms = dns_budget(dns.timeout, dns.tries);
 
 	(void)ctx;
-	if ((tk = calloc(1, sizeof(*tk))) == NULL ||
-	    (tk->deadline = evtimer_new(dns.base, ticket_deadline, tk)) ==
-	    NULL) {
-		free(tk);
-		entry_answer(e, DNS_XFER_ERROR, NULL, 0);
-		return;
-	}
+	tk = xcalloc(1, sizeof(*tk));
+	if ((tk->deadline = evtimer_new(dns.base, ticket_deadline, tk)) ==
+	    NULL)
+		fatalx("dns: out of memory (timer)");
 	tk->e = e;
 	e->tk = tk;
 	tv.tv_sec = ms / 1000;
@@ -1150,8 +1116,7 @@ dns_query(const char *qname, int type, dns_cb *cb, void *arg)
 	struct entry *e;
 	uint32_t h;
 
-	if ((q = calloc(1, sizeof(*q))) == NULL)
-		return NULL;
+	q = xcalloc(1, sizeof(*q));
 	q->cb = cb;
 	q->arg = arg;
 	dns.st.queries++;
@@ -1176,15 +1141,10 @@ dns_query(const char *qname, int type, dns_cb *cb, void *arg)
 			ready_push(e);
 		return q;
 	}
-	if ((e = entry_new(name, type, h)) == NULL) {
-		free(q);
-		return NULL;
-	}
+	e = entry_new(name, type, h);
 	waiter_add(e, q);
 	if (!dns_name_ok(name) || (dns.up == &ares_upstream && !dns.ch_ok)) {
 		e->ans = answer_new(name, type, DNS_ERROR);
-		if (e->ans == NULL)
-			fatalx("dns: out of memory");
 		ready_push(e);
 		return q;
 	}
@@ -1472,7 +1432,7 @@ channel_open(const struct config *cfg)
 	}
 	dns.ch_ok = 1;
 	free(dns.servers);
-	dns.servers = cfg->dns_servers.csv ? strdup(cfg->dns_servers.csv) :
+	dns.servers = cfg->dns_servers.csv ? xstrdup(cfg->dns_servers.csv) :
 	    NULL;
 	dns.timeout = cfg->dns_timeout;
 	dns.tries = cfg->dns_tries;
@@ -1523,7 +1483,7 @@ dns_init(struct event_base *base, const struct config *cfg)
 	for (dns.nbuckets = 64; dns.nbuckets < dns.max_entries * 2 &&
 	    dns.nbuckets < (1u << 22); dns.nbuckets <<= 1)
 		;
-	dns.buckets = calloc(dns.nbuckets, sizeof(*dns.buckets));
+	dns.buckets = xcalloc(dns.nbuckets, sizeof(*dns.buckets));
 	dns.timer = evtimer_new(base, on_timer, NULL);
 	dns.ready_ev = event_new(base, -1, 0, ready_run, NULL);
 	dns.warn_ev = event_new(base, -1, 0, servers_warn, NULL);
@@ -1606,13 +1566,9 @@ dns_parse_for_test(const unsigned char *abuf, int alen, const char *qname,
     int type)
 {
 	char name[NS_MAXDNAME];
-	struct dns_answer *a;
 	size_t bytes = 0;
 
 	canon(name, sizeof(name), qname);
-	a = parse_answer(name, type, reply_status(abuf, alen), abuf, alen,
+	return parse_answer(name, type, reply_status(abuf, alen), abuf, alen,
 	    &bytes);
-	if (a == NULL)
-		a = answer_new(name, type, DNS_ERROR);
-	return a;
 }

@@ -16,6 +16,7 @@
 
 #include "dnsraw.h"
 #include "log.h"
+#include "xmalloc.h"
 
 #define DNSRAW_QMAX 512                 /* header, name <= 255, type, class */
 #define DNSRAW_RMAX 65536
@@ -243,8 +244,9 @@ dnsraw_ask(struct event_base *base, const struct sockaddr *srv,
 	struct dnsraw *q;
 	unsigned short id;
 
-	if (srvlen > sizeof(q->srv) || (q = calloc(1, sizeof(*q))) == NULL)
+	if (srvlen > sizeof(q->srv))
 		return NULL;
+	q = xcalloc(1, sizeof(*q));
 	q->fd = -1;
 	q->base = base;
 	memcpy(&q->srv, srv, srvlen);

@@ -11,6 +11,7 @@
 #include "dns.h"
 #include "iprev.h"
 #include "log.h"
+#include "xmalloc.h"
 
 struct fwd {
 	struct iprev_check *c;
@@ -93,7 +94,7 @@ cancel_lookups(struct iprev_check *c)
 }
 
 static void
-check_free(struct iprev_check *c)
+iprev_check_free(struct iprev_check *c)
 {
 	size_t i;
 
@@ -119,9 +120,9 @@ finish(struct iprev_check *c, enum iprev_result r, const char *name,
 	c->finished = 1;
 	cancel_lookups(c);
 	if (name && c->name == NULL)
-		c->name = strdup(name);
+		c->name = xstrdup(name);
 	if (problem)
-		c->problem = strdup(problem);
+		c->problem = xstrdup(problem);
 	c->out.result = r;
 	c->out.name = c->name;
 	c->out.problem = c->problem;
@@ -138,7 +139,7 @@ on_kick(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	c->done(c->arg, &c->out);
-	check_free(c);
+	iprev_check_free(c);
 }
 
 static void
@@ -205,18 +206,14 @@ on_ptr(void *arg, struct dns_answer *ans)
 		return;
 	}
 	c->names = (unsigned)ans->n;
-	c->fwd = calloc(ans->n < c->max_names ? ans->n : c->max_names,
+	c->fwd = xcalloc(ans->n < c->max_names ? ans->n : c->max_names,
 	    sizeof(*c->fwd));
-	if (c->fwd == NULL && ans->n > 0) {
-		finish(c, IPREV_TEMPERROR, NULL, "out of memory");
-		return;
-	}
 	for (i = 0; i < ans->n && c->nfwd < c->max_names; i++) {
 		struct fwd *f = &c->fwd[c->nfwd];
 
-		if (!dns_name_ok(ans->rr[i].u.name) ||
-		    (f->name = strdup(ans->rr[i].u.name)) == NULL)
+		if (!dns_name_ok(ans->rr[i].u.name))
 			continue;
+		f->name = xstrdup(ans->rr[i].u.name);
 		f->c = c;
 		c->nfwd++;
 	}
@@ -228,13 +225,8 @@ on_ptr(void *arg, struct dns_answer *ans)
 	for (i = 0; i < c->nfwd; i++) {
 		c->fwd[i].q = dns_query(c->fwd[i].name, c->v4 ? DNS_T_A :
 		    DNS_T_AAAA, on_forward, &c->fwd[i]);
-		if (c->fwd[i].q != NULL)
-			c->pending++;
-		else
-			c->temp = 1;
+		c->pending++;
 	}
-	if (c->pending == 0)
-		finish(c, IPREV_TEMPERROR, c->fwd[0].name, "out of memory");
 }
 
 struct iprev_check *
@@ -246,27 +238,21 @@ iprev_start(const char *ip, unsigned max_names, unsigned time_ms,
 	char rev[80];
 	struct timeval tv;
 
-	if ((c = calloc(1, sizeof(*c))) == NULL)
-		return NULL;
+	c = xcalloc(1, sizeof(*c));
 	c->done = done;
 	c->arg = arg;
 	c->max_names = max_names ? max_names : 1;
 	c->kick = event_new(base, -1, 0, on_kick, c);
 	c->deadline = evtimer_new(base, on_deadline, c);
-	if (c->kick == NULL || c->deadline == NULL) {
-		check_free(c);
-		return NULL;
-	}
+	if (c->kick == NULL || c->deadline == NULL)
+		fatalx("iprev: out of memory (events)");
 	if (cidr_addr_parse(ip, c->addr) < 0) {
 		finish(c, IPREV_PERMERROR, NULL, "bad client address");
 		return c;
 	}
 	c->v4 = cidr_addr_is_v4(c->addr);
 	reverse_of(c->addr, c->v4, rev, sizeof(rev));
-	if ((c->ptrq = dns_query(rev, DNS_T_PTR, on_ptr, c)) == NULL) {
-		check_free(c);
-		return NULL;
-	}
+	c->ptrq = dns_query(rev, DNS_T_PTR, on_ptr, c);
 	tv.tv_sec = time_ms / 1000;
 	tv.tv_usec = (time_ms % 1000) * 1000;
 	evtimer_add(c->deadline, &tv);
@@ -277,5 +263,5 @@ void
 iprev_cancel(struct iprev_check *c)
 {
 	if (c != NULL)
-		check_free(c);
+		iprev_check_free(c);
 }

@@ -22,6 +22,7 @@
 #include "server.h"
 #include "session.h"
 #include "spf.h"
+#include "xmalloc.h"
 
 /* one node per live session, so that shutdown can reach them all */
 struct conn {
@@ -95,35 +96,25 @@ conn_gone(struct session *s, const char *why, int failed, void *arg)
 	server_update_accepting();
 }
 
-static int
+static void
 conn_add(int rfd, int wfd, const char *peer)
 {
 	struct conn *c;
 
-	if ((c = calloc(1, sizeof(*c))) == NULL)
-		return -1;
+	c = xcalloc(1, sizeof(*c));
 	c->s = session_new(srv.base, rfd, wfd, peer, &srv.cfg, conn_gone, c);
-	if (c->s == NULL) {
-		free(c);
-		return -1;
-	}
 	c->next = srv.conns;
 	if (srv.conns)
 		srv.conns->prev = c;
 	srv.conns = c;
 	srv.nconns++;
-	return 0;
 }
 
 static void
 on_accept(int fd, const char *peer, void *arg)
 {
 	(void)arg;
-	if (conn_add(fd, fd, peer) < 0) {
-		log_warnx("out of memory: dropping connection from %s", peer);
-		close(fd);
-		return;
-	}
+	conn_add(fd, fd, peer);
 	server_update_accepting();
 }
 
@@ -206,8 +197,7 @@ apply_cli_listen(struct config *cfg)
 		return;
 	for (i = 0; i < srv.opts->nlisten; i++)
 		len += strlen(srv.opts->listen[i]) + 1;
-	if ((joined = calloc(1, len)) == NULL)
-		fatalx("out of memory");
+	joined = xcalloc(1, len);
 	for (i = 0; i < srv.opts->nlisten; i++) {
 		strcat(joined, srv.opts->listen[i]);
 		strcat(joined, " ");
@@ -377,8 +367,7 @@ stdio_start(const struct config *cfg)
 		    fcntl(i, F_SETFL, srv.fl[i] | O_NONBLOCK) < 0)
 			fatal("stdin/stdout: fcntl");
 	drop_privileges(cfg);
-	if (conn_add(0, 1, "stdio") < 0)
-		fatalx("out of memory");
+	conn_add(0, 1, "stdio");
 }
 
 static void
@@ -405,9 +394,7 @@ listen_start(const struct config *cfg)
 		    "(or --stdio for Postfix spawn)", srv.opts->config_path ?
 		    srv.opts->config_path : "the config file");
 	raise_nofile(cfg->max_connections + 64);
-	if ((srv.listeners = calloc(cfg->nlisten, sizeof(*srv.listeners))) ==
-	    NULL)
-		fatalx("out of memory");
+	srv.listeners = xcalloc(cfg->nlisten, sizeof(*srv.listeners));
 	for (i = 0; i < cfg->nlisten; i++) {
 		srv.listeners[i] = listener_open(srv.base, cfg->listen[i], cfg,
 		    on_accept, on_accept_error, NULL);

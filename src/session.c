@@ -37,6 +37,7 @@
 #include "log.h"
 #include "policy.h"
 #include "session.h"
+#include "xmalloc.h"
 
 enum session_state {
 	S_READING,              /* collecting request lines */
@@ -451,8 +452,7 @@ session_new(struct event_base *base, int rfd, int wfd, const char *peer,
 {
 	struct session *s;
 
-	if ((s = calloc(1, sizeof(*s))) == NULL)
-		return NULL;
+	s = xcalloc(1, sizeof(*s));
 	s->base = base;
 	s->cfgp = cfgp;
 	s->rfd = rfd;
@@ -473,13 +473,8 @@ session_new(struct event_base *base, int rfd, int wfd, const char *peer,
 	    s->wfile ? 0 : EV_WRITE | EV_PERSIST, session_write, s);
 	s->timer = evtimer_new(base, session_timeout, s);
 	if (s->in == NULL || s->out == NULL || s->rev == NULL ||
-	    s->wev == NULL || s->timer == NULL) {
-		/* the caller still owns the descriptors */
-		s->rfd = s->wfd = -1;
-		s->gone = NULL;
-		session_free(s, "out of memory");
-		return NULL;
-	}
+	    s->wev == NULL || s->timer == NULL)
+		fatalx("session: out of memory (buffers, events)");
 	log_debug("%s connect from %s", s->id, s->peer);
 	session_wait(s);
 	return s;

@@ -21,6 +21,7 @@
 #include "log.h"
 #include "spf.h"
 #include "spfrec.h"
+#include "xmalloc.h"
 
 /* bounds on one check: distinct questions and evaluations */
 #define SPF_MAX_KNOWN 400
@@ -206,16 +207,11 @@ known_fetch(struct spf_check *c, const char *name, int type, int needed,
 	}
 	if (c->nknown == c->known_cap) {
 		size_t ncap = c->known_cap ? c->known_cap * 2 : 16;
-		struct known **nk = realloc(c->known, ncap * sizeof(*nk));
-
-		if (nk == NULL)
-			fatalx("spf: out of memory");
-		c->known = nk;
+		c->known = xreallocarray(c->known, ncap, sizeof(*c->known));
 		c->known_cap = ncap;
 	}
-	if ((k = calloc(1, sizeof(*k))) == NULL ||
-	    (k->name = strdup(name)) == NULL)
-		fatalx("spf: out of memory");
+	k = xcalloc(1, sizeof(*k));
+	k->name = xstrdup(name);
 	k->type = type;
 	k->hash = khash(name, type);
 	k->base = base;
@@ -436,9 +432,7 @@ grow(void *v, size_t *cap, size_t n, size_t elsz)
 	if (n < *cap)
 		return v;
 	*cap = *cap ? 2 * *cap : 8;
-	if ((v = realloc(v, *cap * elsz)) == NULL)
-		fatalx("spf: out of memory");
-	return v;
+	return xreallocarray(v, *cap, elsz);
 }
 
 static void
@@ -521,8 +515,7 @@ sb_add(struct strbuf *b, const char *s, size_t n)
 {
 	if (b->len + n + 2 > b->cap) {
 		b->cap = 2 * (b->len + n + 2) + 64;
-		if ((b->s = realloc(b->s, b->cap)) == NULL)
-			fatalx("spf: out of memory");
+		b->s = xreallocarray(b->s, b->cap, 1);
 	}
 	if (b->len > 0)
 		b->s[b->len++] = ' ';
@@ -637,8 +630,7 @@ expand_spec(struct spf_check *c, const char *domain, const char *s,
 	 * explanation only the left part is kept (explain() cuts at 512).
 	 */
 	sz = exp ? SPF_EXP_MAX + 1 : spfrec_expand_size(s, n, &env);
-	if ((out = malloc(sz)) == NULL)
-		fatalx("spf: out of memory");
+	out = xmalloc(sz);
 	if (spfrec_expand(s, n, &env, out, sz, exp) < 0) {
 		free(out);
 		return NULL;
@@ -660,8 +652,7 @@ cut_name(char *v)
 	for (i = 0; i < 2; i++) {
 		sl = strlen(sfx[i]);
 		if (n > sl && strcasecmp(v + n - sl, sfx[i]) == 0) {
-			if ((base = strndup(v, n - sl)) == NULL)
-				fatalx("spf: out of memory");
+			base = xstrndup(v, n - sl);
 			truncate_left(base);
 			/* never longer than before: fits in v */
 			sprintf(v, "%s%s", base, sfx[i]);
@@ -710,7 +701,7 @@ expand_term(struct spf_check *c, const char *domain, const char *t, size_t n,
 	}
 	/* a literal name over 253 is cut as an expanded one (7.3) */
 	if ((v = memchr(t + off, '%', sl) ? expand_spec(c, domain, t + off,
-	    sl, 0) : strndup(t + off, sl)) == NULL)
+	    sl, 0) : xstrndup(t + off, sl)) == NULL)
 		return NULL;
 	/* "host.example.net." is "host.example.net" (ptr, %{d} after it) */
 	if (strlen(v) > 1 && v[strlen(v) - 1] == '.')
@@ -728,15 +719,13 @@ expand_term(struct spf_check *c, const char *domain, const char *t, size_t n,
 			v[SPF_NAME_KEEP] = '\0';
 		c->names = grow(c->names, &c->names_cap, c->nnames,
 		    sizeof(*c->names));
-		if ((c->names[c->nnames] = strdup(v)) == NULL)
-			fatalx("spf: out of memory");
+		c->names[c->nnames] = xstrdup(v);
 		snprintf(marker, sizeof(marker), "%zu%s", c->nnames++,
 		    SPF_NAME_SUFFIX);
 		val = marker;
 	}
-	if (asprintf(&out, "%.*s%s%.*s", (int)off, t, val,
-	    (int)(n - off - sl), t + off + sl) < 0)
-		fatalx("spf: out of memory");
+	xasprintf(&out, "%.*s%s%.*s", (int)off, t, val,
+	    (int)(n - off - sl), t + off + sl);
 	free(v);
 	return out;
 }
@@ -800,8 +789,7 @@ split_record(struct spf_check *c, const char *domain, const char **m,
 			goto fail;
 		c->conts = grow(c->conts, &c->conts_cap, c->nconts,
 		    sizeof(*c->conts));
-		if ((c->conts[c->nconts++] = strdup(piece.s)) == NULL)
-			fatalx("spf: out of memory");
+		c->conts[c->nconts++] = xstrdup(piece.s);
 	}
 	free(piece.s);
 	/* piece 0 is the answer, not a continuation: take it back out */
@@ -847,10 +835,8 @@ rec_note_exp(struct spf_check *c, struct rec_terms *r, const char *domain,
 
 	c->exps = grow(c->exps, &c->exps_cap, c->nexps, sizeof(*c->exps));
 	x = &c->exps[c->nexps];
-	x->domain = strdup(domain);
-	x->spec = strndup(t + 4, n - 4);
-	if (x->domain == NULL || x->spec == NULL)
-		fatalx("spf: out of memory");
+	x->domain = xstrdup(domain);
+	x->spec = xstrndup(t + 4, n - 4);
 	snprintf(r->marker, sizeof(r->marker), "exp=%zu%s", c->nexps++,
 	    SPF_EXP_SUFFIX);
 	r->exp = r->marker;
@@ -888,10 +874,8 @@ rec_terms(struct spf_check *c, const char *domain, const char *rw,
 			redirect_cut = 1;
 		if (r->n == r->cap) {
 			r->cap = r->cap ? 2 * r->cap : 32;
-			r->m = realloc(r->m, r->cap * sizeof(*r->m));
-			r->ml = realloc(r->ml, r->cap * sizeof(*r->ml));
-			if (r->m == NULL || r->ml == NULL)
-				fatalx("spf: out of memory");
+			r->m = xreallocarray(r->m, r->cap, sizeof(*r->m));
+			r->ml = xreallocarray(r->ml, r->cap, sizeof(*r->ml));
 		}
 		r->m[r->n] = t;
 		r->ml[r->n++] = (size_t)(sp - t);
@@ -977,16 +961,13 @@ static char *
 rec_rejected(struct spf_check *c, const char *name, const char *why)
 {
 	char *out;
-	int n = 0;
 
-	if (c->problem == NULL)
-		n = why ? asprintf(&c->problem, "invalid record at %s: %s",
-		    name, why) : asprintf(&c->problem, "record at %s too "
-		    "large to evaluate", name);
-	if (n < 0)
-		c->problem = NULL;
-	if ((out = strdup(SPF_REJECTED_RECORD)) == NULL)
-		fatalx("spf: out of memory");
+	if (c->problem == NULL && why)
+		xasprintf(&c->problem, "invalid record at %s: %s", name, why);
+	else if (c->problem == NULL)
+		xasprintf(&c->problem, "record at %s too large to evaluate",
+		    name);
+	out = xstrdup(SPF_REJECTED_RECORD);
 	return out;
 }
 
@@ -1007,12 +988,10 @@ libspf2_record(struct spf_check *c, const char *domain, const char *name,
 
 	if (spfrec_check(txt, len, NULL, why, sizeof(why)) < 0)
 		return rec_rejected(c, name, why);
-	if ((rw = malloc(rwsz)) == NULL)
-		fatalx("spf: out of memory");
+	rw = xmalloc(rwsz);
 	if (spfrec_rewrite(txt, len, c->v6, rw, rwsz) < 0) {
 		free(rw);
-		if ((out = strdup(SPF_REJECTED_RECORD)) == NULL)
-			fatalx("spf: out of memory");
+		out = xstrdup(SPF_REJECTED_RECORD);
 		return out;
 	}
 	memset(&r, 0, sizeof(r));
@@ -1036,7 +1015,7 @@ dns_trouble(struct spf_check *c, const char *name, int type,
 		return;
 	snprintf(buf, sizeof(buf), "DNS %s for %.253s/%s", dns_status_str(st),
 	    name, dns_type_str(type));
-	c->dns_problem = strdup(buf);
+	c->dns_problem = xstrdup(buf);
 }
 
 static SPF_dns_rr_t *
@@ -1072,7 +1051,7 @@ static void
 note_problem(struct spf_check *c, const char *what)
 {
 	if (c->problem == NULL)
-		c->problem = strdup(what);
+		c->problem = xstrdup(what);
 }
 
 /*
@@ -1507,7 +1486,7 @@ spf_finish(struct spf_check *c, enum spf_result r, const char *problem)
 	c->finished = 1;
 	c->out.result = r;
 	if (problem && c->problem == NULL)
-		c->problem = strdup(problem);
+		c->problem = xstrdup(problem);
 	c->out.problem = c->problem;
 	c->out.explanation = c->expl;
 	c->out.domain = c->domain;
@@ -1522,7 +1501,7 @@ spf_finish(struct spf_check *c, enum spf_result r, const char *problem)
 }
 
 static void
-check_free(struct spf_check *c)
+spf_check_free(struct spf_check *c)
 {
 	size_t i;
 
@@ -1566,7 +1545,7 @@ spf_kick(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	c->done(c->arg, &c->out);
-	check_free(c);
+	spf_check_free(c);
 }
 
 static void
@@ -1647,7 +1626,7 @@ evaluate(struct spf_check *c, SPF_request_t *req)
 		else
 			c->top_result = SPF_PERMERROR;
 		if (c->top_result == SPF_PERMERROR && c->problem == NULL)
-			c->problem = strdup(SPF_strerror(err));
+			c->problem = xstrdup(SPF_strerror(err));
 		return resp;
 	}
 	resp->spf_record_exp = rec;
@@ -1778,7 +1757,7 @@ find_match(struct spf_check *c)
 	for (t = rec + 6; nmech < 40 && next_term(&t, e, &sp); t = sp) {
 		if (is_modifier(t, (size_t)(sp - t))) {
 			if (strncasecmp(t, "redirect=", 9) == 0 && !redirect)
-				redirect = strndup(t, (size_t)(sp - t));
+				redirect = xstrndup(t, (size_t)(sp - t));
 			continue;
 		}
 		nmech++;
@@ -1793,7 +1772,7 @@ find_match(struct spf_check *c)
 		if (r1 < 0 || r2 < 0)
 			break;
 		if (r1 == r2) {
-			out = strndup(t, (size_t)(sp - t));
+			out = xstrndup(t, (size_t)(sp - t));
 			break;
 		}
 	}
@@ -1852,7 +1831,7 @@ spf_run(struct spf_check *c)
 		c->dns_problem = NULL;
 	}
 	if ((r == SPF_PERMERROR || r == SPF_TEMPERROR) && c->problem == NULL)
-		c->problem = strdup(SPF_strerror(SPF_response_errcode(resp)));
+		c->problem = xstrdup(SPF_strerror(SPF_response_errcode(resp)));
 	SPF_response_free(resp);
 	SPF_request_free(req);
 	if (c->want_match && r != SPF_NONE && r != SPF_TEMPERROR) {
@@ -1891,15 +1870,14 @@ set_env(struct spf_check *c, const char *sender, const char *at)
 	int i;
 
 	if (sender == NULL) {
-		if (asprintf(&c->env_buf[0], "postmaster@%s", c->helo) < 0)
-			fatalx("spf: out of memory");
-		c->env_buf[1] = strdup("postmaster");
-		c->env_buf[2] = strdup(c->helo);
+		xasprintf(&c->env_buf[0], "postmaster@%s", c->helo);
+		c->env_buf[1] = xstrdup("postmaster");
+		c->env_buf[2] = xstrdup(c->helo);
 	} else {
-		c->env_buf[0] = strdup(sender);
-		c->env_buf[1] = at && at > sender ? strndup(sender,
-		    (size_t)(at - sender)) : strdup("postmaster");
-		c->env_buf[2] = strdup(at ? at + 1 : sender);
+		c->env_buf[0] = xstrdup(sender);
+		c->env_buf[1] = at && at > sender ? xstrndup(sender,
+		    (size_t)(at - sender)) : xstrdup("postmaster");
+		c->env_buf[2] = xstrdup(at ? at + 1 : sender);
 	}
 	if (c->v6) {
 		for (i = 0, p = buf; i < 16; i++) {
@@ -1909,16 +1887,13 @@ set_env(struct spf_check *c, const char *sender, const char *at)
 			*p++ = '.';
 		}
 		p[-1] = '\0';
-		c->env_buf[3] = strdup(buf);
+		c->env_buf[3] = xstrdup(buf);
 		inet_ntop(AF_INET6, &c->a6, buf, sizeof(buf));
 	} else {
 		inet_ntop(AF_INET, &c->a4, buf, sizeof(buf));
-		c->env_buf[3] = strdup(buf);
+		c->env_buf[3] = xstrdup(buf);
 	}
-	c->env_buf[4] = strdup(buf);
-	for (i = 0; i < 5; i++)
-		if (c->env_buf[i] == NULL)
-			fatalx("spf: out of memory");
+	c->env_buf[4] = xstrdup(buf);
 	c->env.s = c->env_buf[0];
 	c->env.l = c->env_buf[1];
 	c->env.o = c->env_buf[2];
@@ -1938,22 +1913,15 @@ spf_check_start(const char *ip, const char *helo, const char *sender,
 	struct timeval tv;
 	const char *at, *dom;
 
-	if ((c = calloc(1, sizeof(*c))) == NULL)
-		return NULL;
+	c = xcalloc(1, sizeof(*c));
 	c->done = done;
 	c->arg = arg;
 	c->kick = event_new(spf_base, -1, 0, spf_kick, c);
 	c->deadline = evtimer_new(spf_base, spf_deadline, c);
-	if (c->kick == NULL || c->deadline == NULL) {
-		check_free(c);
-		return NULL;
-	}
-	c->helo = strdup(helo ? helo : "");
-	c->sender = sender ? strdup(sender) : NULL;
-	if (c->helo == NULL || (sender && c->sender == NULL)) {
-		check_free(c);
-		return NULL;
-	}
+	if (c->kick == NULL || c->deadline == NULL)
+		fatalx("spf: out of memory (events)");
+	c->helo = xstrdup(helo ? helo : "");
+	c->sender = sender ? xstrdup(sender) : NULL;
 	/*
 	 * "mail.example.com." is "mail.example.com" (one final dot), for the
 	 * HELO name and the sender's domain alike: for the query and for
@@ -1968,11 +1936,7 @@ spf_check_start(const char *ip, const char *helo, const char *sender,
 	sender = c->sender;
 	at = sender ? strrchr(sender, '@') : NULL;
 	dom = sender ? (at ? at + 1 : sender) : c->helo;
-	c->domain = strdup(dom);
-	if (c->domain == NULL) {
-		check_free(c);
-		return NULL;
-	}
+	c->domain = xstrdup(dom);
 	/* "example." is "example": not multi-label, so "none" below */
 	if (sender && *c->domain && c->domain[strlen(c->domain) - 1] == '.')
 		c->domain[strlen(c->domain) - 1] = '\0';
@@ -2015,7 +1979,7 @@ void
 spf_check_cancel(struct spf_check *c)
 {
 	if (c != NULL)
-		check_free(c);
+		spf_check_free(c);
 }
 
 /* spf_configure - settings that a reload may change */
@@ -2032,14 +1996,12 @@ spf_configure(const struct config *cfg)
 	 * not empty when no exp= decided (that is how explain() tells).  Its
 	 * macro compiler never sees the administrator's text.
 	 */
-	if ((text = strdup("spfpd")) == NULL)
-		return -1;
+	text = xstrdup("spfpd");
 	err = SPF_server_set_explanation(spf_server, text, &resp);
 	SPF_response_free(resp);
 	free(text);
 	free(default_exp);
-	if ((default_exp = strdup(cfg->default_explanation)) == NULL)
-		return -1;
+	default_exp = xstrdup(cfg->default_explanation);
 	if (!spfrec_explanation_ok(default_exp, strlen(default_exp))) {
 		log_warnx("default_explanation: not a valid explanation "
 		    "(RFC 7208 6.2: text and %%{x} macros)");
