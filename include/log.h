@@ -28,7 +28,6 @@ void log_detach(void);
 void log_set_debug(int on);
 /* libevent's warnings and fatal errors go to our log, never to stderr */
 void log_capture_libevent(void);
-int log_get_debug(void);
 
 void log_warn(const char *fmt, ...) LOG_PRINTF(1, 2);
 void log_warnx(const char *fmt, ...) LOG_PRINTF(1, 2);

@@ -130,7 +130,7 @@ dnsraw_matches(const unsigned char *query, int qlen,
 }
 
 static void
-finish(struct dnsraw *q, enum dns_xfer x, const unsigned char *abuf,
+raw_finish(struct dnsraw *q, enum dns_xfer x, const unsigned char *abuf,
     int alen)
 {
 	dnsraw_cb *cb = q->cb;
@@ -148,7 +148,7 @@ send_query(struct dnsraw *q)
 }
 
 static void
-on_timer(evutil_socket_t fd, short what, void *arg)
+raw_on_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct dnsraw *q = arg;
 	struct timeval tv;
@@ -156,7 +156,7 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	if (q->sent >= q->tries) {
-		finish(q, DNS_XFER_TIMEOUT, NULL, 0);
+		raw_finish(q, DNS_XFER_TIMEOUT, NULL, 0);
 		return;
 	}
 	(void)send_query(q);
@@ -180,16 +180,16 @@ on_read(evutil_socket_t fd, short what, void *arg)
 			    errno == EINTR)
 				return;
 			/* ICMP unreachable on a connected socket: no server */
-			finish(q, DNS_XFER_SERVFAIL, NULL, 0);
+			raw_finish(q, DNS_XFER_SERVFAIL, NULL, 0);
 			return;
 		}
 		if (!dnsraw_matches(q->q, q->qlen, buf, (int)n))
 			continue;       /* not ours: keep waiting */
 		if (buf[2] & 0x02) {
-			finish(q, DNS_XFER_ERROR, NULL, 0);     /* TC */
+			raw_finish(q, DNS_XFER_ERROR, NULL, 0);     /* TC */
 			return;
 		}
-		finish(q, DNS_XFER_REPLY, buf, (int)n);
+		raw_finish(q, DNS_XFER_REPLY, buf, (int)n);
 		return;
 	}
 }
@@ -208,7 +208,7 @@ pump(void)
 			line.tail = NULL;
 		q->next = q->prev = NULL;
 		if (start(q) < 0)
-			finish(q, DNS_XFER_ERROR, NULL, 0);
+			raw_finish(q, DNS_XFER_ERROR, NULL, 0);
 	}
 }
 
@@ -226,7 +226,7 @@ start(struct dnsraw *q)
 	    q->srvlen) < 0)
 		return -1;
 	q->rd = event_new(q->base, q->fd, EV_READ | EV_PERSIST, on_read, q);
-	q->timer = evtimer_new(q->base, on_timer, q);
+	q->timer = evtimer_new(q->base, raw_on_timer, q);
 	if (q->rd == NULL || q->timer == NULL || event_add(q->rd, NULL) < 0 ||
 	    send_query(q) < 0)
 		return -1;

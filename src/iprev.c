@@ -112,7 +112,7 @@ iprev_check_free(struct iprev_check *c)
 }
 
 static void
-finish(struct iprev_check *c, enum iprev_result r, const char *name,
+iprev_finish(struct iprev_check *c, enum iprev_result r, const char *name,
     const char *problem)
 {
 	if (c->finished)
@@ -147,7 +147,7 @@ on_deadline(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
-	finish(arg, IPREV_TEMPERROR, NULL, "lookup time exceeded");
+	iprev_finish(arg, IPREV_TEMPERROR, NULL, "lookup time exceeded");
 }
 
 static void
@@ -170,7 +170,7 @@ on_forward(void *arg, struct dns_answer *ans)
 				memcpy(a, &ans->rr[i].u.aaaa, 16);
 			}
 			if (memcmp(a, c->addr, 16) == 0) {
-				finish(c, IPREV_PASS, f->name, NULL);
+				iprev_finish(c, IPREV_PASS, f->name, NULL);
 				return;
 			}
 		}
@@ -178,7 +178,7 @@ on_forward(void *arg, struct dns_answer *ans)
 		c->temp = 1;
 	}
 	if (c->pending == 0)
-		finish(c, c->temp ? IPREV_TEMPERROR : IPREV_FAIL,
+		iprev_finish(c, c->temp ? IPREV_TEMPERROR : IPREV_FAIL,
 		    c->nfwd ? c->fwd[0].name : NULL, c->temp ?
 		    "forward lookup failed temporarily" :
 		    "no PTR name resolves back to the address");
@@ -197,12 +197,12 @@ on_ptr(void *arg, struct dns_answer *ans)
 		break;
 	case DNS_NXDOMAIN:
 	case DNS_NODATA:
-		finish(c, IPREV_PERMERROR, NULL, "no PTR record");
+		iprev_finish(c, IPREV_PERMERROR, NULL, "no PTR record");
 		return;
 	default:
 		snprintf(problem, sizeof(problem), "PTR lookup: %s",
 		    dns_status_str(ans->status));
-		finish(c, IPREV_TEMPERROR, NULL, problem);
+		iprev_finish(c, IPREV_TEMPERROR, NULL, problem);
 		return;
 	}
 	c->names = (unsigned)ans->n;
@@ -218,7 +218,7 @@ on_ptr(void *arg, struct dns_answer *ans)
 		c->nfwd++;
 	}
 	if (c->nfwd == 0) {
-		finish(c, IPREV_PERMERROR, NULL, "no usable PTR name");
+		iprev_finish(c, IPREV_PERMERROR, NULL, "no usable PTR name");
 		return;
 	}
 	/* all at once; answers come from the loop, never from dns_query() */
@@ -247,7 +247,7 @@ iprev_start(const char *ip, unsigned max_names, unsigned time_ms,
 	if (c->kick == NULL || c->deadline == NULL)
 		fatalx("iprev: out of memory (events)");
 	if (cidr_addr_parse(ip, c->addr) < 0) {
-		finish(c, IPREV_PERMERROR, NULL, "bad client address");
+		iprev_finish(c, IPREV_PERMERROR, NULL, "bad client address");
 		return c;
 	}
 	c->v4 = cidr_addr_is_v4(c->addr);

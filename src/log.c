@@ -332,12 +332,6 @@ log_set_debug(int on)
 	L.debug = on;
 }
 
-int
-log_get_debug(void)
-{
-	return L.debug;
-}
-
 static void
 log_emit(int prio, const char *prefix, const char *fmt, va_list ap, int err)
 {
