@@ -1369,11 +1369,12 @@ servers_warn_later(void)
 		event_active(dns.warn_ev, EV_TIMEOUT, 0);
 }
 
+/* channel_options - c-ares's options for cfg in *op; the mask to use */
 static int
-channel_open(const struct config *cfg)
+channel_options(const struct config *cfg, struct ares_options *op)
 {
 	struct ares_options o;
-	int r, mask;
+	int mask;
 
 	memset(&o, 0, sizeof(o));
 	/* SERVFAIL must reach us as such, not as ECONNREFUSED */
@@ -1418,6 +1419,17 @@ channel_open(const struct config *cfg)
 	o.udp_max_queries = DNS_UDP_MAX_QUERIES;
 	mask |= ARES_OPT_UDP_MAX_QUERIES;
 #endif
+	*op = o;
+	return mask;
+}
+
+/* channel_open - a c-ares channel for cfg (dns.ch), its servers noted */
+static int
+channel_open(const struct config *cfg)
+{
+	struct ares_options o;
+	int r, mask = channel_options(cfg, &o);
+
 	if ((r = ares_init_options(&dns.ch, &o, mask)) != ARES_SUCCESS) {
 		log_warnx("dns: ares_init_options: %s", ares_strerror(r));
 		return -1;

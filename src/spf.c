@@ -1904,6 +1904,35 @@ set_env(struct spf_check *c, const char *sender, const char *at)
 	c->env.r = spf_server->rec_dom ? spf_server->rec_dom : "unknown";
 }
 
+/*
+ * set_identity - the HELO name, the sender (NULL: the HELO identity) and
+ * the domain to check.  "mail.example.com." is "mail.example.com" (one
+ * final dot), for the HELO name and the sender's domain alike: for the
+ * query and for the macros (%{d}, %{o}, %{s}, %{h}).  Returns the sender's
+ * "@" (NULL: none).
+ */
+static const char *
+set_identity(struct spf_check *c, const char *helo, const char *sender)
+{
+	const char *at;
+	size_t n;
+
+	c->helo = xstrdup(helo ? helo : "");
+	c->sender = sender ? xstrdup(sender) : NULL;
+	if ((n = strlen(c->helo)) > 1 && c->helo[n - 1] == '.')
+		c->helo[n - 1] = '\0';
+	if (c->sender && (n = strlen(c->sender)) > 1 &&
+	    c->sender[n - 1] == '.' && c->sender[n - 2] != '@')
+		c->sender[n - 1] = '\0';
+	at = c->sender ? strrchr(c->sender, '@') : NULL;
+	c->domain = xstrdup(c->sender ? (at ? at + 1 : c->sender) : c->helo);
+	/* "example." is "example": not multi-label, so "none" */
+	if (c->sender && (n = strlen(c->domain)) > 0 &&
+	    c->domain[n - 1] == '.')
+		c->domain[n - 1] = '\0';
+	return at;
+}
+
 struct spf_check *
 spf_check_start(const char *ip, const char *helo, const char *sender,
     unsigned lookup_time_ms, spf_done_fn *done, void *arg)
@@ -1911,7 +1940,7 @@ spf_check_start(const char *ip, const char *helo, const char *sender,
 	struct spf_check *c;
 	unsigned char a[16];
 	struct timeval tv;
-	const char *at, *dom;
+	const char *at;
 
 	c = xcalloc(1, sizeof(*c));
 	c->done = done;
@@ -1920,26 +1949,7 @@ spf_check_start(const char *ip, const char *helo, const char *sender,
 	c->deadline = evtimer_new(spf_base, spf_deadline, c);
 	if (c->kick == NULL || c->deadline == NULL)
 		fatalx("spf: out of memory (events)");
-	c->helo = xstrdup(helo ? helo : "");
-	c->sender = sender ? xstrdup(sender) : NULL;
-	/*
-	 * "mail.example.com." is "mail.example.com" (one final dot), for the
-	 * HELO name and the sender's domain alike: for the query and for
-	 * the macros (%{d}, %{o}, %{s}, %{h}).
-	 */
-	if (strlen(c->helo) > 1 && c->helo[strlen(c->helo) - 1] == '.')
-		c->helo[strlen(c->helo) - 1] = '\0';
-	if (c->sender && strlen(c->sender) > 1 &&
-	    c->sender[strlen(c->sender) - 1] == '.' &&
-	    c->sender[strlen(c->sender) - 2] != '@')
-		c->sender[strlen(c->sender) - 1] = '\0';
-	sender = c->sender;
-	at = sender ? strrchr(sender, '@') : NULL;
-	dom = sender ? (at ? at + 1 : sender) : c->helo;
-	c->domain = xstrdup(dom);
-	/* "example." is "example": not multi-label, so "none" below */
-	if (sender && *c->domain && c->domain[strlen(c->domain) - 1] == '.')
-		c->domain[strlen(c->domain) - 1] = '\0';
+	at = set_identity(c, helo, sender);
 	if (cidr_addr_parse(ip, a) < 0) {
 		spf_finish(c, SPF_PERMERROR, "bad client address");
 		return c;
@@ -1960,7 +1970,7 @@ spf_check_start(const char *ip, const char *helo, const char *sender,
 		spf_finish(c, SPF_NONE, "malformed domain");
 		return c;
 	}
-	set_env(c, sender, at);
+	set_env(c, c->sender, at);
 	tv.tv_sec = lookup_time_ms / 1000;
 	tv.tv_usec = (lookup_time_ms % 1000) * 1000;
 	evtimer_add(c->deadline, &tv);
