@@ -47,7 +47,8 @@ LIBS     = $(PKG_LIBS) -lspf2 -lresolv
 
 LIB_SRCS = src/log.c src/cidr.c src/codec.c src/config.c src/listener.c \
            src/session.c src/policy.c src/server.c \
-           src/dns.c src/dnsraw.c src/spf.c src/spfrec.c src/compose.c \
+           src/dns.c src/dnsraw.c src/spf.c src/spflib.c src/spfrec.c \
+           src/compose.c \
            src/iprev.c src/query.c src/xmalloc.c
 LIB_OBJS = $(LIB_SRCS:src/%.c=$(B)/%.o)
 UNIT_TESTS = test_codec test_config test_cidr test_spfrec test_compose \

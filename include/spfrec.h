@@ -5,7 +5,7 @@
  * duplicate redirect=/exp=, bad macro characters, bad top labels, ...).
  * Every record goes through spfrec_check() before libspf2 sees it; a
  * record that fails is a permerror, whatever libspf2 would have said.
- * The check also bounds what reaches libspf2's macro expander.
+ * Macros are expanded here too (spfrec_expand), never by libspf2.
  */
 #ifndef SPFPD_SPFREC_H
 #define SPFPD_SPFREC_H
@@ -24,6 +24,19 @@ struct spfrec_info {
  * ("v=spf1" alone or followed by a space, case-insensitive; RFC 7208 4.5)?
  */
 int spfrec_is_spf(const char *txt, size_t len);
+
+/*
+ * spfrec_next_term - the next term of a record at or after *t (before e),
+ * its end in *sp; 0 when there is none.  The one tokenizer of spfpd.
+ */
+int spfrec_next_term(const char **t, const char *e, const char **sp);
+
+/*
+ * spfrec_is_modifier - is the term t (n bytes) a modifier: a letter first,
+ * and "=" before any ":" (RFC 7208 12: name "=" macro-string)?  A valid
+ * record's terms are modifiers or mechanisms by this test.
+ */
+int spfrec_is_modifier(const char *t, size_t n);
 
 /* spfrec_check - 0 when valid; -1 with a reason in err */
 int spfrec_check(const char *txt, size_t len, struct spfrec_info *info,
@@ -88,15 +101,6 @@ struct spfrec_env {
 };
 
 /*
- * spfrec_expand - the macro-string s (len bytes, valid: see
- * spfrec_macro_string_ok) with every macro expanded (RFC 7208 7.3:
- * transformers, delimiters, URL escaping of upper-case letters with
- * upper-case hex), into out (NUL-terminated, any bytes): its length, -1
- * when out (outsz bytes) is too small and not partial.  libspf2's own expander drops a
- * character when a transformer asks for more parts than there are
- * ("%{l2}" of "postmaster" gave "ostmaster") and escapes in lower case.
- */
-/*
  * spfrec_domain_ok - a domain to check (no final dot): multi-label, its
  * last label a toplabel (RFC 7208 7.1: letters and digits with at least
  * one letter, or a dash inside), so "[192.0.2.1]" or "example.123" are
@@ -111,6 +115,16 @@ int spfrec_domain_ok(const char *d);
  */
 int spfrec_term_spec(const char *t, size_t len, size_t *off, size_t *slen);
 
+/*
+ * spfrec_expand - the macro-string s (len bytes, valid: see
+ * spfrec_macro_string_ok) with every macro expanded (RFC 7208 7.3:
+ * transformers, delimiters, URL escaping of upper-case letters with
+ * upper-case hex), into out (NUL-terminated, any bytes): its length, -1
+ * when out (outsz bytes) is too small and not partial.  libspf2's own
+ * expander drops a character when a transformer asks for more parts than
+ * there are ("%{l2}" of "postmaster" gave "ostmaster") and escapes in
+ * lower case.
+ */
 long spfrec_expand(const char *s, size_t len, const struct spfrec_env *env,
     char *out, size_t outsz, int partial);
 

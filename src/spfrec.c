@@ -300,6 +300,27 @@ ip6_ok(const char *s, size_t len)
 #define FAIL(...) do { snprintf(err, errsz, __VA_ARGS__); return -1; } \
     while (0)
 
+int
+spfrec_next_term(const char **t, const char *e, const char **sp)
+{
+	while (*t < e && **t == ' ')
+		(*t)++;
+	if (*t >= e)
+		return 0;
+	if ((*sp = memchr(*t, ' ', (size_t)(e - *t))) == NULL)
+		*sp = e;
+	return 1;
+}
+
+int
+spfrec_is_modifier(const char *t, size_t n)
+{
+	const char *eq = memchr(t, '=', n), *colon = memchr(t, ':', n);
+
+	return n > 0 && eq != NULL && (colon == NULL || eq < colon) &&
+	    is_alpha((unsigned char)*t);
+}
+
 /* modifier_ok - name "=" value (RFC 7208 6; eq: the "=" in t) */
 static int
 modifier_ok(const char *t, size_t len, const char *eq,
@@ -398,11 +419,10 @@ static int
 term_ok(const char *t, size_t len, struct spfrec_info *info, char *err,
     size_t errsz)
 {
-	const char *eq = memchr(t, '=', len), *colon = memchr(t, ':', len);
-
 	/* a modifier: name "=" ... (name starts with a letter) */
-	if (eq && (colon == NULL || eq < colon) && is_alpha((unsigned char)*t))
-		return modifier_ok(t, len, eq, info, err, errsz);
+	if (spfrec_is_modifier(t, len))
+		return modifier_ok(t, len, memchr(t, '=', len), info, err,
+		    errsz);
 	if (len && in_set("+-~?", *t))
 		return mechanism_ok(t + 1, len - 1, info, err, errsz);
 	return mechanism_ok(t, len, info, err, errsz);
@@ -427,28 +447,12 @@ spfrec_check(const char *txt, size_t len, struct spfrec_info *info,
 		if (c < 0x20 || c > 0x7e)
 			FAIL("non-ASCII or control character in record");
 	}
-	for (p = txt + 6; p < end; p = sp) {
-		while (p < end && *p == ' ')
-			p++;
-		if (p >= end)
-			break;
-		sp = memchr(p, ' ', (size_t)(end - p));
-		if (sp == NULL)
-			sp = end;
+	for (p = txt + 6; spfrec_next_term(&p, end, &sp); p = sp)
 		if (term_ok(p, (size_t)(sp - p), info, err, errsz) < 0)
 			return -1;
-	}
 	return 0;
 }
 
-/*
- * spfrec_rewrite - the record in a form libspf2 evaluates as RFC 7208 says:
- * unknown modifiers dropped (libspf2 rejects some valid names), redirect=
- * dropped when the record has "all" (RFC 7208 6.1), and an ip4/ip6 range
- * of length 0 (which libspf2 refuses) written as its two halves.  The
- * record must have passed spfrec_check().  Returns 0, or -1 when out is
- * too small.
- */
 /* bounded_num - decimal digits in [s, lim), at most 3 (cidr lengths) */
 static unsigned long
 bounded_num(const char *s, const char *lim, const char **end)
@@ -589,11 +593,19 @@ rewrite_mech(const char *p, size_t n, int v6, char *buf, size_t bufsz)
 	return 0;
 }
 
+/*
+ * spfrec_rewrite - the record in a form libspf2 evaluates as RFC 7208 says:
+ * unknown modifiers dropped (libspf2 rejects some valid names), redirect=
+ * dropped when the record has "all" (RFC 7208 6.1), and an ip4/ip6 range
+ * of length 0 (which libspf2 refuses) written as its two halves.  The
+ * record must have passed spfrec_check().  Returns 0, or -1 when out is
+ * too small.
+ */
 int
 spfrec_rewrite(const char *txt, size_t len, int v6, char *out, size_t outsz)
 {
 	struct spfrec_info info;
-	const char *p, *end = txt + len, *sp, *eq, *colon;
+	const char *p, *end = txt + len, *sp;
 	const char *redirect = NULL;
 	size_t o, n, redirect_len = 0;
 	char err[128], buf[600];
@@ -603,19 +615,11 @@ spfrec_rewrite(const char *txt, size_t len, int v6, char *out, size_t outsz)
 		return -1;
 	memcpy(out, "v=spf1", 6);
 	o = 6;
-	for (p = txt + 6; p < end; p = sp) {
-		while (p < end && *p == ' ')
-			p++;
-		if (p >= end)
-			break;
-		if ((sp = memchr(p, ' ', (size_t)(end - p))) == NULL)
-			sp = end;
+	for (p = txt + 6; spfrec_next_term(&p, end, &sp); p = sp) {
 		n = (size_t)(sp - p);
-		eq = memchr(p, '=', n);
-		colon = memchr(p, ':', n);
-		if (eq && (colon == NULL || eq < colon) &&
-		    is_alpha((unsigned char)*p)) {
-			size_t nl = (size_t)(eq - p);
+		if (spfrec_is_modifier(p, n)) {
+			size_t nl = (size_t)((const char *)memchr(p, '=', n) -
+			    p);
 
 			if (nl == 8 && strncasecmp(p, "redirect", 8) == 0 &&
 			    !info.has_all) {
