@@ -52,7 +52,7 @@ LIB_SRCS = src/log.c src/cidr.c src/codec.c src/config.c src/listener.c \
            src/iprev.c src/query.c src/xmalloc.c
 LIB_OBJS = $(LIB_SRCS:src/%.c=$(B)/%.o)
 UNIT_TESTS = test_codec test_config test_cidr test_spfrec test_compose \
-             test_dnsraw test_dnscache
+             test_dnsraw test_dnscache test_spf test_iprev
 
 .PHONY: all deps run check check-unit check-blackbox check-golden check-spf \
 	check-iprev check-rfc check-postfix check-hostile check-sockrace \
@@ -76,6 +76,8 @@ $(B)/test_%: tests/unit/test_%.c $(B)/libspfpd.a
 	  $(LIBS) -lcmocka
 # the DNS cache over the upstream seam, with the scripted world
 $(B)/test_dnscache: tests/diff/world.c tests/diff/world.h
+# spf.c and iprev.c over scripted answers (the same seam and world)
+$(B)/test_spf $(B)/test_iprev: tests/diff/world.c tests/diff/world.h
 
 # the scripted DNS world behind dns.c's upstream seam, and the C side of
 # the differential fuzzer (tests/diff/)
