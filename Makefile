@@ -46,7 +46,7 @@ endif
 LIBS     = $(PKG_LIBS) -lspf2 -lresolv
 
 LIB_SRCS = src/log.c src/cidr.c src/codec.c src/config.c src/listener.c \
-           src/session.c src/policy.c src/server.c \
+           src/session.c src/policy.c src/server.c src/addr.c \
            src/dns.c src/dnsraw.c src/spf.c src/spflib.c src/spfrec.c \
            src/compose.c \
            src/iprev.c src/query.c src/xmalloc.c

@@ -3,8 +3,9 @@
  * starting with white space continues the one before (as in Postfix's
  * main.cf), lists separated by commas and/or white space.
  *
- * Every option is a row in one table (type, bounds, default); defaults go
- * through the same parser as the file.  All errors are reported, each as
+ * Every option is a row in one table (type, bounds, default); each type
+ * has its own parse, free and print operations, and defaults go through
+ * the same parser as the file.  All errors are reported, each as
  * "file:line: message", before anything is used.  A loaded config is
  * reference counted so that a reload (SIGHUP) never frees one that a
  * request in flight still reads.
@@ -19,7 +20,10 @@
 
 #define CONFIG_DEFAULT_PATH "/etc/spfpd/spfpd.conf"
 
-/* a list of domain names (lower case, no trailing dot) */
+/*
+ * a list of strings: the domain options hold names in lower case, without
+ * the final dot; listen holds its specs
+ */
 struct domain_list {
 	char **v;
 	size_t n;
@@ -48,6 +52,12 @@ enum header_type {
 	HEADER_NONE
 };
 
+/* ptr_reject_code: the reply to a bad reverse DNS */
+enum ptr_reject_code {
+	PTR_CODE_550,           /* 550 5.7.25 */
+	PTR_CODE_450            /* 450 4.7.25 */
+};
+
 /* dns_servers: for c-ares, "1.2.3.4:53,[::1]:5353"; n == 0: resolv.conf */
 struct server_list {
 	char *csv;
@@ -59,8 +69,7 @@ struct config {
 	char *path;                     /* NULL: built-in defaults only */
 
 	/* listeners and process */
-	char **listen;
-	size_t nlisten;
+	struct domain_list listen;      /* "unix:/path", "inet:host:port" */
 	unsigned socket_mode;
 	char *socket_owner;
 	char *socket_group;
@@ -91,12 +100,12 @@ struct config {
 
 	/* SPF */
 	char *default_explanation;
-	int helo_reject;                /* enum reject_level */
-	int mail_from_reject;
+	enum reject_level helo_reject;
+	enum reject_level mail_from_reject;
 	int permerror_reject;
 	int temperror_defer;
 	struct domain_list reject_not_pass_domains;
-	int header_type;                /* enum header_type */
+	enum header_type header_type;
 	char *authserv_id;              /* "" in the file: the host name */
 	int hide_receiver;
 	int test_only;
@@ -107,8 +116,8 @@ struct config {
 	char *reason_message;
 
 	/* reverse DNS (iprev) */
-	int ptr_check;                  /* enum ptr_check */
-	int ptr_reject_code;            /* 0: 550, 1: 450 */
+	enum ptr_check ptr_check;
+	enum ptr_reject_code ptr_reject_code;
 	int ptr_temperror_defer;
 	struct cidr_list ptr_whitelist;
 	struct domain_list ptr_domain_whitelist;

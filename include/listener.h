@@ -1,7 +1,8 @@
 /*
  * listener - UNIX and TCP listening sockets.
  *
- * "unix:/path" or "inet:host:port" ("inet:[::1]:10045" for IPv6).  A stale
+ * "unix:/path" or "inet:host:port" ("inet:[::1]:10045" for IPv6), parsed
+ * by addr_parse_listen (addr.h), as the config checks them.  A stale
  * UNIX socket file (nobody accepts on it) is replaced; one with a live
  * server behind it, or a file that is not a socket, is an error.  The
  * socket file is created with socket_mode and given socket_owner and
@@ -22,19 +23,8 @@ struct event_base;
 struct config;
 struct listener;
 
-struct listen_addr {
-	int family;                     /* AF_UNIX, AF_INET, AF_INET6 */
-	struct sockaddr_storage ss;
-	socklen_t sslen;
-	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-};
-
 typedef void listener_accept_fn(int fd, const char *peer, void *arg);
 typedef void listener_error_fn(int err, void *arg);
-
-/* listener_parse - parse a listen spec; -1 with a message in err */
-int listener_parse(const char *spec, struct listen_addr *la, char *err,
-    size_t errsz);
 
 /* listener_open - bind and listen; NULL on error (logged) */
 struct listener *listener_open(struct event_base *base, const char *spec,

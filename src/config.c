@@ -1,5 +1,12 @@
 /*
  * config - the option table and the spfpd.conf parser.  See config.h.
+ *
+ * An option is a row of options[]: its name (that of its field in struct
+ * config, but for listen), its type, bounds and default.  A type is a row of
+ * types[]: how a value is parsed into the field, what the field holds
+ * that must be freed, and how it prints back (spfpd -p).  Adding a type
+ * adds a row there, not a case in three switches.  The list types share
+ * one parser, parse_list, and differ only in how they add an item.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -10,10 +17,9 @@
 #include <strings.h>
 #include <syslog.h>
 #include <sys/un.h>
-#include <arpa/inet.h>
 
+#include "addr.h"
 #include "config.h"
-#include "listener.h"
 
 enum opt_type {
 	T_BOOL,
@@ -22,115 +28,158 @@ enum opt_type {
 	T_SIZE,         /* bytes, k or M; stored as size_t */
 	T_OCTAL,
 	T_STRING,
-	T_SOCKPATH,                     /* absolute, fits a sockaddr_un */
-	T_LISTEN,
-	T_CIDRS,
+	T_SOCKPATH,     /* absolute, fits a sockaddr_un */
+	T_TEMPLATE,     /* a string with {placeholders} of REASON_KEYS */
+	T_ENUM,         /* one of the option's names[] */
 	T_FACILITY,
+	T_LISTEN,       /* the list types */
 	T_SERVERS,
-	T_ENUM,         /* min: index into enums[] */
 	T_DOMAINS,
-	T_TEMPLATE      /* a string with {placeholders} of REASON_KEYS */
-};
-
-/* value names of each T_ENUM, in the order of their C enum */
-static const char *const *const enums[] = {
-#define E_HELO_REJECT 0
-	(const char *const[]){ "fail", "softfail", "not_pass", "null", "no",
-	    "no_check", NULL },
-#define E_MAIL_FROM_REJECT 1
-	(const char *const[]){ "fail", "softfail", "not_pass", "", "no",
-	    "no_check", NULL },
-#define E_HEADER_TYPE 2
-	(const char *const[]){ "received-spf", "authentication-results",
-	    "none", NULL },
-#define E_PTR_CHECK 3
-	(const char *const[]){ "no", "header", "reject", NULL },
-#define E_PTR_CODE 4
-	(const char *const[]){ "550", "450", NULL },
+	T_CIDRS,
+	T_NTYPES
 };
 
 struct option {
 	const char *name;
 	enum opt_type type;
-	size_t off;
+	size_t off;                     /* of the field in struct config */
 	unsigned long min, max;         /* T_UINT, T_DURATION (ms), T_SIZE,
 					   T_OCTAL */
+	const char *const *names;       /* T_ENUM: by value, NULL ends;
+					   "": a value this option lacks */
 	const char *def;
 };
 
-#define O(f) offsetof(struct config, f)
+/* the operations of a type; the field is unchanged when parse fails */
+struct type_ops {
+	int (*parse)(const struct option *o, void *field, const char *value,
+	    char *err, size_t errsz);
+	void (*release)(void *field);   /* NULL: the field owns no memory */
+	/* print - " value" or nothing, read back as the same value */
+	void (*print)(const struct option *o, const void *field, FILE *fp);
+	/* list types: add one item to a list of list_size bytes */
+	int (*add)(const struct option *o, void *list, const char *item,
+	    char *err, size_t errsz);
+	size_t list_size;
+};
+
+static const struct type_ops types[T_NTYPES];
+
+/* T_ENUM values, indexed by the C enum; stored as an unsigned (assert) */
+static const char *const reject_levels[] = {
+	[REJECT_FAIL] = "fail", [REJECT_SOFTFAIL] = "softfail",
+	[REJECT_NOT_PASS] = "not_pass", [REJECT_NULL] = "null",
+	[REJECT_NO] = "no", [REJECT_NO_CHECK] = "no_check", NULL
+};
+static const char *const mail_from_levels[] = {
+	[REJECT_FAIL] = "fail", [REJECT_SOFTFAIL] = "softfail",
+	[REJECT_NOT_PASS] = "not_pass", [REJECT_NULL] = "",
+	[REJECT_NO] = "no", [REJECT_NO_CHECK] = "no_check", NULL
+};
+static const char *const header_types[] = {
+	[HEADER_RECEIVED_SPF] = "received-spf",
+	[HEADER_AUTH_RESULTS] = "authentication-results",
+	[HEADER_NONE] = "none", NULL
+};
+static const char *const ptr_checks[] = {
+	[PTR_NO] = "no", [PTR_HEADER] = "header", [PTR_REJECT] = "reject", NULL
+};
+static const char *const ptr_codes[] = {
+	[PTR_CODE_550] = "550", [PTR_CODE_450] = "450", NULL
+};
+
+_Static_assert(sizeof(enum reject_level) == sizeof(unsigned) &&
+    sizeof(enum header_type) == sizeof(unsigned) &&
+    sizeof(enum ptr_check) == sizeof(unsigned) &&
+    sizeof(enum ptr_reject_code) == sizeof(unsigned),
+    "T_ENUM stores an unsigned");
+
+/* FIELD - where field f is, and a compile error unless it is a T */
+#define FIELD(f, T) _Generic(((struct config *)0)->f, \
+	T: offsetof(struct config, f))
+#define OPT(name, t, f, T, min, max, names, def) \
+	{ name, t, FIELD(f, T), min, max, names, def }
+
+#define OPT_BOOL(f, def) OPT(#f, T_BOOL, f, int, 0, 0, NULL, def)
+#define OPT_UINT(f, min, max, def) \
+	OPT(#f, T_UINT, f, unsigned, min, max, NULL, def)
+#define OPT_DURATION(f, min, max, def) \
+	OPT(#f, T_DURATION, f, unsigned, min, max, NULL, def)
+#define OPT_SIZE(f, min, max, def) \
+	OPT(#f, T_SIZE, f, size_t, min, max, NULL, def)
+#define OPT_OCTAL(f, max, def) OPT(#f, T_OCTAL, f, unsigned, 0, max, NULL, def)
+#define OPT_STRING(f, def) OPT(#f, T_STRING, f, char *, 0, 0, NULL, def)
+#define OPT_SOCKPATH(f, def) OPT(#f, T_SOCKPATH, f, char *, 0, 0, NULL, def)
+#define OPT_TEMPLATE(f, def) OPT(#f, T_TEMPLATE, f, char *, 0, 0, NULL, def)
+#define OPT_ENUM(f, T, names, def) OPT(#f, T_ENUM, f, T, 0, 0, names, def)
+#define OPT_FACILITY(f, def) OPT(#f, T_FACILITY, f, int, 0, 0, NULL, def)
+#define OPT_SERVERS(f, def) \
+	OPT(#f, T_SERVERS, f, struct server_list, 0, 0, NULL, def)
+#define OPT_DOMAINS(f, def) \
+	OPT(#f, T_DOMAINS, f, struct domain_list, 0, 0, NULL, def)
+#define OPT_CIDRS(f, def) \
+	OPT(#f, T_CIDRS, f, struct cidr_list, 0, 0, NULL, def)
+
 #define SEC 1000UL
 #define KB 1024UL
 #define MB (1024UL * 1024UL)
 
 static const struct option options[] = {
-	{ "listen", T_LISTEN, O(listen), 0, 0, "" },
-	{ "socket_mode", T_OCTAL, O(socket_mode), 0, 0777, "0666" },
-	{ "socket_owner", T_STRING, O(socket_owner), 0, 0, "" },
-	{ "socket_group", T_STRING, O(socket_group), 0, 0, "" },
-	{ "user", T_STRING, O(user), 0, 0, "nobody" },
-	{ "group", T_STRING, O(group), 0, 0, "" },
-	{ "syslog_facility", T_FACILITY, O(syslog_facility), 0, 0, "mail" },
-	{ "syslog_socket", T_SOCKPATH, O(syslog_socket), 0, 0, "/dev/log" },
-	{ "debug", T_BOOL, O(debug), 0, 0, "no" },
+	OPT("listen", T_LISTEN, listen, struct domain_list, 0, 0, NULL,
+	    ""),
+	OPT_OCTAL(socket_mode, 0777, "0666"),
+	OPT_STRING(socket_owner, ""),
+	OPT_STRING(socket_group, ""),
+	OPT_STRING(user, "nobody"),
+	OPT_STRING(group, ""),
+	OPT_FACILITY(syslog_facility, "mail"),
+	OPT_SOCKPATH(syslog_socket, "/dev/log"),
+	OPT_BOOL(debug, "no"),
 
-	{ "max_connections", T_UINT, O(max_connections), 1, 100000, "1024" },
-	{ "max_line_length", T_UINT, O(max_line_length), 256, 65536, "4096" },
-	{ "max_attributes", T_UINT, O(max_attributes), 16, 4096, "128" },
-	{ "max_request_size", T_UINT, O(max_request_size), 1024, 1048576,
-	    "32768" },
-	{ "idle_timeout", T_DURATION, O(idle_timeout), 1 * SEC, 86400 * SEC,
-	    "330s" },
-	{ "request_timeout", T_DURATION, O(request_timeout), 1 * SEC,
-	    3600 * SEC, "30s" },
-	{ "shutdown_timeout", T_DURATION, O(shutdown_timeout), 0, 300 * SEC,
-	    "10s" },
+	OPT_UINT(max_connections, 1, 100000, "1024"),
+	OPT_UINT(max_line_length, 256, 65536, "4096"),
+	OPT_UINT(max_attributes, 16, 4096, "128"),
+	OPT_UINT(max_request_size, 1024, 1048576, "32768"),
+	OPT_DURATION(idle_timeout, 1 * SEC, 86400 * SEC, "330s"),
+	OPT_DURATION(request_timeout, 1 * SEC, 3600 * SEC, "30s"),
+	OPT_DURATION(shutdown_timeout, 0, 300 * SEC, "10s"),
 
-	{ "dns_servers", T_SERVERS, O(dns_servers), 0, 0, "" },
-	{ "dns_timeout", T_DURATION, O(dns_timeout), 100, 60 * SEC, "2s" },
-	{ "dns_tries", T_UINT, O(dns_tries), 1, 10, "3" },
-	{ "dns_cache_size", T_UINT, O(dns_cache_size), 0, 10000000, "20000" },
-	{ "dns_cache_bytes", T_SIZE, O(dns_cache_bytes), 0, 2048 * MB, "8M" },
-	{ "dns_negative_ttl", T_DURATION, O(dns_negative_ttl), 0, 86400 * SEC,
-	    "5m" },
-	{ "dns_max_ttl", T_DURATION, O(dns_max_ttl), 0, 7 * 86400 * SEC,
-	    "1d" },
-	{ "dns_failure_ttl", T_DURATION, O(dns_failure_ttl), 0, 300 * SEC,
-	    "30s" },
+	OPT_SERVERS(dns_servers, ""),
+	OPT_DURATION(dns_timeout, 100, 60 * SEC, "2s"),
+	OPT_UINT(dns_tries, 1, 10, "3"),
+	OPT_UINT(dns_cache_size, 0, 10000000, "20000"),
+	OPT_SIZE(dns_cache_bytes, 0, 2048 * MB, "8M"),
+	OPT_DURATION(dns_negative_ttl, 0, 86400 * SEC, "5m"),
+	OPT_DURATION(dns_max_ttl, 0, 7 * 86400 * SEC, "1d"),
+	OPT_DURATION(dns_failure_ttl, 0, 300 * SEC, "30s"),
 
-	{ "default_explanation", T_STRING, O(default_explanation), 0, 0,
-	    "SPF fail - not authorized" },
-	{ "helo_reject", T_ENUM, O(helo_reject), E_HELO_REJECT, 0, "fail" },
-	{ "mail_from_reject", T_ENUM, O(mail_from_reject), E_MAIL_FROM_REJECT,
-	    0, "fail" },
-	{ "permerror_reject", T_BOOL, O(permerror_reject), 0, 0, "no" },
-	{ "temperror_defer", T_BOOL, O(temperror_defer), 0, 0, "no" },
-	{ "reject_not_pass_domains", T_DOMAINS, O(reject_not_pass_domains), 0,
-	    0, "" },
-	{ "header_type", T_ENUM, O(header_type), E_HEADER_TYPE, 0,
-	    "received-spf" },
-	{ "authserv_id", T_STRING, O(authserv_id), 0, 0, "" },
-	{ "hide_receiver", T_BOOL, O(hide_receiver), 0, 0, "no" },
-	{ "test_only", T_BOOL, O(test_only), 0, 0, "no" },
-	{ "skip_authenticated", T_BOOL, O(skip_authenticated), 0, 0, "yes" },
-	{ "domain_whitelist", T_DOMAINS, O(domain_whitelist), 0, 0, "" },
-	{ "helo_whitelist", T_DOMAINS, O(helo_whitelist), 0, 0, "" },
-	{ "lookup_time", T_DURATION, O(lookup_time), 1 * SEC, 90 * SEC,
-	    "20s" },
-	{ "reason_message", T_TEMPLATE, O(reason_message), 0, 0,
-	    "Message {rejectdefer} due to: {spf}. Please see {url}" },
+	OPT_STRING(default_explanation, "SPF fail - not authorized"),
+	OPT_ENUM(helo_reject, enum reject_level, reject_levels, "fail"),
+	OPT_ENUM(mail_from_reject, enum reject_level, mail_from_levels,
+	    "fail"),
+	OPT_BOOL(permerror_reject, "no"),
+	OPT_BOOL(temperror_defer, "no"),
+	OPT_DOMAINS(reject_not_pass_domains, ""),
+	OPT_ENUM(header_type, enum header_type, header_types, "received-spf"),
+	OPT_STRING(authserv_id, ""),
+	OPT_BOOL(hide_receiver, "no"),
+	OPT_BOOL(test_only, "no"),
+	OPT_BOOL(skip_authenticated, "yes"),
+	OPT_DOMAINS(domain_whitelist, ""),
+	OPT_DOMAINS(helo_whitelist, ""),
+	OPT_DURATION(lookup_time, 1 * SEC, 90 * SEC, "20s"),
+	OPT_TEMPLATE(reason_message,
+	    "Message {rejectdefer} due to: {spf}. Please see {url}"),
 
-	{ "ptr_check", T_ENUM, O(ptr_check), E_PTR_CHECK, 0, "header" },
-	{ "ptr_reject_code", T_ENUM, O(ptr_reject_code), E_PTR_CODE, 0, "550" },
-	{ "ptr_temperror_defer", T_BOOL, O(ptr_temperror_defer), 0, 0, "yes" },
-	{ "ptr_whitelist", T_CIDRS, O(ptr_whitelist), 0, 0, "" },
-	{ "ptr_domain_whitelist", T_DOMAINS, O(ptr_domain_whitelist), 0, 0,
-	    "" },
-	{ "ptr_max_names", T_UINT, O(ptr_max_names), 1, 32, "10" },
+	OPT_ENUM(ptr_check, enum ptr_check, ptr_checks, "header"),
+	OPT_ENUM(ptr_reject_code, enum ptr_reject_code, ptr_codes, "550"),
+	OPT_BOOL(ptr_temperror_defer, "yes"),
+	OPT_CIDRS(ptr_whitelist, ""),
+	OPT_DOMAINS(ptr_domain_whitelist, ""),
+	OPT_UINT(ptr_max_names, 1, 32, "10"),
 
-	{ "skip_addresses", T_CIDRS, O(skip_addresses), 0, 0,
-	    "127.0.0.0/8, ::ffff:127.0.0.0/104, ::1" },
-	{ "whitelist", T_CIDRS, O(whitelist), 0, 0, "" },
+	OPT_CIDRS(skip_addresses, "127.0.0.0/8, ::ffff:127.0.0.0/104, ::1"),
+	OPT_CIDRS(whitelist, ""),
 };
 
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
@@ -146,6 +195,8 @@ static const struct {
 	{ "local6", LOG_LOCAL6 }, { "local7", LOG_LOCAL7 },
 };
 
+#define NFACILITIES (sizeof(facilities) / sizeof(facilities[0]))
+
 static const struct option *
 option_find(const char *name)
 {
@@ -156,6 +207,382 @@ option_find(const char *name)
 			return &options[i];
 	return NULL;
 }
+
+static int
+nomem(char *err, size_t errsz)
+{
+	snprintf(err, errsz, "out of memory");
+	return -1;
+}
+
+/* ----- numbers ----- */
+
+static int
+parse_ulong(const char *v, unsigned long *out, char **endp)
+{
+	char *end;
+
+	if (!isdigit((unsigned char)*v))
+		return -1;
+	errno = 0;
+	*out = strtoul(v, &end, 10);
+	if (errno != 0)
+		return -1;
+	*endp = end;
+	return 0;
+}
+
+static int
+parse_bool(const struct option *o, void *field, const char *value,
+    char *err, size_t errsz)
+{
+	if (!strcmp(value, "yes") || !strcmp(value, "true") ||
+	    !strcmp(value, "on") || !strcmp(value, "1")) {
+		*(int *)field = 1;
+	} else if (!strcmp(value, "no") || !strcmp(value, "false") ||
+	    !strcmp(value, "off") || !strcmp(value, "0")) {
+		*(int *)field = 0;
+	} else {
+		snprintf(err, errsz, "%s: expected yes or no, not '%.100s'",
+		    o->name, value);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+parse_uint(const struct option *o, void *field, const char *value,
+    char *err, size_t errsz)
+{
+	unsigned long n;
+	char *end;
+
+	if (parse_ulong(value, &n, &end) < 0 || *end != '\0' ||
+	    n < o->min || n > o->max) {
+		snprintf(err, errsz, "%s: expected a number from %lu to %lu, "
+		    "not '%.100s'", o->name, o->min, o->max, value);
+		return -1;
+	}
+	*(unsigned *)field = (unsigned)n;
+	return 0;
+}
+
+struct unit {
+	const char *suffix;             /* "": a bare number */
+	unsigned long mult;
+};
+
+/* a number with a unit: its units, and the words of its error */
+struct scale {
+	const char *what;               /* "expected a <what> from" */
+	const char *min_unit;           /* min, in the base unit, so named */
+	unsigned long max_div;          /* max, in this unit, */
+	const char *max_unit;           /* so named */
+	const char *hint;               /* the units there are, for people */
+	void (*store)(void *field, unsigned long n);
+	struct unit units[7];           /* NULL ends */
+};
+
+static void
+store_unsigned(void *field, unsigned long n)
+{
+	*(unsigned *)field = (unsigned)n;
+}
+
+static void
+store_size(void *field, unsigned long n)
+{
+	*(size_t *)field = (size_t)n;
+}
+
+static const struct scale time_scale = {
+	"time", "ms", SEC, "s", "units ms, s, m, h, d", store_unsigned,
+	{ { "", SEC }, { "s", SEC }, { "ms", 1 }, { "m", 60 * SEC },
+	  { "h", 3600 * SEC }, { "d", 86400 * SEC }, { NULL, 0 } }
+};
+static const struct scale size_scale = {
+	"size", "", MB, "M", "bytes, or units k, M", store_size,
+	{ { "", 1 }, { "k", KB }, { "K", KB }, { "M", MB }, { NULL, 0 } }
+};
+
+/* scaled - a number and one of sc's units, within o's bounds */
+static int
+scaled(const struct option *o, const struct scale *sc, const char *value,
+    unsigned long *out)
+{
+	const struct unit *u = sc->units;
+	unsigned long n;
+	char *end;
+
+	if (parse_ulong(value, &n, &end) < 0)
+		return -1;
+	while (u->suffix != NULL && strcmp(end, u->suffix) != 0)
+		u++;
+	if (u->suffix == NULL || n > o->max / u->mult ||
+	    n * u->mult < o->min)
+		return -1;
+	*out = n * u->mult;
+	return 0;
+}
+
+static int
+parse_scaled(const struct option *o, const struct scale *sc, void *field,
+    const char *value, char *err, size_t errsz)
+{
+	unsigned long n;
+
+	if (scaled(o, sc, value, &n) < 0) {
+		snprintf(err, errsz, "%s: expected a %s from %lu%s to %lu%s "
+		    "(%s), not '%.100s'", o->name, sc->what, o->min,
+		    sc->min_unit, o->max / sc->max_div, sc->max_unit, sc->hint,
+		    value);
+		return -1;
+	}
+	sc->store(field, n);
+	return 0;
+}
+
+static int
+parse_duration(const struct option *o, void *field, const char *value,
+    char *err, size_t errsz)
+{
+	return parse_scaled(o, &time_scale, field, value, err, errsz);
+}
+
+static int
+parse_size(const struct option *o, void *field, const char *value,
+    char *err, size_t errsz)
+{
+	return parse_scaled(o, &size_scale, field, value, err, errsz);
+}
+
+static int
+parse_octal(const struct option *o, void *field, const char *value,
+    char *err, size_t errsz)
+{
+	unsigned long n;
+	char *end;
+
+	errno = 0;
+	n = strtoul(value, &end, 8);
+	if (*value < '0' || *value > '7' || *end != '\0' || errno != 0 ||
+	    n > o->max) {
+		snprintf(err, errsz, "%s: expected an octal mode such as 0660, "
+		    "not '%.100s'", o->name, value);
+		return -1;
+	}
+	*(unsigned *)field = (unsigned)n;
+	return 0;
+}
+
+static void
+print_bool(const struct option *o, const void *field, FILE *fp)
+{
+	(void)o;
+	fprintf(fp, " %s", *(const int *)field ? "yes" : "no");
+}
+
+static void
+print_uint(const struct option *o, const void *field, FILE *fp)
+{
+	(void)o;
+	fprintf(fp, " %u", *(const unsigned *)field);
+}
+
+static void
+print_duration(const struct option *o, const void *field, FILE *fp)
+{
+	unsigned ms = *(const unsigned *)field;
+
+	(void)o;
+	if (ms % SEC)
+		fprintf(fp, " %ums", ms);
+	else
+		fprintf(fp, " %us", ms / (unsigned)SEC);
+}
+
+/* print_size - in the largest unit that divides it */
+static void
+print_size(const struct option *o, const void *field, FILE *fp)
+{
+	size_t n = *(const size_t *)field;
+
+	(void)o;
+	if (n != 0 && n % MB == 0)
+		fprintf(fp, " %zuM", n / MB);
+	else if (n != 0 && n % KB == 0)
+		fprintf(fp, " %zuk", n / KB);
+	else
+		fprintf(fp, " %zu", n);
+}
+
+static void
+print_octal(const struct option *o, const void *field, FILE *fp)
+{
+	(void)o;
+	fprintf(fp, " %04o", *(const unsigned *)field);
+}
+
+/* ----- strings, names ----- */
+
+static int
+parse_string(const struct option *o, void *field, const char *value,
+    char *err, size_t errsz)
+{
+	char *copy;
+
+	(void)o;
+	if ((copy = strdup(value)) == NULL)
+		return nomem(err, errsz);
+	free(*(char **)field);
+	*(char **)field = copy;
+	return 0;
+}
+
+static int
+parse_sockpath(const struct option *o, void *field, const char *value,
+    char *err, size_t errsz)
+{
+	size_t max = sizeof(((struct sockaddr_un *)0)->sun_path) - 1;
+
+	if (value[0] != '/' || strlen(value) > max) {
+		snprintf(err, errsz, "%s: expected an absolute path of at most "
+		    "%zu bytes, not '%.100s'", o->name, max, value);
+		return -1;
+	}
+	return parse_string(o, field, value, err, errsz);
+}
+
+/* template_check - only known {placeholders}; "{{" and "}}" are braces */
+static int
+template_check(const char *s, char *err, size_t errsz, const char *name)
+{
+	static const char *const keys[] = REASON_KEYS;
+	const char *e;
+	size_t i, n;
+
+	for (; *s; s++) {
+		if ((s[0] == '{' && s[1] == '{') || (s[0] == '}' && s[1] == '}')) {
+			s++;
+			continue;
+		}
+		if (*s == '}') {
+			snprintf(err, errsz, "%s: unmatched '}'", name);
+			return -1;
+		}
+		if (*s != '{')
+			continue;
+		if ((e = strchr(s, '}')) == NULL) {
+			snprintf(err, errsz, "%s: unmatched '{'", name);
+			return -1;
+		}
+		n = (size_t)(e - s - 1);
+		for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+			if (strlen(keys[i]) == n && !strncmp(s + 1, keys[i], n))
+				break;
+		if (i == sizeof(keys) / sizeof(keys[0])) {
+			snprintf(err, errsz, "%s: unknown placeholder "
+			    "'{%.*s}' (known: {rejectdefer}, {spf}, {url}, "
+			    "{result}, {identity}, {domain})", name,
+			    (int)(n > 40 ? 40 : n), s + 1);
+			return -1;
+		}
+		s = e;
+	}
+	return 0;
+}
+
+static int
+parse_template(const struct option *o, void *field, const char *value,
+    char *err, size_t errsz)
+{
+	if (template_check(value, err, errsz, o->name) < 0)
+		return -1;
+	return parse_string(o, field, value, err, errsz);
+}
+
+static void
+release_string(void *field)
+{
+	free(*(char **)field);
+}
+
+static void
+print_string(const struct option *o, const void *field, FILE *fp)
+{
+	const char *s = *(char *const *)field;
+
+	(void)o;
+	if (*s)
+		fprintf(fp, " %s", s);
+}
+
+static int
+parse_enum(const struct option *o, void *field, const char *value,
+    char *err, size_t errsz)
+{
+	char list[256];
+	size_t len = 0;
+	unsigned i;
+
+	for (i = 0; o->names[i] != NULL; i++) {
+		if (*o->names[i] && strcmp(o->names[i], value) == 0) {
+			memcpy(field, &i, sizeof(i));
+			return 0;
+		}
+	}
+	list[0] = '\0';
+	for (i = 0; o->names[i] != NULL; i++) {
+		if (*o->names[i] == '\0')
+			continue;
+		len += (size_t)snprintf(list + len, sizeof(list) - len,
+		    "%s%s", len ? ", " : "", o->names[i]);
+		if (len >= sizeof(list))
+			break;
+	}
+	snprintf(err, errsz, "%s: expected one of %s; not '%.100s'", o->name,
+	    list, value);
+	return -1;
+}
+
+static void
+print_enum(const struct option *o, const void *field, FILE *fp)
+{
+	unsigned i;
+
+	memcpy(&i, field, sizeof(i));
+	fprintf(fp, " %s", o->names[i]);
+}
+
+static int
+parse_facility(const struct option *o, void *field, const char *value,
+    char *err, size_t errsz)
+{
+	size_t i;
+
+	for (i = 0; i < NFACILITIES; i++) {
+		if (strcmp(facilities[i].name, value) == 0) {
+			*(int *)field = facilities[i].value;
+			return 0;
+		}
+	}
+	snprintf(err, errsz, "%s: expected mail, daemon, user or local0 to "
+	    "local7, not '%.100s'", o->name, value);
+	return -1;
+}
+
+static void
+print_facility(const struct option *o, const void *field, FILE *fp)
+{
+	size_t i;
+
+	(void)o;
+	for (i = 0; i < NFACILITIES; i++)
+		if (facilities[i].value == *(const int *)field)
+			fprintf(fp, " %s", facilities[i].name);
+}
+
+/* ----- lists ----- */
 
 /* split_list - next item of a comma/space separated list, or NULL */
 static char *
@@ -178,69 +605,94 @@ split_list(char **cursor)
 	return start;
 }
 
-static int
-parse_ulong(const char *v, unsigned long *out, char **endp)
-{
-	char *end;
+/* room for a list of any list type */
+union any_list {
+	struct server_list servers;
+	struct domain_list domains;
+	struct cidr_list cidrs;
+};
 
-	if (!isdigit((unsigned char)*v))
+/*
+ * parse_list - the parser of every list type: each item goes through the
+ * type's add() into a new list, which replaces the field only when all
+ * items are good
+ */
+static int
+parse_list(const struct option *o, void *field, const char *value,
+    char *err, size_t errsz)
+{
+	const struct type_ops *t = &types[o->type];
+	union any_list fresh;
+	char *copy, *cur, *item;
+	int r = 0;
+
+	if ((copy = strdup(value)) == NULL)
+		return nomem(err, errsz);
+	memset(&fresh, 0, sizeof(fresh));
+	cur = copy;
+	while (r == 0 && (item = split_list(&cur)) != NULL)
+		r = t->add(o, &fresh, item, err, errsz);
+	free(copy);
+	if (r < 0) {
+		t->release(&fresh);
 		return -1;
-	errno = 0;
-	*out = strtoul(v, &end, 10);
-	if (errno != 0)
-		return -1;
-	*endp = end;
+	}
+	t->release(field);
+	memcpy(field, &fresh, t->list_size);
 	return 0;
 }
 
-/* dns_server_parse - "a.b.c.d", "a.b.c.d:port", "v6", "[v6]:port" -> csv */
+/* strs_add - append a copy of s to a list of strings */
 static int
-dns_server_parse(const char *s, char *out, size_t outsz)
+strs_add(struct domain_list *l, const char *s, char *err, size_t errsz)
 {
-	char host[INET6_ADDRSTRLEN + 1];
-	unsigned char a[16];
-	const char *port = NULL, *p;
-	unsigned long n;
-	char *end;
-	size_t hl;
+	char **nv;
 
-	if (*s == '[') {
-		if ((p = strchr(s, ']')) == NULL || (p[1] != '\0' &&
-		    p[1] != ':'))
-			return -1;
-		hl = (size_t)(p - s - 1);
-		s++;
-		if (p[1] == ':')
-			port = p + 2;
-	} else if ((p = strchr(s, ':')) != NULL && strchr(p + 1, ':') ==
-	    NULL) {
-		hl = (size_t)(p - s);
-		port = p + 1;
-	} else {
-		hl = strlen(s);
-	}
-	if (hl == 0 || hl >= sizeof(host))
-		return -1;
-	memcpy(host, s, hl);
-	host[hl] = '\0';
-	if (cidr_addr_parse(host, a) < 0)
-		return -1;
-	if (port) {
-		errno = 0;
-		n = strtoul(port, &end, 10);
-		if (!isdigit((unsigned char)*port) || *end || errno || n == 0 ||
-		    n > 65535)
-			return -1;
-	} else {
-		n = 53;
-	}
-	if (strchr(host, ':'))
-		snprintf(out, outsz, "[%s]:%lu", host, n);
-	else
-		snprintf(out, outsz, "%s:%lu", host, n);
+	if ((nv = realloc(l->v, (l->n + 1) * sizeof(*nv))) == NULL)
+		return nomem(err, errsz);
+	l->v = nv;
+	if ((nv[l->n] = strdup(s)) == NULL)
+		return nomem(err, errsz);
+	l->n++;
 	return 0;
 }
 
+/* release_strs, print_strs - of lists of strings (T_LISTEN, T_DOMAINS) */
+static void
+release_strs(void *field)
+{
+	struct domain_list *l = field;
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+}
+
+static void
+print_strs(const struct option *o, const void *field, FILE *fp)
+{
+	const struct domain_list *l = field;
+	size_t i;
+
+	(void)o;
+	for (i = 0; i < l->n; i++)
+		fprintf(fp, "%s %s", i ? "," : "", l->v[i]);
+}
+
+static int
+add_listen(const struct option *o, void *list, const char *item,
+    char *err, size_t errsz)
+{
+	struct listen_addr la;
+
+	(void)o;
+	if (addr_parse_listen(item, &la, err, errsz) < 0)
+		return -1;
+	return strs_add(list, item, err, errsz);
+}
+
+/* csv_append - item to a comma separated string */
 static int
 csv_append(char **csv, const char *item)
 {
@@ -256,16 +708,38 @@ csv_append(char **csv, const char *item)
 	return 0;
 }
 
-static void
-domain_list_free(struct domain_list *l)
+static int
+add_server(const struct option *o, void *list, const char *item,
+    char *err, size_t errsz)
 {
-	size_t i;
+	struct server_list *l = list;
+	char entry[ADDR_SERVER_STRLEN];
 
-	for (i = 0; i < l->n; i++)
-		free(l->v[i]);
-	free(l->v);
-	l->v = NULL;
-	l->n = 0;
+	if (addr_parse_server(item, entry, sizeof(entry)) < 0) {
+		snprintf(err, errsz, "%s: '%.100s': expected address, "
+		    "address:port or [IPv6]:port", o->name, item);
+		return -1;
+	}
+	if (csv_append(&l->csv, entry) < 0)
+		return nomem(err, errsz);
+	l->n++;
+	return 0;
+}
+
+static void
+release_servers(void *field)
+{
+	free(((struct server_list *)field)->csv);
+}
+
+static void
+print_servers(const struct option *o, const void *field, FILE *fp)
+{
+	const struct server_list *l = field;
+
+	(void)o;
+	if (l->csv)
+		fprintf(fp, " %s", l->csv);
 }
 
 /* domain_parse - a host name as people write them: LDH labels, dots */
@@ -314,319 +788,94 @@ domain_list_match(const struct domain_list *l, const char *name)
 	return 0;
 }
 
-/* template_check - only known {placeholders}; "{{" and "}}" are braces */
-static int
-template_check(const char *s, char *err, size_t errsz, const char *name)
-{
-	static const char *const keys[] = REASON_KEYS;
-	const char *e;
-	size_t i, n;
+#define MAX_DOMAINS 64
 
-	for (; *s; s++) {
-		if ((s[0] == '{' && s[1] == '{') || (s[0] == '}' && s[1] == '}')) {
-			s++;
-			continue;
-		}
-		if (*s == '}') {
-			snprintf(err, errsz, "%s: unmatched '}'", name);
-			return -1;
-		}
-		if (*s != '{')
-			continue;
-		if ((e = strchr(s, '}')) == NULL) {
-			snprintf(err, errsz, "%s: unmatched '{'", name);
-			return -1;
-		}
-		n = (size_t)(e - s - 1);
-		for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-			if (strlen(keys[i]) == n && !strncmp(s + 1, keys[i], n))
-				break;
-		if (i == sizeof(keys) / sizeof(keys[0])) {
-			snprintf(err, errsz, "%s: unknown placeholder "
-			    "'{%.*s}' (known: {rejectdefer}, {spf}, {url}, "
-			    "{result}, {identity}, {domain})", name,
-			    (int)(n > 40 ? 40 : n), s + 1);
-			return -1;
-		}
-		s = e;
+static int
+add_domain(const struct option *o, void *list, const char *item,
+    char *err, size_t errsz)
+{
+	struct domain_list *l = list;
+	char name[256];
+
+	if (domain_parse(item, name, sizeof(name)) < 0) {
+		snprintf(err, errsz, "%s: '%.100s' is not a domain name",
+		    o->name, item);
+		return -1;
 	}
+	if (l->n >= MAX_DOMAINS) {
+		snprintf(err, errsz, "%s: more than %d domains", o->name,
+		    MAX_DOMAINS);
+		return -1;
+	}
+	return strs_add(l, name, err, errsz);
+}
+
+static int
+add_cidr(const struct option *o, void *list, const char *item,
+    char *err, size_t errsz)
+{
+	struct cidr cr;
+	char msg[256];
+
+	if (cidr_parse(item, &cr, msg, sizeof(msg)) < 0) {
+		snprintf(err, errsz, "%s: %s", o->name, msg);
+		return -1;
+	}
+	if (cidr_list_add(list, &cr) < 0)
+		return nomem(err, errsz);
 	return 0;
 }
 
 static void
-free_listen(struct config *c)
+release_cidrs(void *field)
 {
+	cidr_list_free(field);
+}
+
+static void
+print_cidrs(const struct option *o, const void *field, FILE *fp)
+{
+	const struct cidr_list *l = field;
+	char a[CIDR_STRLEN];
 	size_t i;
 
-	for (i = 0; i < c->nlisten; i++)
-		free(c->listen[i]);
-	free(c->listen);
-	c->listen = NULL;
-	c->nlisten = 0;
+	(void)o;
+	for (i = 0; i < l->n; i++)
+		fprintf(fp, "%s %s", i ? "," : "",
+		    cidr_format(&l->v[i], a, sizeof(a)));
 }
+
+static const struct type_ops types[T_NTYPES] = {
+	[T_BOOL] = { parse_bool, NULL, print_bool, NULL, 0 },
+	[T_UINT] = { parse_uint, NULL, print_uint, NULL, 0 },
+	[T_DURATION] = { parse_duration, NULL, print_duration, NULL, 0 },
+	[T_SIZE] = { parse_size, NULL, print_size, NULL, 0 },
+	[T_OCTAL] = { parse_octal, NULL, print_octal, NULL, 0 },
+	[T_STRING] = { parse_string, release_string, print_string, NULL, 0 },
+	[T_SOCKPATH] = { parse_sockpath, release_string, print_string, NULL,
+	    0 },
+	[T_TEMPLATE] = { parse_template, release_string, print_string, NULL,
+	    0 },
+	[T_ENUM] = { parse_enum, NULL, print_enum, NULL, 0 },
+	[T_FACILITY] = { parse_facility, NULL, print_facility, NULL, 0 },
+	[T_LISTEN] = { parse_list, release_strs, print_strs, add_listen,
+	    sizeof(struct domain_list) },
+	[T_SERVERS] = { parse_list, release_servers, print_servers,
+	    add_server, sizeof(struct server_list) },
+	[T_DOMAINS] = { parse_list, release_strs, print_strs, add_domain,
+	    sizeof(struct domain_list) },
+	[T_CIDRS] = { parse_list, release_cidrs, print_cidrs, add_cidr,
+	    sizeof(struct cidr_list) },
+};
+
+/* ----- the config ----- */
 
 static int
 set_value(struct config *c, const struct option *o, const char *value,
     char *err, size_t errsz)
 {
-	void *p = (char *)c + o->off;
-	unsigned long n, mult;
-	char *end, *copy, *cur, *item;
-	size_t i;
-
-	switch (o->type) {
-	case T_BOOL:
-		if (!strcmp(value, "yes") || !strcmp(value, "true") ||
-		    !strcmp(value, "on") || !strcmp(value, "1"))
-			*(int *)p = 1;
-		else if (!strcmp(value, "no") || !strcmp(value, "false") ||
-		    !strcmp(value, "off") || !strcmp(value, "0"))
-			*(int *)p = 0;
-		else {
-			snprintf(err, errsz, "%s: expected yes or no, "
-			    "not '%.100s'", o->name, value);
-			return -1;
-		}
-		return 0;
-	case T_UINT:
-		if (parse_ulong(value, &n, &end) < 0 || *end != '\0' ||
-		    n < o->min || n > o->max) {
-			snprintf(err, errsz, "%s: expected a number from %lu "
-			    "to %lu, not '%.100s'", o->name, o->min, o->max,
-			    value);
-			return -1;
-		}
-		*(unsigned *)p = (unsigned)n;
-		return 0;
-	case T_DURATION:
-		mult = 0;
-		if (parse_ulong(value, &n, &end) == 0) {
-			if (!strcmp(end, "") || !strcmp(end, "s"))
-				mult = SEC;
-			else if (!strcmp(end, "ms"))
-				mult = 1;
-			else if (!strcmp(end, "m"))
-				mult = 60 * SEC;
-			else if (!strcmp(end, "h"))
-				mult = 3600 * SEC;
-			else if (!strcmp(end, "d"))
-				mult = 86400 * SEC;
-		}
-		if (mult == 0 || n > o->max / mult || n * mult < o->min) {
-			snprintf(err, errsz, "%s: expected a time from %lums "
-			    "to %lus (units ms, s, m, h, d), not '%.100s'",
-			    o->name, o->min, o->max / SEC, value);
-			return -1;
-		}
-		*(unsigned *)p = (unsigned)(n * mult);
-		return 0;
-	case T_SIZE:
-		mult = 0;
-		if (parse_ulong(value, &n, &end) == 0) {
-			if (!strcmp(end, ""))
-				mult = 1;
-			else if (!strcmp(end, "k") || !strcmp(end, "K"))
-				mult = KB;
-			else if (!strcmp(end, "M"))
-				mult = MB;
-		}
-		if (mult == 0 || n > o->max / mult || n * mult < o->min) {
-			snprintf(err, errsz, "%s: expected a size from %lu to "
-			    "%luM (bytes, or units k, M), not '%.100s'",
-			    o->name, o->min, o->max / MB, value);
-			return -1;
-		}
-		*(size_t *)p = (size_t)(n * mult);
-		return 0;
-	case T_OCTAL:
-		errno = 0;
-		n = strtoul(value, &end, 8);
-		if (*value < '0' || *value > '7' || *end != '\0' ||
-		    errno != 0 || n > o->max) {
-			snprintf(err, errsz, "%s: expected an octal mode such "
-			    "as 0660, not '%.100s'", o->name, value);
-			return -1;
-		}
-		*(unsigned *)p = (unsigned)n;
-		return 0;
-	case T_TEMPLATE:
-		if (template_check(value, err, errsz, o->name) < 0)
-			return -1;
-		/* FALLTHROUGH */
-	case T_SOCKPATH:
-		if (o->type == T_SOCKPATH && (value[0] != '/' ||
-		    strlen(value) >= sizeof(((struct sockaddr_un *)0)->sun_path))) {
-			snprintf(err, errsz, "%s: expected an absolute path of "
-			    "at most %zu bytes, not '%.100s'", o->name,
-			    sizeof(((struct sockaddr_un *)0)->sun_path) - 1, value);
-			return -1;
-		}
-		/* FALLTHROUGH */
-	case T_STRING:
-		if ((copy = strdup(value)) == NULL)
-			goto nomem;
-		free(*(char **)p);
-		*(char **)p = copy;
-		return 0;
-	case T_ENUM: {
-		const char *const *names = enums[o->min];
-		char list[256];
-		size_t len = 0;
-
-		for (i = 0; names[i] != NULL; i++) {
-			if (*names[i] && strcmp(names[i], value) == 0) {
-				*(int *)p = (int)i;
-				return 0;
-			}
-		}
-		list[0] = '\0';
-		for (i = 0; names[i] != NULL; i++) {
-			if (*names[i] == '\0')
-				continue;
-			len += (size_t)snprintf(list + len, sizeof(list) - len,
-			    "%s%s", len ? ", " : "", names[i]);
-			if (len >= sizeof(list))
-				break;
-		}
-		snprintf(err, errsz, "%s: expected one of %s; not '%.100s'",
-		    o->name, list, value);
-		return -1;
-	}
-	case T_DOMAINS: {
-		struct domain_list *l = p, nl = { NULL, 0 };
-		char name[256], **nv;
-
-		if ((copy = strdup(value)) == NULL)
-			goto nomem;
-		cur = copy;
-		while ((item = split_list(&cur)) != NULL) {
-			if (domain_parse(item, name, sizeof(name)) < 0) {
-				snprintf(err, errsz, "%s: '%.100s' is not a "
-				    "domain name", o->name, item);
-				free(copy);
-				domain_list_free(&nl);
-				return -1;
-			}
-			if (nl.n >= 64) {
-				snprintf(err, errsz, "%s: more than 64 domains",
-				    o->name);
-				free(copy);
-				domain_list_free(&nl);
-				return -1;
-			}
-			nv = realloc(nl.v, (nl.n + 1) * sizeof(*nv));
-			if (nv == NULL || (nv[nl.n] = strdup(name)) == NULL) {
-				if (nv != NULL)
-					nl.v = nv;
-				free(copy);
-				domain_list_free(&nl);
-				goto nomem;
-			}
-			nl.v = nv;
-			nl.n++;
-		}
-		free(copy);
-		domain_list_free(l);
-		*l = nl;
-		return 0;
-	}
-	case T_FACILITY:
-		for (i = 0; i < sizeof(facilities) / sizeof(facilities[0]);
-		    i++) {
-			if (strcmp(facilities[i].name, value) == 0) {
-				*(int *)p = facilities[i].value;
-				return 0;
-			}
-		}
-		snprintf(err, errsz, "%s: expected mail, daemon, user or "
-		    "local0 to local7, not '%.100s'", o->name, value);
-		return -1;
-	case T_LISTEN: {
-		struct listen_addr la;
-		char **nv;
-
-		if ((copy = strdup(value)) == NULL)
-			goto nomem;
-		free_listen(c);
-		cur = copy;
-		while ((item = split_list(&cur)) != NULL) {
-			if (listener_parse(item, &la, err, errsz) < 0) {
-				free(copy);
-				return -1;
-			}
-			nv = realloc(c->listen, (c->nlisten + 1) * sizeof(*nv));
-			if (nv == NULL || (nv[c->nlisten] = strdup(item)) ==
-			    NULL) {
-				if (nv != NULL)
-					c->listen = nv;
-				free(copy);
-				goto nomem;
-			}
-			c->listen = nv;
-			c->nlisten++;
-		}
-		free(copy);
-		return 0;
-	}
-	case T_SERVERS: {
-		struct server_list *sl = p, ns = { NULL, 0 };
-		char entry[INET6_ADDRSTRLEN + 16];
-
-		if ((copy = strdup(value)) == NULL)
-			goto nomem;
-		cur = copy;
-		while ((item = split_list(&cur)) != NULL) {
-			if (dns_server_parse(item, entry, sizeof(entry)) < 0) {
-				snprintf(err, errsz, "%s: '%.100s': expected "
-				    "address, address:port or [IPv6]:port",
-				    o->name, item);
-				free(copy);
-				free(ns.csv);
-				return -1;
-			}
-			if (csv_append(&ns.csv, entry) < 0) {
-				free(copy);
-				free(ns.csv);
-				goto nomem;
-			}
-			ns.n++;
-		}
-		free(copy);
-		free(sl->csv);
-		*sl = ns;
-		return 0;
-	}
-	case T_CIDRS: {
-		struct cidr_list *l = p, nl = { NULL, 0 };
-		struct cidr cr;
-		char msg[256];
-
-		if ((copy = strdup(value)) == NULL)
-			goto nomem;
-		cur = copy;
-		while ((item = split_list(&cur)) != NULL) {
-			if (cidr_parse(item, &cr, msg, sizeof(msg)) < 0) {
-				snprintf(err, errsz, "%s: %s", o->name, msg);
-				goto cidr_fail;
-			}
-			if (cidr_list_add(&nl, &cr) < 0) {
-				snprintf(err, errsz, "out of memory");
-				goto cidr_fail;
-			}
-		}
-		free(copy);
-		cidr_list_free(l);
-		*l = nl;
-		return 0;
-cidr_fail:
-		free(copy);
-		cidr_list_free(&nl);
-		return -1;
-	}
-	}
-nomem:
-	snprintf(err, errsz, "out of memory");
-	return -1;
+	return types[o->type].parse(o, (char *)c + o->off, value, err,
+	    errsz);
 }
 
 int
@@ -663,17 +912,72 @@ config_defaults(void)
 	return c;
 }
 
+struct config *
+config_ref(struct config *c)
+{
+	c->refs++;
+	return c;
+}
+
+void
+config_unref(struct config *c)
+{
+	const struct option *o;
+
+	if (c == NULL || --c->refs > 0)
+		return;
+	for (o = options; o < options + NOPTIONS; o++)
+		if (types[o->type].release != NULL)
+			types[o->type].release((char *)c + o->off);
+	free(c->path);
+	free(c);
+}
+
+void
+config_dump(const struct config *c, FILE *fp)
+{
+	const struct option *o;
+
+	for (o = options; o < options + NOPTIONS; o++) {
+		fprintf(fp, "%s =", o->name);
+		types[o->type].print(o, (const char *)c + o->off, fp);
+		fputc('\n', fp);
+	}
+}
+
+/* ----- the file ----- */
+
+/* logical line being assembled from a line and its continuations */
+struct logical {
+	char *text;
+	size_t len;
+	unsigned line;
+};
+
+/* one file being read */
+struct reader {
+	struct config *c;
+	const char *path;
+	config_err_fn *errfn;
+	void *arg;
+	unsigned lineno;
+	int errors;
+	struct logical l;               /* the pending "key = value" */
+	unsigned char seen[NOPTIONS];   /* set at line seen_line[] */
+	unsigned seen_line[NOPTIONS];
+};
+
+/* report - "file:line: msg", or "file: msg" for line 0 */
 static void
-report(config_err_fn *errfn, void *arg, const char *path, unsigned line,
-    const char *msg)
+report(struct reader *r, unsigned line, const char *msg)
 {
 	char buf[1024];
 
 	if (line)
-		snprintf(buf, sizeof(buf), "%s:%u: %s", path, line, msg);
+		snprintf(buf, sizeof(buf), "%s:%u: %s", r->path, line, msg);
 	else
-		snprintf(buf, sizeof(buf), "%s: %s", path, msg);
-	errfn(arg, buf);
+		snprintf(buf, sizeof(buf), "%s: %s", r->path, msg);
+	r->errfn(r->arg, buf);
 }
 
 static char *
@@ -689,27 +993,19 @@ trim(char *s)
 	return s;
 }
 
-/* logical line being assembled from a line and its continuations */
-struct logical {
-	char *text;
-	size_t len;
-	unsigned line;
-};
-
-/* apply_line - parse one logical "key = value" line */
+/* apply_line - parse the pending logical "key = value" line */
 static int
-apply_line(struct config *c, struct logical *l, unsigned char *seen,
-    unsigned *seen_line, const char *path, config_err_fn *errfn, void *arg)
+apply_line(struct reader *r)
 {
+	struct logical *l = &r->l;
 	char msg[512], *eq, *key, *value;
 	const struct option *o;
 	size_t idx;
 
-	eq = strchr(l->text, '=');
-	if (eq == NULL) {
+	if ((eq = strchr(l->text, '=')) == NULL) {
 		snprintf(msg, sizeof(msg), "missing '=' in '%.100s'",
 		    trim(l->text));
-		report(errfn, arg, path, l->line, msg);
+		report(r, l->line, msg);
 		return -1;
 	}
 	*eq = '\0';
@@ -717,23 +1013,36 @@ apply_line(struct config *c, struct logical *l, unsigned char *seen,
 	value = trim(eq + 1);
 	if ((o = option_find(key)) == NULL) {
 		snprintf(msg, sizeof(msg), "unknown option '%.100s'", key);
-		report(errfn, arg, path, l->line, msg);
+		report(r, l->line, msg);
 		return -1;
 	}
 	idx = (size_t)(o - options);
-	if (seen[idx]) {
+	if (r->seen[idx]) {
 		snprintf(msg, sizeof(msg), "%s: already set at line %u",
-		    key, seen_line[idx]);
-		report(errfn, arg, path, l->line, msg);
+		    key, r->seen_line[idx]);
+		report(r, l->line, msg);
 		return -1;
 	}
-	seen[idx] = 1;
-	seen_line[idx] = l->line;
-	if (set_value(c, o, value, msg, sizeof(msg)) < 0) {
-		report(errfn, arg, path, l->line, msg);
+	r->seen[idx] = 1;
+	r->seen_line[idx] = l->line;
+	if (set_value(r->c, o, value, msg, sizeof(msg)) < 0) {
+		report(r, l->line, msg);
 		return -1;
 	}
 	return 0;
+}
+
+/* flush - apply the pending logical line, if any */
+static void
+flush(struct reader *r)
+{
+	if (r->l.text == NULL)
+		return;
+	if (apply_line(r) < 0)
+		r->errors++;
+	free(r->l.text);
+	r->l.text = NULL;
+	r->l.len = 0;
 }
 
 static int
@@ -753,251 +1062,110 @@ logical_append(struct logical *l, const char *s)
 	return 0;
 }
 
+static void
+line_error(struct reader *r, const char *msg)
+{
+	report(r, r->lineno, msg);
+	r->errors++;
+}
+
 #define CONFIG_MAX_LINE 65536
+
+/*
+ * read_line - one line of n bytes, without its newline: an empty line
+ * ends a logical line, an indented one continues it, "#" starts a
+ * comment; -1: out of memory
+ */
+static int
+read_line(struct reader *r, char *buf, size_t n)
+{
+	int indented = isspace((unsigned char)buf[0]);
+	char *s;
+
+	if (n > CONFIG_MAX_LINE) {
+		line_error(r, "line too long");
+		return 0;
+	}
+	if (memchr(buf, '\0', n) != NULL) {
+		line_error(r, "NUL byte in line");
+		return 0;
+	}
+	s = trim(buf);
+	if (*s == '\0' && !indented) {
+		flush(r);
+		return 0;
+	}
+	if (*s == '#' || *s == '\0')
+		return 0;
+	if (indented && r->l.text == NULL) {
+		line_error(r, "continuation line without a line to continue");
+		return 0;
+	}
+	if (!indented) {
+		flush(r);
+		r->l.line = r->lineno;
+	}
+	return logical_append(&r->l, s);
+}
+
+/* read_file - every line, then the last logical line; -1: out of memory */
+static int
+read_file(struct reader *r, FILE *fp)
+{
+	char *buf = NULL;
+	size_t bufsz = 0, n;
+	ssize_t nread;
+
+	while ((nread = getline(&buf, &bufsz, fp)) != -1) {
+		n = (size_t)nread;
+		if (n > 0 && buf[n - 1] == '\n')
+			buf[--n] = '\0';
+		r->lineno++;
+		if (read_line(r, buf, n) < 0) {
+			free(buf);
+			return -1;
+		}
+	}
+	if (ferror(fp)) {
+		report(r, r->lineno, strerror(errno));
+		r->errors++;
+	}
+	free(buf);
+	flush(r);
+	return 0;
+}
 
 struct config *
 config_load(const char *path, int must_exist, config_err_fn *errfn, void *arg)
 {
-	unsigned char seen[NOPTIONS] = { 0 };
-	unsigned seen_line[NOPTIONS] = { 0 };
-	struct logical l = { NULL, 0, 0 };
-	char *buf = NULL, *s;
-	size_t bufsz = 0;
-	ssize_t nread;
-	struct config *c;
-	unsigned lineno = 0;
-	int errors = 0;
+	struct reader r = { .path = path, .errfn = errfn, .arg = arg };
 	FILE *fp;
 
-	if ((c = config_defaults()) == NULL) {
+	if ((r.c = config_defaults()) == NULL) {
 		errfn(arg, "out of memory");
 		return NULL;
 	}
 	if (path == NULL)
-		return c;
-	if ((c->path = strdup(path)) == NULL) {
+		return r.c;
+	if ((r.c->path = strdup(path)) == NULL) {
 		errfn(arg, "out of memory");
-		config_unref(c);
-		return NULL;
-	}
-	if ((fp = fopen(path, "r")) == NULL) {
+		r.errors++;
+	} else if ((fp = fopen(path, "r")) == NULL) {
 		if (errno == ENOENT && !must_exist)
-			return c;
-		report(errfn, arg, path, 0, strerror(errno));
-		config_unref(c);
+			return r.c;
+		report(&r, 0, strerror(errno));
+		r.errors++;
+	} else {
+		if (read_file(&r, fp) < 0) {
+			errfn(arg, "out of memory");
+			r.errors++;
+		}
+		fclose(fp);
+	}
+	free(r.l.text);
+	if (r.errors) {
+		config_unref(r.c);
 		return NULL;
 	}
-	while ((nread = getline(&buf, &bufsz, fp)) != -1) {
-		size_t n = (size_t)nread;
-
-		lineno++;
-		if (n > 0 && buf[n - 1] == '\n')
-			buf[--n] = '\0';
-		if (n > CONFIG_MAX_LINE) {
-			report(errfn, arg, path, lineno, "line too long");
-			errors++;
-			continue;
-		}
-		if (memchr(buf, '\0', n) != NULL) {
-			report(errfn, arg, path, lineno, "NUL byte in line");
-			errors++;
-			continue;
-		}
-		s = trim(buf);
-		if (*s == '#' || (*s == '\0' && !isspace((unsigned char)buf[0])))
-		{
-			if (*s == '\0' && l.text != NULL) {
-				errors += apply_line(c, &l, seen, seen_line,
-				    path, errfn, arg) < 0;
-				free(l.text);
-				l.text = NULL;
-				l.len = 0;
-			}
-			continue;
-		}
-		if (*s == '\0')
-			continue;
-		if (isspace((unsigned char)buf[0]) && l.text != NULL) {
-			if (logical_append(&l, s) < 0)
-				goto nomem;
-			continue;
-		}
-		if (isspace((unsigned char)buf[0])) {
-			report(errfn, arg, path, lineno,
-			    "continuation line without a line to continue");
-			errors++;
-			continue;
-		}
-		if (l.text != NULL) {
-			errors += apply_line(c, &l, seen, seen_line, path,
-			    errfn, arg) < 0;
-			free(l.text);
-			l.text = NULL;
-			l.len = 0;
-		}
-		l.line = lineno;
-		if (logical_append(&l, s) < 0)
-			goto nomem;
-	}
-	if (ferror(fp)) {
-		report(errfn, arg, path, lineno, strerror(errno));
-		errors++;
-	}
-	if (l.text != NULL) {
-		errors += apply_line(c, &l, seen, seen_line, path, errfn,
-		    arg) < 0;
-		free(l.text);
-	}
-	free(buf);
-	fclose(fp);
-	if (errors) {
-		config_unref(c);
-		return NULL;
-	}
-	return c;
-nomem:
-	fclose(fp);
-	free(buf);
-	free(l.text);
-	errfn(arg, "out of memory");
-	config_unref(c);
-	return NULL;
-}
-
-struct config *
-config_ref(struct config *c)
-{
-	c->refs++;
-	return c;
-}
-
-void
-config_unref(struct config *c)
-{
-	size_t i;
-
-	if (c == NULL || --c->refs > 0)
-		return;
-	for (i = 0; i < NOPTIONS; i++) {
-		void *p = (char *)c + options[i].off;
-
-		switch (options[i].type) {
-		case T_STRING:
-		case T_SOCKPATH:
-		case T_TEMPLATE:
-			free(*(char **)p);
-			break;
-		case T_DOMAINS:
-			domain_list_free(p);
-			break;
-		case T_CIDRS:
-			cidr_list_free(p);
-			break;
-		case T_LISTEN:
-			free_listen(c);
-			break;
-		case T_SERVERS:
-			free(((struct server_list *)p)->csv);
-			break;
-		default:
-			break;
-		}
-	}
-	free(c->path);
-	free(c);
-}
-
-static void
-print_duration(FILE *fp, unsigned ms)
-{
-	if (ms % SEC)
-		fprintf(fp, "%ums", ms);
-	else
-		fprintf(fp, "%us", ms / (unsigned)SEC);
-}
-
-/* print_size - in the largest unit that divides it */
-static void
-print_size(FILE *fp, size_t n)
-{
-	if (n != 0 && n % MB == 0)
-		fprintf(fp, "%zuM", n / MB);
-	else if (n != 0 && n % KB == 0)
-		fprintf(fp, "%zuk", n / KB);
-	else
-		fprintf(fp, "%zu", n);
-}
-
-void
-config_dump(const struct config *c, FILE *fp)
-{
-	char a[CIDR_STRLEN];
-	size_t i, j;
-
-	for (i = 0; i < NOPTIONS; i++) {
-		const void *p = (const char *)c + options[i].off;
-
-		fprintf(fp, "%s =", options[i].name);
-		switch (options[i].type) {
-		case T_BOOL:
-			fprintf(fp, " %s", *(const int *)p ? "yes" : "no");
-			break;
-		case T_UINT:
-			fprintf(fp, " %u", *(const unsigned *)p);
-			break;
-		case T_DURATION:
-			fputc(' ', fp);
-			print_duration(fp, *(const unsigned *)p);
-			break;
-		case T_SIZE:
-			fputc(' ', fp);
-			print_size(fp, *(const size_t *)p);
-			break;
-		case T_OCTAL:
-			fprintf(fp, " %04o", *(const unsigned *)p);
-			break;
-		case T_STRING:
-		case T_SOCKPATH:
-		case T_TEMPLATE:
-			if (**(char *const *)p)
-				fprintf(fp, " %s", *(char *const *)p);
-			break;
-		case T_ENUM:
-			fprintf(fp, " %s",
-			    enums[options[i].min][*(const int *)p]);
-			break;
-		case T_DOMAINS: {
-			const struct domain_list *l = p;
-
-			for (j = 0; j < l->n; j++)
-				fprintf(fp, "%s %s", j ? "," : "", l->v[j]);
-			break;
-		}
-		case T_FACILITY:
-			for (j = 0; j < sizeof(facilities) /
-			    sizeof(facilities[0]); j++)
-				if (facilities[j].value == *(const int *)p)
-					fprintf(fp, " %s", facilities[j].name);
-			break;
-		case T_LISTEN:
-			for (j = 0; j < c->nlisten; j++)
-				fprintf(fp, "%s %s", j ? "," : "",
-				    c->listen[j]);
-			break;
-		case T_SERVERS:
-			if (((const struct server_list *)p)->csv)
-				fprintf(fp, " %s",
-				    ((const struct server_list *)p)->csv);
-			break;
-		case T_CIDRS: {
-			const struct cidr_list *l = p;
-
-			for (j = 0; j < l->n; j++)
-				fprintf(fp, "%s %s", j ? "," : "",
-				    cidr_format(&l->v[j], a, sizeof(a)));
-			break;
-		}
-		}
-		fputc('\n', fp);
-	}
+	return r.c;
 }

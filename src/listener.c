@@ -18,6 +18,7 @@
 
 #include <event2/event.h>
 
+#include "addr.h"
 #include "config.h"
 #include "listener.h"
 #include "log.h"
@@ -40,95 +41,6 @@ struct listener {
 	dev_t sock_dev;
 	ino_t sock_ino;
 };
-
-int
-listener_parse(const char *spec, struct listen_addr *la, char *err,
-    size_t errsz)
-{
-	char host[256];
-	const char *p, *colon;
-	unsigned long port;
-	char *end;
-	struct sockaddr_in *sin = (struct sockaddr_in *)&la->ss;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&la->ss;
-	size_t hl;
-
-	memset(la, 0, sizeof(*la));
-	if (strncmp(spec, "unix:", 5) == 0) {
-		p = spec + 5;
-		if (*p != '/') {
-			snprintf(err, errsz, "listen: '%.100s': UNIX socket "
-			    "path must be absolute", spec);
-			return -1;
-		}
-		if (strlen(p) >= sizeof(la->path)) {
-			snprintf(err, errsz, "listen: '%.100s': path too long",
-			    spec);
-			return -1;
-		}
-		la->family = AF_UNIX;
-		strcpy(la->path, p);
-		return 0;
-	}
-	if (strncmp(spec, "inet:", 5) != 0) {
-		snprintf(err, errsz, "listen: '%.100s': expected "
-		    "unix:/path or inet:address:port", spec);
-		return -1;
-	}
-	p = spec + 5;
-	if (*p == '[') {
-		const char *rb = strchr(p, ']');
-
-		if (rb == NULL || rb[1] != ':') {
-			snprintf(err, errsz, "listen: '%.100s': expected "
-			    "inet:[IPv6]:port", spec);
-			return -1;
-		}
-		hl = (size_t)(rb - p - 1);
-		p++;
-		colon = rb + 1;
-	} else {
-		colon = strrchr(p, ':');
-		if (colon == NULL) {
-			snprintf(err, errsz, "listen: '%.100s': missing port",
-			    spec);
-			return -1;
-		}
-		hl = (size_t)(colon - p);
-	}
-	if (hl >= sizeof(host)) {
-		snprintf(err, errsz, "listen: '%.100s': bad address", spec);
-		return -1;
-	}
-	memcpy(host, p, hl);
-	host[hl] = '\0';
-	errno = 0;
-	port = strtoul(colon + 1, &end, 10);
-	if (colon[1] < '0' || colon[1] > '9' || *end != '\0' || errno ||
-	    port == 0 || port > 65535) {
-		snprintf(err, errsz, "listen: '%.100s': bad port", spec);
-		return -1;
-	}
-	if (strcmp(host, "localhost") == 0)
-		strcpy(host, "127.0.0.1");
-	if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
-		la->family = AF_INET;
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons((unsigned short)port);
-		la->sslen = sizeof(*sin);
-	} else if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
-		la->family = AF_INET6;
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons((unsigned short)port);
-		la->sslen = sizeof(*sin6);
-	} else {
-		/* numeric only: resolving names here would block and lie */
-		snprintf(err, errsz, "listen: '%.100s': address must be "
-		    "numeric", spec);
-		return -1;
-	}
-	return 0;
-}
 
 static void
 peer_name(const struct sockaddr_storage *ss, char *buf, size_t bufsz)
@@ -400,7 +312,7 @@ listener_open(struct event_base *base, const char *spec,
 	l->acb = acb;
 	l->ecb = ecb;
 	l->arg = arg;
-	if (listener_parse(spec, &l->la, err, sizeof(err)) < 0) {
+	if (addr_parse_listen(spec, &l->la, err, sizeof(err)) < 0) {
 		log_warnx("%s", err);
 		goto fail;
 	}

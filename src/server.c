@@ -221,10 +221,10 @@ same_listen(const struct config *a, const struct config *b)
 {
 	size_t i;
 
-	if (a->nlisten != b->nlisten)
+	if (a->listen.n != b->listen.n)
 		return 0;
-	for (i = 0; i < a->nlisten; i++)
-		if (strcmp(a->listen[i], b->listen[i]) != 0)
+	for (i = 0; i < a->listen.n; i++)
+		if (strcmp(a->listen.v[i], b->listen.v[i]) != 0)
 			return 0;
 	return 1;
 }
@@ -389,19 +389,19 @@ listen_start(const struct config *cfg)
 {
 	size_t i, j;
 
-	if (cfg->nlisten == 0)
+	if (cfg->listen.n == 0)
 		fatalx("nothing to listen on: set listen = in %s or use -l "
 		    "(or --stdio for Postfix spawn)", srv.opts->config_path ?
 		    srv.opts->config_path : "the config file");
 	raise_nofile(cfg->max_connections + 64);
-	srv.listeners = xcalloc(cfg->nlisten, sizeof(*srv.listeners));
-	for (i = 0; i < cfg->nlisten; i++) {
-		srv.listeners[i] = listener_open(srv.base, cfg->listen[i], cfg,
-		    on_accept, on_accept_error, NULL);
+	srv.listeners = xcalloc(cfg->listen.n, sizeof(*srv.listeners));
+	for (i = 0; i < cfg->listen.n; i++) {
+		srv.listeners[i] = listener_open(srv.base, cfg->listen.v[i],
+		    cfg, on_accept, on_accept_error, NULL);
 		if (srv.listeners[i] == NULL) {
 			for (j = i; j-- > 0; )
 				listener_close(srv.listeners[j]);
-			fatalx("cannot listen on %s", cfg->listen[i]);
+			fatalx("cannot listen on %s", cfg->listen.v[i]);
 		}
 		srv.nlisteners++;
 	}
