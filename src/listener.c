@@ -22,6 +22,7 @@
 #include "config.h"
 #include "listener.h"
 #include "log.h"
+#include "xmalloc.h"
 
 /* from <linux/un.h>, which cannot be included with <sys/un.h> */
 #ifndef SIOCUNIXFILE
@@ -290,6 +291,57 @@ unix_unlink_ours(const struct listener *l)
 		unlink(l->la.path);
 }
 
+/*
+ * listener_bind - the socket of l, bound: a UNIX socket's file born with
+ * socket_mode and given its owner (see above).  -1 (logged) on failure,
+ * *made: a socket file of ours exists.
+ */
+static int
+listener_bind(struct listener *l, const struct config *cfg, int *made)
+{
+	uid_t uid = (uid_t)-1;
+	gid_t gid = (gid_t)-1;
+	int one = 1, r, saved, is_unix = l->la.family == AF_UNIX;
+	mode_t mask = 0;
+
+	*made = 0;
+	if (is_unix) {
+		struct sockaddr_un *sun = (struct sockaddr_un *)&l->la.ss;
+
+		/* names to ids before the socket exists: a shorter window */
+		if (unix_ids(cfg, &uid, &gid) < 0 ||
+		    unix_prepare(l->la.path) < 0)
+			return -1;
+		sun->sun_family = AF_UNIX;
+		strcpy(sun->sun_path, l->la.path);
+		l->la.sslen = sizeof(*sun);
+	}
+	l->fd = socket(l->la.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0);
+	if (l->fd < 0) {
+		log_warn("%s: socket", l->spec);
+		return -1;
+	}
+	if (!is_unix)
+		setsockopt(l->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (l->la.family == AF_INET6)
+		setsockopt(l->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	/* born with socket_mode: no chmod by name (see above) */
+	if (is_unix)
+		mask = umask(~(mode_t)cfg->socket_mode & 0777);
+	r = bind(l->fd, (struct sockaddr *)&l->la.ss, l->la.sslen);
+	saved = errno;
+	if (is_unix)
+		umask(mask);
+	errno = saved;
+	if (r < 0) {
+		log_warn("%s: bind", l->spec);
+		return -1;
+	}
+	*made = is_unix;
+	return is_unix ? unix_own(l, (mode_t)cfg->socket_mode, uid, gid) : 0;
+}
+
 struct listener *
 listener_open(struct event_base *base, const char *spec,
     const struct config *cfg, listener_accept_fn *acb, listener_error_fn *ecb,
@@ -297,17 +349,10 @@ listener_open(struct event_base *base, const char *spec,
 {
 	struct listener *l;
 	char err[256];
-	int one = 1, r, saved;
-	uid_t uid = (uid_t)-1;
-	gid_t gid = (gid_t)-1;
-	mode_t mask;
+	int made = 0;
 
-	if ((l = calloc(1, sizeof(*l))) == NULL ||
-	    (l->spec = strdup(spec)) == NULL) {
-		log_warnx("out of memory");
-		free(l);
-		return NULL;
-	}
+	l = xcalloc(1, sizeof(*l));
+	l->spec = xstrdup(spec);
 	l->fd = -1;
 	l->acb = acb;
 	l->ecb = ecb;
@@ -316,59 +361,20 @@ listener_open(struct event_base *base, const char *spec,
 		log_warnx("%s", err);
 		goto fail;
 	}
-	if (l->la.family == AF_UNIX) {
-		struct sockaddr_un *sun = (struct sockaddr_un *)&l->la.ss;
-
-		/* names to ids before the socket exists: a shorter window */
-		if (unix_ids(cfg, &uid, &gid) < 0 ||
-		    unix_prepare(l->la.path) < 0)
-			goto fail;
-		sun->sun_family = AF_UNIX;
-		strcpy(sun->sun_path, l->la.path);
-		l->la.sslen = sizeof(*sun);
-	}
-	l->fd = socket(l->la.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	    0);
-	if (l->fd < 0) {
-		log_warn("%s: socket", spec);
+	if (listener_bind(l, cfg, &made) < 0)
 		goto fail;
-	}
-	if (l->la.family != AF_UNIX)
-		setsockopt(l->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (l->la.family == AF_INET6)
-		setsockopt(l->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	if (l->la.family == AF_UNIX) {
-		/* born with socket_mode: no chmod by name (see above) */
-		mask = umask(~(mode_t)cfg->socket_mode & 0777);
-		r = bind(l->fd, (struct sockaddr *)&l->la.ss, l->la.sslen);
-		saved = errno;
-		umask(mask);
-		errno = saved;
-	} else
-		r = bind(l->fd, (struct sockaddr *)&l->la.ss, l->la.sslen);
-	if (r < 0) {
-		log_warn("%s: bind", spec);
-		goto fail;
-	}
-	if (l->la.family == AF_UNIX &&
-	    unix_own(l, (mode_t)cfg->socket_mode, uid, gid) < 0)
-		goto fail_unlink;
 	if (listen(l->fd, SOMAXCONN) < 0) {
 		log_warn("%s: listen", spec);
-		goto fail_unlink;
+		goto fail;
 	}
-	l->ev = event_new(base, l->fd, EV_READ | EV_PERSIST, listener_accept,
-	    l);
-	if (l->ev == NULL) {
-		log_warnx("%s: event_new failed", spec);
-		goto fail_unlink;
-	}
+	if ((l->ev = event_new(base, l->fd, EV_READ | EV_PERSIST,
+	    listener_accept, l)) == NULL)
+		fatalx("%s: out of memory (event)", spec);
 	listener_enable(l, 1);
 	return l;
-fail_unlink:
-	if (l->la.family == AF_UNIX)
-		unix_unlink_ours(l);
 fail:
+	if (made)
+		unix_unlink_ours(l);
 	if (l->fd >= 0)
 		close(l->fd);
 	free(l->spec);
