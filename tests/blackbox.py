@@ -37,69 +37,26 @@ import sys
 import tempfile
 import termios
 import time
-import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+from harness import (Fail, Skip, asan_build, check,  # noqa: E402
+                     free_port, sanitizer_mark, wait_until)
 
 TIMEOUT = 5.0                   # seconds: any single wait; a hang = FAIL
-SANITIZER_MARKS = ("ERROR: AddressSanitizer", "runtime error:",
-                   "LeakSanitizer")
 
 ARGS = None
 ASAN = False                    # the binary is built with ASan (-> RSS bound)
 
 
-class Failure(Exception):
-    """The test failed; the message says why."""
-
-
-class Skip(Exception):
-    """The test cannot run here (e.g. no IPv6 loopback)."""
-
-
-def check(cond, msg):
-    if not cond:
-        raise Failure(msg)
-
-
 def request(instance, client="192.0.2.1", **extra):
-    """One smtpd_access_policy request, as smtpd sends it."""
-    attrs = [
-        ("request", "smtpd_access_policy"),
-        ("protocol_state", "RCPT"),
-        ("protocol_name", "ESMTP"),
-        ("client_address", client),
-        ("client_name", "unknown"),
-        ("helo_name", "mail.example.com"),
-        ("sender", "a@example.com"),
-        ("recipient", "b@example.net"),
-        ("instance", instance),
-    ]
-    for k, v in extra.items():
-        attrs = [(a, b) for a, b in attrs if a != k] + [(k, v)]
-    return "".join("%s=%s\n" % kv for kv in attrs).encode() + b"\n"
+    """One smtpd_access_policy request, as smtpd sends it (bytes)."""
+    return harness.request(client, "a@example.com", instance,
+                           helo="mail.example.com", rcpt="b@example.net",
+                           **extra).encode()
 
 
 DUNNO = b"action=DUNNO\n\n"
-
-
-def wait_until(pred, timeout=TIMEOUT, what="condition", interval=0.02):
-    """Poll pred() until it returns a true value; Failure at the deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
-        v = pred()
-        if v:
-            return v
-        if time.monotonic() >= deadline:
-            raise Failure("timed out after %.1fs waiting for %s" %
-                          (timeout, what))
-        time.sleep(interval)
-
-
-def rss_kb(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise Failure("no VmRSS for pid %d" % pid)
 
 
 def cpu_seconds(pid):
@@ -111,15 +68,6 @@ def cpu_seconds(pid):
 
 def rss_bound_kb():
     return (512 if ASAN else 64) * 1024
-
-
-def free_port(family, host):
-    s = socket.socket(family, socket.SOCK_STREAM)
-    try:
-        s.bind((host, 0))
-        return s.getsockname()[1]
-    finally:
-        s.close()
 
 
 def have_ipv6_loopback():
@@ -148,94 +96,23 @@ def decisions(log, conn=None):
     return out
 
 
-class Client:
-    """A policy client: one socket, a read buffer, deadlines everywhere."""
+class Client(harness.Client):
+    """A policy client of a test (closed at its cleanup).  These tests are
+    about the server, not SPF: every answer is DUNNO."""
 
     def __init__(self, ctx, addr, family=socket.AF_UNIX):
-        self.buf = b""
-        self.sock = socket.socket(family, socket.SOCK_STREAM)
+        harness.Client.__init__(self, addr, family, TIMEOUT)
         ctx.sockets.append(self.sock)
-        self.sock.settimeout(TIMEOUT)
-        try:
-            self.sock.connect(addr)
-        except OSError as e:
-            raise Failure("connect to %s: %s" % (addr, e))
-
-    def send(self, data, tolerate_close=False):
-        try:
-            self.sock.sendall(data)
-        except (BrokenPipeError, ConnectionResetError):
-            if not tolerate_close:
-                raise Failure("the daemon closed the connection while we "
-                              "were sending")
-        except socket.timeout:
-            raise Failure("send blocked for %.0fs: the daemon stopped "
-                          "reading without closing" % TIMEOUT)
-
-    def read_reply(self, timeout=TIMEOUT):
-        deadline = time.monotonic() + timeout
-        while b"\n\n" not in self.buf:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise Failure("no reply within %.1fs (have %r)" %
-                              (timeout, self.buf[:80]))
-            self.sock.settimeout(left)
-            try:
-                d = self.sock.recv(65536)
-            except socket.timeout:
-                continue
-            except ConnectionResetError:
-                raise Failure("connection reset before the reply")
-            if not d:
-                raise Failure("EOF before the reply (have %r)" %
-                              self.buf[:80])
-            self.buf += d
-        i = self.buf.index(b"\n\n") + 2
-        reply, self.buf = self.buf[:i], self.buf[i:]
-        return reply
 
     def expect_dunno(self, timeout=TIMEOUT):
         r = self.read_reply(timeout)
         check(r == DUNNO, "reply %r, expected %r" % (r, DUNNO))
 
-    def ask(self, instance, **kw):
-        self.send(request(instance, **kw))
+    def dunno(self, req, **kw):
+        """A request answered DUNNO: req itself (bytes), or
+        request(req, **kw)."""
+        self.send(req if isinstance(req, bytes) else request(req, **kw))
         self.expect_dunno()
-
-    def expect_eof(self, timeout=TIMEOUT):
-        """Wait for the daemon to close; return what it sent before."""
-        deadline = time.monotonic() + timeout
-        data = self.buf
-        self.buf = b""
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise Failure("connection not closed within %.1fs" %
-                              timeout)
-            self.sock.settimeout(left)
-            try:
-                d = self.sock.recv(65536)
-            except socket.timeout:
-                continue
-            except ConnectionResetError:
-                # the daemon closed with our input unread: as good as EOF
-                return data
-            if not d:
-                return data
-            data += d
-
-    def expect_silence(self, seconds):
-        """Nothing may arrive, and the connection must stay up."""
-        self.sock.settimeout(seconds)
-        try:
-            d = self.sock.recv(65536)
-        except socket.timeout:
-            return
-        finally:
-            self.sock.settimeout(TIMEOUT)
-        if d:
-            raise Failure("got %r where no reply was expected" % d[:80])
-        raise Failure("connection closed where it should stay open")
 
     def unread(self):
         """Bytes we sent that the daemon has not read yet (AF_UNIX)."""
@@ -244,29 +121,18 @@ class Client:
         return buf[0]
 
     def wait_consumed(self):
-        wait_until(lambda: self.unread() == 0, what="the daemon to read "
-                   "what we sent")
-
-    def close(self):
-        self.sock.close()
+        wait_until(lambda: self.unread() == 0, TIMEOUT, "the daemon to "
+                   "read what we sent")
 
 
-class Daemon:
-    """One spfpd process, logging to stderr (-d) into a file of ctx.dir."""
+class Daemon(harness.Daemon):
+    """One spfpd process of a test, logging to stderr (-d) into a file of
+    ctx.dir, or with syslog (a SyslogSink) there, without -d."""
 
     def __init__(self, ctx, conf=None, args=(), rlimit_nofile=None,
                  stdio=False, wait=True, syslog=None):
-        self.ctx = ctx
         self.n = len(ctx.daemons) + 1
-        self.logpath = os.path.join(ctx.dir, "daemon%d.log" % self.n)
-        self.syslog = syslog            # a SyslogSink: no -d, log there
-        self.cmd = [ARGS.spfpd] if syslog else [ARGS.spfpd, "-d"]
-        if stdio:
-            self.cmd.append("--stdio")
-        if conf is not None:
-            self.cmd += ["-c", conf]
-        self.cmd += list(args)
-        self.logfile = open(self.logpath, "wb")
+        self.syslog = syslog
 
         def preexec():
             if rlimit_nofile is not None:
@@ -274,66 +140,18 @@ class Daemon:
                 resource.setrlimit(resource.RLIMIT_NOFILE,
                                    (rlimit_nofile, rlimit_nofile))
 
-        try:
-            self.proc = subprocess.Popen(
-                self.cmd,
-                stdin=subprocess.PIPE if stdio else subprocess.DEVNULL,
-                stdout=subprocess.PIPE if stdio else self.logfile,
-                stderr=self.logfile, preexec_fn=preexec,
-                start_new_session=True, close_fds=True)
-        except OSError as e:
-            self.logfile.close()
-            raise Failure("cannot run %s: %s" % (self.cmd[0], e))
-        ctx.daemons.append(self)        # from now on, cleanup() stops it
-        self.pid = self.proc.pid
-        self.terminated = False         # we sent SIGTERM at the end
-        if wait and not stdio:
-            self.wait_started()
+        harness.Daemon.__init__(
+            self, ARGS.spfpd, conf,
+            os.path.join(ctx.dir, "daemon%d.log" % self.n), args=args,
+            track=ctx.daemons, stdio=stdio, debug=syslog is None,
+            wait=wait, preexec_fn=preexec, start_new_session=True,
+            close_fds=True)
 
-    def log(self):
-        with open(self.logpath, "rb") as f:
-            return f.read().decode("utf-8", "replace")
-
-    def tail(self, n=8):
-        return " | ".join(self.log().strip().splitlines()[-n:])
-
-    def wait_started(self):
-        def ready():
-            if self.syslog is not None:
-                self.syslog.read()
-            if "started, version" in (self.syslog.text() if self.syslog
-                                      else self.log()):
-                return True
-            if self.proc.poll() is not None:
-                raise Failure("daemon exited with %s at start: %s" %
-                              (self.proc.returncode, self.tail()))
-            return False
-        wait_until(ready, what="the daemon to start")
-
-    def wait_log(self, pattern, timeout=TIMEOUT, what=None):
-        rx = re.compile(pattern)
-
-        def found():
-            return rx.search(self.log())
-        try:
-            return wait_until(found, timeout, what or repr(pattern))
-        except Failure as e:
-            raise Failure("%s; log: %s" % (e, self.tail()))
-
-    def wait_exit(self, timeout=TIMEOUT):
-        try:
-            return self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            raise Failure("daemon did not exit within %.1fs" % timeout)
-
-    def alive(self):
-        return self.proc.poll() is None
-
-    def rss(self):
-        return rss_kb(self.pid)
-
-    def signal(self, sig):
-        self.proc.send_signal(sig)
+    def started(self):
+        if self.syslog is None:
+            return harness.Daemon.started(self)
+        self.syslog.read()
+        return "started, version" in self.syslog.text()
 
 
 class SyslogSink:
@@ -375,7 +193,7 @@ class SyslogSink:
             seen = len(self.lines)
             left = deadline - time.monotonic()
             if left <= 0:
-                raise Failure("timed out after %.1fs waiting for syslog "
+                raise Fail("timed out after %.1fs waiting for syslog "
                               "line %r; syslog: %s" % (
                                   timeout, pattern,
                                   " | ".join(self.lines[-5:])))
@@ -429,7 +247,7 @@ class Ctx:
             p = subprocess.run([ARGS.spfpd] + args, stdin=subprocess.DEVNULL,
                                capture_output=True, timeout=timeout)
         except subprocess.TimeoutExpired:
-            raise Failure("spfpd %s did not exit within %.0fs" %
+            raise Fail("spfpd %s did not exit within %.0fs" %
                           (" ".join(args), timeout))
         out = p.stdout.decode("utf-8", "replace")
         err = p.stderr.decode("utf-8", "replace")
@@ -446,53 +264,34 @@ class Ctx:
                 s.close()
             except OSError:
                 pass
+        # a daemon that exited by itself: its test checked the status
         for d in self.daemons:
-            if d.proc.poll() is None:
-                d.terminated = True
-                d.proc.send_signal(signal.SIGTERM)
+            d.terminate()
         for d in self.daemons:
-            if d.terminated:
-                try:
-                    rc = d.proc.wait(TIMEOUT)
-                    if rc != 0:
-                        problems.append("daemon %d exited with %d on "
-                                        "SIGTERM" % (d.n, rc))
-                except subprocess.TimeoutExpired:
-                    problems.append("daemon %d did not exit within %.0fs "
-                                    "of SIGTERM" % (d.n, TIMEOUT))
-            elif d.proc.returncode < 0:
-                problems.append("daemon %d killed by signal %d" %
-                                (d.n, -d.proc.returncode))
-            if d.proc.poll() is None:
-                d.proc.kill()
-                d.proc.wait()
-            for f in (d.proc.stdin, d.proc.stdout):
-                if f is not None:
-                    f.close()
-            d.logfile.close()
-        texts = []
-        for d in self.daemons:
-            texts.append(("daemon %d: %s (pid %d, exit %s)" %
-                          (d.n, " ".join(d.cmd), d.pid, d.proc.returncode),
-                          d.log()))
-        texts += self.extra_logs
+            problems += ["daemon %d: %s" % (d.n, p) for p in
+                         d.reap(TIMEOUT) + d.problems(d.terminated)]
+            self.log(logf, "daemon %d: %s (pid %d, exit %s)" % (
+                d.n, " ".join(d.cmd), d.pid, d.proc.returncode), d.log())
+        texts = list(self.extra_logs)
         for i, k in enumerate(self.sinks):
             k.read() if k.sock.fileno() >= 0 else None
             texts.append(("syslog %d: %s" % (i + 1, k.path),
                           "\n".join(k.lines)))
         for title, text in texts:
-            logf.write("==== %s: %s\n" % (self.name, title))
-            logf.write(text)
-            if text and not text.endswith("\n"):
-                logf.write("\n")
-            for mark in SANITIZER_MARKS:
-                if mark in text:
-                    problems.append("sanitizer report (%s) in %s" %
-                                    (mark, title.split(":")[0]))
-                    break
+            self.log(logf, title, text)
+            mark = sanitizer_mark(text)
+            if mark:
+                problems.append("sanitizer report (%s) in %s" %
+                                (mark, title.split(":")[0]))
         logf.flush()
         shutil.rmtree(self.dir, ignore_errors=True)
         return problems
+
+    def log(self, logf, title, text):
+        logf.write("==== %s: %s\n" % (self.name, title))
+        logf.write(text)
+        if text and not text.endswith("\n"):
+            logf.write("\n")
 
 
 # ---------------------------------------------------------------- tests
@@ -511,8 +310,8 @@ def test(name):
 def t_two_requests(ctx):
     d = ctx.daemon()
     c = ctx.client()
-    c.ask("two.1")
-    c.ask("two.2")
+    c.dunno("two.1")
+    c.dunno("two.2")
     d.wait_log(r"instance=two\.2 ")
     dec = decisions(d.log())
     check([x[1] for x in dec] == ["two.1", "two.2"] and
@@ -542,16 +341,18 @@ def t_dribble(ctx):
     for b in request("drip.1"):
         c.send(bytes([b]))
     c.expect_dunno()
-    c.ask("drip.2")
+    c.dunno("drip.2")
     del d
+
+
+def crlf(req):
+    return req.replace(b"\n", b"\r\n")
 
 
 @test("crlf-line-ends")
 def t_crlf(ctx):
     d = ctx.daemon()
-    c = ctx.client()
-    c.send(request("crlf.1").replace(b"\n", b"\r\n"))
-    c.expect_dunno()
+    ctx.client().dunno(crlf(request("crlf.1")))
     d.wait_log(r"instance=crlf\.1 client=192\.0\.2\.1 ")
 
 
@@ -573,10 +374,9 @@ def t_line_at_limit(ctx):
     d = ctx.daemon(max_line_length=256)
     c = ctx.client()
     value = "y" * (256 - len("sender="))       # a line of exactly 256 bytes
-    c.ask("lim.1", sender=value)
+    c.dunno("lim.1", sender=value)
     # a CR before the newline is not counted
-    c.send(request("lim.2", sender=value).replace(b"\n", b"\r\n"))
-    c.expect_dunno()
+    c.dunno(crlf(request("lim.2", sender=value)))
     # client text is cut at 100 bytes in the log, "..." marks the cut
     d.wait_log(r"instance=lim\.2 .* sender=<y{100}\.\.\.>")
 
@@ -585,7 +385,7 @@ def t_line_at_limit(ctx):
 def t_log_escaping(ctx):
     d = ctx.daemon()
     c = ctx.client()
-    c.ask("esc.1", helo_name="a\x01b\\c\x7fd\xe9")
+    c.dunno("esc.1", helo_name="a\x01b\\c\x7fd\xe9")
     d.wait_log(r"helo=<a\\x01b\\x5cc\\x7fd\\xc3\\xa9>")
 
 
@@ -638,7 +438,7 @@ def stdio_batch(ctx, conf, stdin, stdout, args=("-d",)):
                                list(args), stdin=stdin, stdout=stdout,
                                stderr=e, timeout=TIMEOUT)
         except subprocess.TimeoutExpired:
-            raise Failure("spfpd --stdio with stdin %s did not exit "
+            raise Fail("spfpd --stdio with stdin %s did not exit "
                           "within %.0fs" % (getattr(stdin, "name", stdin),
                                             TIMEOUT))
     with open(err, "rb") as f:
@@ -783,7 +583,7 @@ def malformed_case(name, payload, expect, conf=None, half_close=False,
     def run(ctx):
         d = ctx.daemon(**(conf or {}))
         good = ctx.client()
-        good.ask("good.1")              # conn=1, surely accepted
+        good.dunno("good.1")              # conn=1, surely accepted
         bad = ctx.client()
         t0 = time.monotonic()
         if payload:
@@ -807,7 +607,7 @@ def malformed_case(name, payload, expect, conf=None, half_close=False,
                 check(time.monotonic() < deadline, "bad client not "
                       "disconnected within %.1fs" % (stall + TIMEOUT))
                 i += 1
-                good.ask("keep.%d" % i)
+                good.dunno("keep.%d" % i)
             el = time.monotonic() - t0
             check(el >= stall - 0.3, "disconnected after %.2fs, before "
                   "the %.0fs timeout" % (el, stall))
@@ -816,7 +616,7 @@ def malformed_case(name, payload, expect, conf=None, half_close=False,
             check(b"action=" not in data and data == b"",
                   "the bad client got %r" % data[:80])
         d.wait_log(expect)
-        good.ask("good.2")
+        good.dunno("good.2")
         r = d.rss()
         check(r < rss_bound_kb(), "VmRSS %d kB after the bad input" % r)
         check(not decisions(d.log(), conn=2), "a decision for the bad "
@@ -935,7 +735,7 @@ def t_sighup(ctx):
     d = ctx.daemon()
     path = os.path.join(ctx.dir, "spfpd.conf")
     c = ctx.client()
-    c.ask("hup.1")
+    c.dunno("hup.1")
     # a broken file: logged, running config kept, connection unharmed
     with open(path, "a") as f:
         f.write("whitelist = 192.0.2.0/24\nno_such_key = 1\n")
@@ -944,12 +744,12 @@ def t_sighup(ctx):
                r"configuration" % re.escape(path))
     check("unknown option 'no_such_key'" in d.log(), "the error itself "
           "is not logged: %s" % d.tail())
-    c.ask("hup.2")
+    c.dunno("hup.2")
     # a good file whitelisting the client: the same connection sees it
     ctx.conf(whitelist="192.0.2.0/24")
     d.signal(signal.SIGHUP)
     d.wait_log(r"reloaded configuration from %s" % re.escape(path))
-    c.ask("hup.3")
+    c.dunno("hup.3")
     d.wait_log(r"instance=hup\.3 ")
     dec = {x[1]: x for x in decisions(d.log())}
     check(dec["hup.1"][3] == "unchecked" and dec["hup.2"][3] == "unchecked",
@@ -964,7 +764,7 @@ def t_sighup(ctx):
 def t_sigterm(ctx):
     d = ctx.daemon()
     c = ctx.client()
-    c.ask("term.1")
+    c.dunno("term.1")
     check(os.path.exists(ctx.sock), "no socket file")
     d.signal(signal.SIGTERM)
     data = c.expect_eof()               # idle connection: closed at once
@@ -1001,7 +801,7 @@ def t_stale(ctx):
     d = ctx.daemon()
     check("removed stale socket %s" % ctx.sock in d.log(), "no log of the "
           "stale socket: %s" % d.tail())
-    ctx.client().ask("stale.1")
+    ctx.client().dunno("stale.1")
 
 
 @test("live-socket-refused")
@@ -1017,7 +817,7 @@ def t_live(ctx):
           "fatal: cannot listen on unix:%s" % ctx.sock in log,
           "second daemon's log: %s" % b.tail())
     check(os.path.exists(ctx.sock), "the live socket file was removed")
-    ctx.client().ask("live.1")
+    ctx.client().dunno("live.1")
     check(a.alive(), "first daemon died")
 
 
@@ -1055,19 +855,19 @@ def tcp_case(family, host, spec_host):
         if family == socket.AF_INET6 and not have_ipv6_loopback():
             raise Skip("no IPv6 loopback (::1)")
         for attempt in range(3):        # the port may be taken meanwhile
-            port = free_port(family, host)
+            port = free_port(host, family)
             d = Daemon(ctx, ctx.conf(listen="inet:%s:%d" % (spec_host,
                                                             port)),
                        wait=False)
             try:
                 d.wait_started()
                 break
-            except Failure:
+            except Fail:
                 if "Address already in use" not in d.log() or attempt == 2:
                     raise
         c = ctx.client((host, port), family)
-        c.ask("tcp.1")
-        c.ask("tcp.2")
+        c.dunno("tcp.1")
+        c.dunno("tcp.2")
         peer = ("[%s]" % host) if family == socket.AF_INET6 else host
         d.wait_log(r"conn=1 connect from %s:%d" %
                    (re.escape(peer), c.sock.getsockname()[1]))
@@ -1086,7 +886,7 @@ def t_max_connections(ctx):
     first = []
     for i in range(5):
         c = ctx.client()
-        c.ask("max.%d" % i)             # answered: accepted
+        c.dunno("max.%d" % i)             # answered: accepted
         first.append(c)
     sixth = ctx.client()                # waits in the listen queue
     sixth.send(request("max.6"))
@@ -1094,7 +894,7 @@ def t_max_connections(ctx):
     d.wait_log(r"warning: max_connections \(5\) reached: not accepting "
                r"until a connection closes")
     for c in first[1:]:
-        c.ask("max.again")              # the five still work
+        c.dunno("max.again")              # the five still work
     first[0].close()
     sixth.expect_dunno()
     d.wait_log(r"instance=max\.6 ")
@@ -1109,7 +909,7 @@ def t_emfile(ctx):
     clients = [ctx.client() for _ in range(40)]
     d.wait_log(r"warning: accept: Too many open files \(\d+ connections "
                r"open\): pausing accept")
-    clients[0].ask("mf.0")              # an accepted one is served
+    clients[0].dunno("mf.0")              # an accepted one is served
     last = clients[-1]                  # still in the listen queue
     last.send(request("mf.last"))
     cpu0 = cpu_seconds(d.pid)
@@ -1122,8 +922,8 @@ def t_emfile(ctx):
         c.close()
     last.expect_dunno()                 # accepting again
     fresh = ctx.client()
-    fresh.ask("mf.fresh")
-    fresh.ask("mf.fresh2")
+    fresh.dunno("mf.fresh")
+    fresh.dunno("mf.fresh2")
 
 
 SYSLOG_HEAD = (r"^<%d>(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "
@@ -1139,7 +939,7 @@ def t_syslog(ctx):
     sink.wait(SYSLOG_HEAD % (22, d.pid) + r"started, version ")
     sink.wait(SYSLOG_HEAD % (22, d.pid) + r"listening on unix:")
     c = ctx.client()
-    c.ask("sl.1")
+    c.dunno("sl.1")
     sink.wait(SYSLOG_HEAD % (22, d.pid) + r"conn=\d+ instance=sl\.1 "
               r"client=192\.0\.2\.1 .* action=DUNNO")
     check(d.log() == "", "stderr not empty: %r" % d.log()[:200])
@@ -1152,7 +952,7 @@ def t_syslog(ctx):
     ctx.conf(syslog_socket=sink.path, syslog_facility="local0")
     d.signal(signal.SIGHUP)
     sink.wait(SYSLOG_HEAD % (134, d.pid) + r"reloaded configuration")
-    c.ask("sl.2")
+    c.dunno("sl.2")
     sink.wait(SYSLOG_HEAD % (134, d.pid) + r"conn=\d+ instance=sl\.2 ")
     d.signal(signal.SIGTERM)
     check(d.wait_exit() == 0, "exit status")
@@ -1174,7 +974,7 @@ def t_syslog_full(ctx):
     conf = ctx.conf(syslog_socket=sink.path, debug="no")
     d = Daemon(ctx, conf, syslog=sink)
     c = ctx.client()
-    c.ask("full.0")
+    c.dunno("full.0")
     sink.wait(r"instance=full\.0 ")
     for k in range(1, n + 1, 1000):    # replies stay under the output cap
         last = min(k + 1000, n + 1)
@@ -1182,11 +982,11 @@ def t_syslog_full(ctx):
         for i in range(k, last):
             c.expect_dunno()
     other = ctx.client()                # and others are served too
-    other.ask("full.other")
+    other.dunno("full.other")
     m = sink.wait(r"warning: (\d+) log messages lost: the syslog socket "
                   r"%s was full" % re.escape(sink.path))
     lost = int(m.group(1))
-    other.ask("full.after")             # the socket drained: logged again
+    other.dunno("full.after")             # the socket drained: logged again
     sink.wait(r"instance=full\.after ")
     got = len(re.findall(r"instance=full\.(\d+|other) ", sink.text())) - 1
     check(lost > 0, "nothing lost with %d lines into a full socket" % n)
@@ -1203,21 +1003,21 @@ def t_syslog_restart(ctx):
     conf = ctx.conf(syslog_socket=sink.path)
     d = Daemon(ctx, conf, syslog=sink)
     c = ctx.client()
-    c.ask("rs.1")
+    c.dunno("rs.1")
     sink.wait(r"instance=rs\.1 ")
     sink.close()                        # syslogd stops ...
-    c.ask("rs.2")                       # (this line is lost)
+    c.dunno("rs.2")                       # (this line is lost)
     sink2 = SyslogSink(ctx)             # ... and starts again
     check(sink2.path == sink.path, "not the same path")
 
     def again():
-        c.ask("rs.%d" % again.i)
+        c.dunno("rs.%d" % again.i)
         again.i += 1
         sink2.read()
         return re.search(r"instance=rs\.\d+ ", sink2.text())
     again.i = 3
     # spfpd connects again on the first failed send, or within a second
-    wait_until(again, what="a line in the new syslog socket",
+    wait_until(again, TIMEOUT, "a line in the new syslog socket",
                interval=0.2)
     check(d.alive(), "daemon died")
 
@@ -1237,8 +1037,7 @@ def main():
         print("FAIL setup: %s is not executable" % ARGS.spfpd)
         print("blackbox: 0 passed, 1 failed")
         return 1
-    with open(ARGS.spfpd, "rb") as f:
-        ASAN = b"__asan_init" in f.read() or "asan" in ARGS.spfpd
+    ASAN = asan_build(ARGS.spfpd) or "asan" in ARGS.spfpd
     # leak checking: the default on Linux x86-64, explicit elsewhere
     os.environ.setdefault("ASAN_OPTIONS", "detect_leaks=1")
     passed = failed = skipped = 0
@@ -1250,20 +1049,14 @@ def main():
             if ARGS.only and not re.search(ARGS.only, name):
                 continue
             ctx = Ctx(name)
-            err = skip = None
             t0 = time.monotonic()
             try:
-                fn(ctx)
-            except Failure as e:
-                err = str(e)
-            except Skip as e:
-                skip = str(e)
-            except Exception as e:
-                tb = traceback.extract_tb(e.__traceback__)[-1]
-                err = "%s: %s (line %d)" % (type(e).__name__, e, tb.lineno)
+                status, why = harness.attempt(fn, ctx, logf)
             finally:
                 problems = ctx.cleanup(logf)
             el = time.monotonic() - t0
+            err = why if status == "fail" else None
+            skip = why if status == "skip" else None
             logf.write("==== %s: %s in %.2fs\n" % (
                 name, "FAIL" if err or problems else
                 "skip" if skip else "ok", el))

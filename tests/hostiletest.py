@@ -20,120 +20,40 @@ Usage: hostiletest.py --spfpd build/spfpd [--log FILE] [--only NAME]
 Prints "ok NAME" / "FAIL NAME: why", "note ..." lines with measurements,
 and "hostile: N passed, M failed".
 """
-import argparse
-import json
 import os
 import re
-import shutil
 import signal
-import socket
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-from harness import Fail, check, run_test  # noqa: E402
-SANITIZER_MARKS = ('AddressSanitizer', 'runtime error:', 'LeakSanitizer')
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import (Client, DNSServer, Fail, Suite,  # noqa: E402
+                     arg_parser, asan_build, check, spf_result)
 
 
-class Daemon:
-    def __init__(self, ctx, extra='', dns_servers=None):
-        self.ctx = ctx
-        self.dir = tempfile.mkdtemp(prefix='hd-', dir=ctx.tmp)
-        self.sock = os.path.join(self.dir, 's.sock')
-        opts = {'listen': 'unix:' + self.sock, 'user': '',
-                'skip_addresses': '', 'ptr_check': 'no',
-                'mail_from_reject': 'no', 'helo_reject': 'no_check',
-                'dns_servers': dns_servers or '127.0.0.1:%d' % ctx.dns_port,
-                'dns_timeout': '1s', 'dns_tries': '1',
-                'lookup_time': '5s', 'authserv_id': 'mx.test'}
-        for line in extra.splitlines():
-            if line.strip():
-                k, v = line.split('=', 1)
-                opts[k.strip()] = v.strip()
-        conf = os.path.join(self.dir, 'spfpd.conf')
-        with open(conf, 'w') as f:
-            for k, v in opts.items():
-                f.write('%s = %s\n' % (k, v))
-        self.logpath = os.path.join(self.dir, 'spfpd.log')
-        self.err = open(self.logpath, 'w')
-        self.proc = subprocess.Popen([ctx.spfpd, '-d', '-c', conf],
-                                     stderr=self.err)
-        deadline = time.time() + 10
-        while True:
-            check(self.proc.poll() is None and time.time() < deadline,
-                  'spfpd did not start')
-            try:
-                s = socket.socket(socket.AF_UNIX)
-                s.connect(self.sock)
-                s.close()
-                break
-            except OSError:
-                time.sleep(0.02)
-        ctx.daemons.append(self)
+class Ctx(Suite):
+    """The run: tests/hostiledns.py on dns_port, the daemons of the test."""
 
-    def log(self):
-        self.err.flush()
-        with open(self.logpath) as f:
-            return f.read()
-
-    def stop(self, sig=signal.SIGTERM):
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-                raise Fail('spfpd did not exit on SIGTERM')
-        text = self.log()
-        self.ctx.logf.write(text)
-        for m in SANITIZER_MARKS:
-            check(m not in text, 'sanitizer report: ' + text[-1500:])
-        check(self.proc.returncode == 0, 'spfpd exited %d' %
-              self.proc.returncode)
+    def daemon(self, extra='', dns_servers=None):
+        """spfpd -d: no rejects nor iprev (the result is in the header),
+        DNS from hostiledns.py unless dns_servers; then extra."""
+        return Suite.daemon(self, {
+            'user': '', 'skip_addresses': '', 'ptr_check': 'no',
+            'mail_from_reject': 'no', 'helo_reject': 'no_check',
+            'dns_servers': dns_servers or '127.0.0.1:%d' % self.dns_port,
+            'dns_timeout': '1s', 'dns_tries': '1', 'lookup_time': '5s',
+            'authserv_id': 'mx.test'}, extra)
 
 
-class Client:
-    n = 0
-
-    def __init__(self, path, timeout=15):
-        self.s = socket.socket(socket.AF_UNIX)
-        self.s.settimeout(timeout)
-        self.s.connect(path)
-        self.buf = b''
-
-    def send(self, ip, sender):
-        Client.n += 1
-        req = ('request=smtpd_access_policy\nprotocol_state=RCPT\n'
-               'client_address=%s\nhelo_name=h.test\nsender=%s\n'
-               'recipient=r@dest.test\ninstance=h%d\n\n' % (ip, sender,
-                                                            Client.n))
-        self.s.sendall(req.encode())
-
-    def reply(self):
-        while b'\n\n' not in self.buf:
-            data = self.s.recv(65536)
-            if not data:
-                raise Fail('connection closed without a reply')
-            self.buf += data
-        r, self.buf = self.buf.split(b'\n\n', 1)
-        return r.decode()[len('action='):]
-
-    def ask(self, ip, sender):
-        self.send(ip, sender)
-        return self.reply()
-
-    def close(self):
-        self.s.close()
+def client(d, timeout=15):
+    """A client of d whose requests name only what spfpd reads."""
+    return Client(d.sock, timeout=timeout, prefix='h', helo='h.test',
+                  rcpt='r@dest.test', protocol_name=None, client_name=None)
 
 
 def result_of(action):
-    m = re.match(r'PREPEND Received-SPF: (\w+) ', action)
-    return m.group(1) if m else action
+    return spf_result(action) or action
 
 
 # kind -> (client, acceptable results)
@@ -156,12 +76,12 @@ CASES = [
 
 
 def t_hostile_answers(ctx):
-    d = Daemon(ctx)
+    d = ctx.daemon()
     bad = []
     for kind, ip, want in CASES:
-        c = Client(d.sock)
-        other = Client(d.sock)
-        c.send(ip, 'a@%s.hostile.test' % kind)
+        c = client(d)
+        other = client(d)
+        c.send_request(ip, 'a@%s.hostile.test' % kind)
         # meanwhile, another client is served (cached after the first)
         t0 = time.time()
         r2 = result_of(other.ask('192.0.2.1', 'b@good.hostile.test'))
@@ -177,7 +97,7 @@ def t_hostile_answers(ctx):
                 kind, r2, other_s))
     # the late answers arrive after their checks gave up: still alive
     time.sleep(2.6)
-    c = Client(d.sock)
+    c = client(d)
     r = result_of(c.ask('192.0.2.1', 'c@good.hostile.test'))
     c.close()
     check(r == 'pass', 'after late answers: %s' % r)
@@ -188,25 +108,26 @@ def t_hostile_answers(ctx):
 def t_vanishing_clients(ctx):
     """Clients that close while their DNS is pending: the answers (or
     timeouts) come for checks whose session is gone (ASan watches)."""
-    d = Daemon(ctx, 'ptr_check = header\nhelo_reject = fail\n')
+    d = ctx.daemon('ptr_check = header\nhelo_reject = fail\n')
     for i in range(30):
-        c = Client(d.sock)
+        c = client(d)
         kind = ('silent', 'late', 'tc', 'manya')[i % 4]
-        c.send('192.0.2.%d' % (i + 1), 'x%d@%s.hostile.test' % (i, kind))
+        c.send_request('192.0.2.%d' % (i + 1),
+                       'x%d@%s.hostile.test' % (i, kind))
         if i % 2:
             time.sleep(0.005)   # some after their queries went out
         c.close()
     time.sleep(3)               # every timeout and late answer is in
-    c = Client(d.sock)
+    c = client(d)
     r = result_of(c.ask('192.0.2.1', 'y@good.hostile.test'))
     c.close()
     check(r == 'pass', 'afterwards: %s' % r)
     d.stop()
 
 
-def load(path, stop, errors, counts, k):
+def load(d, stop, errors, counts, k):
     try:
-        c = Client(path, timeout=10)
+        c = client(d, 10)
         n = 0
         while not stop.is_set():
             r = result_of(c.ask('192.0.2.1', 'l%d@good.hostile.test' % k))
@@ -221,17 +142,17 @@ def load(path, stop, errors, counts, k):
 
 
 def t_sighup_under_load(ctx):
-    d = Daemon(ctx)
+    d = ctx.daemon()
     stop = threading.Event()
     errors, counts = [], {}
-    threads = [threading.Thread(target=load, args=(d.sock, stop, errors,
+    threads = [threading.Thread(target=load, args=(d, stop, errors,
                                                    counts, k))
                for k in range(20)]
     for t in threads:
         t.start()
     for _ in range(5):
         time.sleep(0.3)
-        d.proc.send_signal(signal.SIGHUP)
+        d.signal(signal.SIGHUP)
     time.sleep(0.3)
     stop.set()
     for t in threads:
@@ -248,12 +169,12 @@ def t_sighup_under_load(ctx):
 def t_sigterm_under_load(ctx):
     """SIGTERM while 20 requests wait for DNS: all of them are answered,
     then the daemon exits 0."""
-    d = Daemon(ctx, 'dns_timeout = 5s\n')
-    clients = [Client(d.sock) for _ in range(20)]
+    d = ctx.daemon('dns_timeout = 5s\n')
+    clients = [client(d) for _ in range(20)]
     for k, c in enumerate(clients):
-        c.send('192.0.2.1', 'z%d@late.hostile.test' % k)
+        c.send_request('192.0.2.1', 'z%d@late.hostile.test' % k)
     time.sleep(0.3)
-    d.proc.send_signal(signal.SIGTERM)
+    d.signal(signal.SIGTERM)
     got = []
     for c in clients:
         try:
@@ -264,49 +185,6 @@ def t_sigterm_under_load(ctx):
     d.proc.wait(20)
     d.stop()
     check(got == ['pass'] * 20, 'replies: %s' % got)
-
-
-class TestDNS:
-    """tests/dnsserver.py with a zone, on a port of its own."""
-
-    def __init__(self, ctx, zone, extra=()):
-        self.dir = tempfile.mkdtemp(prefix='dns-', dir=ctx.tmp)
-        zf = os.path.join(self.dir, 'zone.json')
-        with open(zf, 'w') as f:
-            json.dump(zone, f)
-        self.logpath = os.path.join(self.dir, 'queries.log')
-        self.proc = subprocess.Popen(
-            ['/usr/bin/python3', os.path.join(HERE, 'dnsserver.py'),
-             '--zone', zf, '--log', self.logpath] + list(extra),
-            stdout=subprocess.PIPE, text=True)
-        line = self.proc.stdout.readline()
-        if not line.startswith('port '):
-            raise Fail('dnsserver did not start')
-        self.servers = '127.0.0.1:%d' % int(line.split()[1])
-
-    def count(self, name, rtype='TXT'):
-        """questions about name/rtype, over UDP and TCP"""
-        with open(self.logpath) as f:
-            return sum(1 for line in f
-                       if line.split()[1:3] == [name, rtype])
-
-    def stop(self):
-        self.proc.terminate()
-        self.proc.wait()
-
-
-def rss_kb(pid):
-    with open('/proc/%d/status' % pid) as f:
-        for line in f:
-            if line.startswith('VmRSS:'):
-                return int(line.split()[1])
-    return 0
-
-
-def sanitized(pid):
-    """is the daemon built with AddressSanitizer (RSS says little then)?"""
-    with open('/proc/%d/maps' % pid) as f:
-        return 'libasan' in f.read()
 
 
 def stopped_stats(log):
@@ -328,77 +206,74 @@ def t_cache_bytes(ctx):
     n = ctx.attack_domains
     zone = dict(('d%d.big.test' % i, [{'TXT': BIG_TXT}]) for i in range(n))
     zone['warm.test'] = [{'TXT': 'v=spf1 -all'}]
-    dns = TestDNS(ctx, zone, ['--ttl', '3600'])
-    try:
-        extra = 'dns_timeout = 3s\n'
-        if ctx.attack_bytes != 'default':
-            extra += 'dns_cache_bytes = %s\n' % ctx.attack_bytes
-        d = Daemon(ctx, extra, dns.servers)
-        c = Client(d.sock)
-        check(result_of(c.ask('192.0.2.1', 'a@warm.test')) == 'fail',
-              'warm-up')
-        c.close()
-        rss0 = rss_kb(d.proc.pid)
-        errors = []
+    dns = ctx.dns(zone, ['--ttl', '3600'])
+    extra = 'dns_timeout = 3s\n'
+    if ctx.attack_bytes != 'default':
+        extra += 'dns_cache_bytes = %s\n' % ctx.attack_bytes
+    d = ctx.daemon(extra, dns.servers)
+    c = client(d)
+    check(result_of(c.ask('192.0.2.1', 'a@warm.test')) == 'fail',
+          'warm-up')
+    c.close()
+    rss0 = d.rss()
+    errors = []
 
-        def attack(k, nconn):
-            try:
-                cl = Client(d.sock, timeout=30)
-                for i in range(k, n, nconn):
-                    r = result_of(cl.ask('192.0.2.1', 'a@d%d.big.test' % i))
-                    if r != 'none':
-                        errors.append('d%d.big.test: %s' % (i, r))
-                        break
-                cl.close()
-            except (Fail, OSError) as e:
-                errors.append(str(e))
-        threads = [threading.Thread(target=attack, args=(k, 8))
-                   for k in range(8)]
-        t0 = time.time()
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        wall = time.time() - t0
-        rss1 = rss_kb(d.proc.pid)
-        asan = sanitized(d.proc.pid)
-        d.stop()
-        st = stopped_stats(d.log())
-        print('note cache_bytes: %d domains x %d-byte TXT in %.1fs, '
-              'dns_cache_bytes = %s: RSS %.1f MB -> %.1f MB%s; cache %s' % (
-                  n, len(BIG_TXT), wall, ctx.attack_bytes, rss0 / 1024.0,
-                  rss1 / 1024.0, ' (ASan)' if asan else '',
-                  ' '.join('%s=%s' % kv for kv in sorted(st.items()))))
-        check(not errors, '; '.join(errors[:3]))
-        bound = 8 << 20
-        if ctx.attack_bytes != 'default':
-            num, unit = re.match(r'(\d+)([kM]?)$',
-                                 ctx.attack_bytes).groups()
-            bound = int(num) << {'': 0, 'k': 10, 'M': 20}[unit]
-        check('bytes' in st, 'no bytes= in the stopped line')
-        check(st['bytes'] <= bound, 'cache holds %d bytes, over %d' % (
-            st['bytes'], bound))
-        held = bound // (len(BIG_TXT) + 200)
-        if n > held + 1:
-            check(st['evictions'] >= n - held - 1, '%d evictions for %d '
-                  'answers in a cache of %d' % (st['evictions'], n, held))
-        if not asan:
-            # the cache's bound and some of the allocator's slack; without
-            # the bound RSS grows by 16 kB per domain (6.3 MB for 400)
-            grown = (rss1 - rss0) * 1024
-            check(grown <= bound + (2 << 20), 'RSS grew %.1f MB for a '
-                  'cache of %.1f MB' % (grown / 1048576.0,
-                                        bound / 1048576.0))
-    finally:
-        dns.stop()
+    def attack(k, nconn):
+        try:
+            cl = client(d, 30)
+            for i in range(k, n, nconn):
+                r = result_of(cl.ask('192.0.2.1', 'a@d%d.big.test' % i))
+                if r != 'none':
+                    errors.append('d%d.big.test: %s' % (i, r))
+                    break
+            cl.close()
+        except (Fail, OSError) as e:
+            errors.append(str(e))
+    threads = [threading.Thread(target=attack, args=(k, 8))
+               for k in range(8)]
+    t0 = time.time()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.time() - t0
+    rss1 = d.rss()
+    asan = asan_build(ctx.spfpd)
+    d.stop()
+    st = stopped_stats(d.log())
+    print('note cache_bytes: %d domains x %d-byte TXT in %.1fs, '
+          'dns_cache_bytes = %s: RSS %.1f MB -> %.1f MB%s; cache %s' % (
+              n, len(BIG_TXT), wall, ctx.attack_bytes, rss0 / 1024.0,
+              rss1 / 1024.0, ' (ASan)' if asan else '',
+              ' '.join('%s=%s' % kv for kv in sorted(st.items()))))
+    check(not errors, '; '.join(errors[:3]))
+    bound = 8 << 20
+    if ctx.attack_bytes != 'default':
+        num, unit = re.match(r'(\d+)([kM]?)$',
+                             ctx.attack_bytes).groups()
+        bound = int(num) << {'': 0, 'k': 10, 'M': 20}[unit]
+    check('bytes' in st, 'no bytes= in the stopped line')
+    check(st['bytes'] <= bound, 'cache holds %d bytes, over %d' % (
+        st['bytes'], bound))
+    held = bound // (len(BIG_TXT) + 200)
+    if n > held + 1:
+        check(st['evictions'] >= n - held - 1, '%d evictions for %d '
+              'answers in a cache of %d' % (st['evictions'], n, held))
+    if not asan:
+        # the cache's bound and some of the allocator's slack; without
+        # the bound RSS grows by 16 kB per domain (6.3 MB for 400)
+        grown = (rss1 - rss0) * 1024
+        check(grown <= bound + (2 << 20), 'RSS grew %.1f MB for a '
+              'cache of %.1f MB' % (grown / 1048576.0,
+                                    bound / 1048576.0))
 
 
 def failure_run(ctx, name, dns, ttl, n):
     """n sequential messages from name: (upstream questions, seconds)"""
-    d = Daemon(ctx, 'dns_timeout = 500ms\ndns_tries = 1\n'
-               'dns_failure_ttl = %s\n' % ttl, dns.servers)
+    d = ctx.daemon('dns_timeout = 500ms\ndns_tries = 1\n'
+                   'dns_failure_ttl = %s\n' % ttl, dns.servers)
     before = dns.count(name)
-    c = Client(d.sock)
+    c = client(d)
     t0 = time.time()
     for i in range(n):
         r = result_of(c.ask('192.0.2.1', 'm%d@%s' % (i, name)))
@@ -416,35 +291,32 @@ def t_failure_cache(ctx):
     lookup (and one wait), with dns_failure_ttl = 0 they cost N; every
     message gets temperror either way."""
     n = 8
-    dns = TestDNS(ctx, {'dead.test': ['TIMEOUT']},
+    dns = ctx.dns({'dead.test': ['TIMEOUT']},
                   ['--servfail', 'broken.test'])
-    try:
-        got = {}
-        for name in ('dead.test', 'broken.test'):
-            for ttl in ('30s', '0'):
-                got[name, ttl] = failure_run(ctx, name, dns, ttl, n)
-                print('note failure_cache: %d messages from %s, '
-                      'dns_failure_ttl = %s: %d upstream questions, '
-                      '%.2fs' % ((n, name, ttl) + got[name, ttl]))
-        for name in ('dead.test', 'broken.test'):
-            # one message's lookup may be one or two datagrams: c-ares
-            # 1.22+ may wait only 250 ms first, so dns.c (ares_tries)
-            # fills a 500 ms budget with two tries, the second one sent
-            # or not as the timers fall.  What counts is one lookup for
-            # all n messages, not n
-            without, cached = got[name, '0'][0], got[name, '30s'][0]
-            check(without >= n, '%s: %d questions for %d messages without '
-                  'the failure cache' % (name, without, n))
-            check(1 <= cached <= -(-without // n), '%s: %d questions with '
-                  'the failure cache, %d for %d messages without it' %
-                  (name, cached, without, n))
-        check(got['dead.test', '30s'][1] < 0.5 * (n - 1),
-              'dead.test: %.2fs with the failure cache' %
-              got['dead.test', '30s'][1])
-        check(got['dead.test', '0'][1] >= 0.5 * n * 0.9,
-              'dead.test: %.2fs without it' % got['dead.test', '0'][1])
-    finally:
-        dns.stop()
+    got = {}
+    for name in ('dead.test', 'broken.test'):
+        for ttl in ('30s', '0'):
+            got[name, ttl] = failure_run(ctx, name, dns, ttl, n)
+            print('note failure_cache: %d messages from %s, '
+                  'dns_failure_ttl = %s: %d upstream questions, '
+                  '%.2fs' % ((n, name, ttl) + got[name, ttl]))
+    for name in ('dead.test', 'broken.test'):
+        # one message's lookup may be one or two datagrams: c-ares
+        # 1.22+ may wait only 250 ms first, so dns.c (ares_tries)
+        # fills a 500 ms budget with two tries, the second one sent
+        # or not as the timers fall.  What counts is one lookup for
+        # all n messages, not n
+        without, cached = got[name, '0'][0], got[name, '30s'][0]
+        check(without >= n, '%s: %d questions for %d messages without '
+              'the failure cache' % (name, without, n))
+        check(1 <= cached <= -(-without // n), '%s: %d questions with '
+              'the failure cache, %d for %d messages without it' %
+              (name, cached, without, n))
+    check(got['dead.test', '30s'][1] < 0.5 * (n - 1),
+          'dead.test: %.2fs with the failure cache' %
+          got['dead.test', '30s'][1])
+    check(got['dead.test', '0'][1] >= 0.5 * n * 0.9,
+          'dead.test: %.2fs without it' % got['dead.test', '0'][1])
 
 
 def t_resolver_warning(ctx):
@@ -452,11 +324,11 @@ def t_resolver_warning(ctx):
     and once per reload; one on loopback is not.  The daemons get no
     request: nothing is ever sent to 192.0.2.53 (TEST-NET-1)."""
     far = 'warning: dns: resolver 192.0.2.53 is not on this host'
-    d = Daemon(ctx, '', '127.0.0.1:%d, 192.0.2.53' % ctx.dns_port)
+    d = ctx.daemon('', '127.0.0.1:%d, 192.0.2.53' % ctx.dns_port)
     deadline = time.time() + 5
     while far not in d.log() and time.time() < deadline:
         time.sleep(0.05)
-    d.proc.send_signal(signal.SIGHUP)
+    d.signal(signal.SIGHUP)
     while d.log().count(far) < 2 and time.time() < deadline + 5:
         time.sleep(0.05)
     time.sleep(0.2)
@@ -466,10 +338,10 @@ def t_resolver_warning(ctx):
           'got %d:\n%s' % (log.count(far), log[-600:]))
     check('127.0.0.1' not in log.split(far)[1].split('\n')[0],
           'loopback named in: ' + log[-600:])
-    d = Daemon(ctx, '', '127.0.0.1:%d, [::1]:%d' % (ctx.dns_port,
-                                                     ctx.dns_port))
+    d = ctx.daemon('', '127.0.0.1:%d, [::1]:%d' % (ctx.dns_port,
+                                                   ctx.dns_port))
     time.sleep(0.5)
-    d.proc.send_signal(signal.SIGHUP)
+    d.signal(signal.SIGHUP)
     time.sleep(0.5)
     d.stop()
     check('not on this host' not in d.log(), 'warned of loopback: ' +
@@ -487,60 +359,28 @@ TESTS = [
 ]
 
 
-class Ctx:
-    pass
-
-
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument('--spfpd', required=True)
-    ap.add_argument('--log', default='/dev/null')
-    ap.add_argument('--only')
+    ap = arg_parser(__doc__)
     ap.add_argument('--attack-domains', type=int, default=400,
                     help='cache_bytes: sender domains with a big TXT')
     ap.add_argument('--attack-bytes', default='1M',
                     help='cache_bytes: dns_cache_bytes, or "default"')
     args = ap.parse_args()
-    ctx = Ctx()
+    ctx = Ctx('hostile', args.spfpd, open(args.log, 'a'))
     ctx.attack_domains = args.attack_domains
     ctx.attack_bytes = args.attack_bytes
-    ctx.spfpd = os.path.abspath(args.spfpd)
-    ctx.logf = open(args.log, 'a')
-    ctx.tmp = tempfile.mkdtemp(prefix='hostile-')
-    ctx.daemons = []
-    dns = subprocess.Popen(['/usr/bin/python3',
-                            os.path.join(HERE, 'hostiledns.py'), '--log',
-                            os.path.join(ctx.tmp, 'dns.log')],
-                           stdout=subprocess.PIPE, text=True)
-    passed = failed = 0
+    dns = None
     try:
-        line = dns.stdout.readline()
-        check(line.startswith('port '), 'hostiledns did not start')
-        ctx.dns_port = int(line.split()[1])
-        for name, fn in TESTS:
-            if args.only and name != args.only:
-                continue
-            ctx.logf.write('=== %s\n' % name)
-            try:
-                if run_test(name, fn, ctx, ctx.logf):
-                    passed += 1
-                else:
-                    failed += 1
-            finally:
-                for d in ctx.daemons:
-                    if d.proc.poll() is None:
-                        d.proc.kill()
-                        d.proc.wait()
-                ctx.daemons = []
+        dns = DNSServer('hostiledns.py', ['--log', os.path.join(ctx.tmp,
+                                                                'dns.log')])
+        ctx.dns_port = dns.port
+        ctx.run(TESTS, only=args.only)
     except Fail as e:
-        print('FAIL setup: %s' % e)
-        failed += 1
+        ctx.fail('setup', e)
     finally:
-        dns.terminate()
-        dns.wait()
-        shutil.rmtree(ctx.tmp, ignore_errors=True)
-    print('hostile: %d passed, %d failed' % (passed, failed))
-    return 0 if failed == 0 else 1
+        if dns:
+            dns.stop()
+    return ctx.finish()
 
 
 if __name__ == '__main__':

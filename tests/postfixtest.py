@@ -22,7 +22,6 @@ DNS is knotd on loopback with the zones of spftest.py.
 Usage: postfixtest.py --spfpd build/spfpd [--log FILE] [--only NAME]
 Prints "ok NAME" / "FAIL NAME: why" and "postfix: N passed, M failed".
 """
-import argparse
 import glob
 import os
 import pwd
@@ -33,16 +32,13 @@ import smtplib
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from knot import Knot, free_port  # noqa: E402
+from harness import (Daemon, Fail, Knot, Suite, arg_parser,  # noqa: E402
+                     check, free_port, wait_until)
 from spftest import ZONES  # noqa: E402
-from harness import Fail, check, run_test  # noqa: E402
-
-SANITIZER_MARKS = ('AddressSanitizer', 'runtime error:', 'LeakSanitizer')
 
 MASTER_CF = """\
 {p1} inet n - n - - smtpd
@@ -132,9 +128,9 @@ ptr_check = reject
 class World:
     """knotd, Postfix and spfpd (daemon mode) for the whole run."""
 
-    def __init__(self, spfpd, logf):
+    def __init__(self, spfpd, logf, tmp):
         self.logf = logf
-        self.dir = tempfile.mkdtemp(prefix='pftest-')
+        self.dir = tmp
         os.chmod(self.dir, 0o755)       # nobody reads its config here
         self.knot = Knot(self.dir, ZONES)
         self.knot.start()
@@ -198,14 +194,8 @@ class World:
 
     def start_spfpd(self):
         self.conf = self.write_conf('spfpd.conf', self.daemon_extra(''))
-        self.daemon_log = open(os.path.join(self.dir, 'spfpd.log'), 'w+')
-        self.daemon = subprocess.Popen(
-            [self.bin, '-d', '-c', self.conf], stderr=self.daemon_log)
-        deadline = time.time() + 10
-        while 'started, version' not in self.spfpd_log():
-            if self.daemon.poll() is not None or time.time() > deadline:
-                raise Fail('spfpd did not start: ' + self.spfpd_log())
-            time.sleep(0.05)
+        self.daemon = Daemon(self.bin, self.conf,
+                             os.path.join(self.dir, 'spfpd.log'))
 
     def daemon_extra(self, extra):
         """contrib/postfix/spfpd.conf, in our queue directory; as a second
@@ -222,17 +212,12 @@ class World:
         with open(self.conf, 'w') as f:
             f.write(SPFPD_CONF.format(dnsport=self.knot.port,
                                       extra=self.daemon_extra(extra)))
-        self.daemon.send_signal(signal.SIGHUP)
-        deadline = time.time() + 10
-        while self.spfpd_log().count('reloaded configuration') == n:
-            check(time.time() < deadline, 'no reload: ' +
-                  self.spfpd_log()[-500:])
-            time.sleep(0.05)
+        self.daemon.signal(signal.SIGHUP)
+        wait_until(lambda: self.spfpd_log().count('reloaded configuration')
+                   > n, 10, 'the reload: ' + self.spfpd_log()[-500:])
 
     def spfpd_log(self):
-        self.daemon_log.flush()
-        with open(self.daemon_log.name) as f:
-            return f.read()
+        return self.daemon.log()
 
     def maillog(self):
         try:
@@ -256,20 +241,9 @@ class World:
             while os.path.exists(pidfile) and time.time() < deadline:
                 time.sleep(0.1)
         if self.daemon is not None:
-            if self.daemon.poll() is None:
-                self.daemon.terminate()
-                try:
-                    self.daemon.wait(10)
-                except subprocess.TimeoutExpired:
-                    self.daemon.kill()
-                    self.daemon.wait()
-            log = self.spfpd_log()
-            self.logf.write('--- spfpd daemon log\n' + log)
-            if self.daemon.returncode != 0:
-                problems.append('spfpd exited %d' % self.daemon.returncode)
-            for m in SANITIZER_MARKS:
-                if m in log:
-                    problems.append('sanitizer report in the spfpd log')
+            self.daemon.terminate()
+            problems += self.daemon.reap(10) + self.daemon.problems()
+            self.logf.write('--- spfpd daemon log\n' + self.spfpd_log())
         self.logf.write('--- postfix maillog\n' + self.maillog())
         self.knot.stop()
         # spawned spfpd processes run as nobody: none may be left
@@ -287,14 +261,13 @@ class World:
 
 
 def wait_port(port):
-    deadline = time.time() + 20
-    while time.time() < deadline:
+    def listens():
         try:
             socket.create_connection(('127.0.0.1', port), 1).close()
-            return
+            return True
         except OSError:
-            time.sleep(0.1)
-    raise Fail('nothing listens on port %d' % port)
+            return False
+    wait_until(listens, 20, 'a listener on port %d' % port, 0.1)
 
 
 class Session:
@@ -340,11 +313,12 @@ MESSAGE = (b'From: a@example.com\r\nTo: u@dest.test\r\n'
 
 
 def wait_delivered(world, n):
-    deadline = time.time() + 30
-    while len(world.delivered()) < n:
-        check(time.time() < deadline, 'delivered %d of %d; maillog: %s' %
-              (len(world.delivered()), n, world.maillog()[-1500:]))
-        time.sleep(0.1)
+    try:
+        wait_until(lambda: len(world.delivered()) >= n, 30,
+                   '%d deliveries' % n, 0.1)
+    except Fail as e:
+        raise Fail('%s: delivered %d; maillog: %s' % (
+            e, len(world.delivered()), world.maillog()[-1500:]))
     return world.delivered()
 
 
@@ -356,18 +330,24 @@ def headers_of(path):
 
 # ----- tests -----
 
-def t_forged_refused(w, port):
-    s = Session(port, '198.51.100.1', 'forger.example.com')
-    r = s.rcpts('a@example.com', ['u@dest.test'])
+def rcpt(port, addr, helo, sender):
+    """One session, one recipient: the reply to its RCPT TO."""
+    s = Session(port, addr, helo)
+    r = s.rcpts(sender, ['u@dest.test'])
     s.close()
-    code, msg = r[0]
+    return r[0]
+
+
+def forged_refused(w, port):
+    code, msg = rcpt(port, '198.51.100.1', 'forger.example.com',
+                     'a@example.com')
     check(code == 550 and msg.startswith('5.7.23 ') and
           'Message rejected due to: SPF fail - not authorized. Please see '
           'https://www.open-spf.org/Why?s=mfrom;id=a@example.com;'
           'ip=198.51.100.1' in msg, '%d %s' % (code, msg))
 
 
-def t_legit_one_header(w, port):
+def legit_one_header(w, port):
     old = set(w.delivered())
     s = Session(port, '192.0.2.1', 'mail.example.com')
     r = s.rcpts('a@example.com', ['u1@dest.test', 'u2@dest.test',
@@ -386,59 +366,26 @@ def t_legit_one_header(w, port):
                         r'permitted sender\)', head, re.M), head)
 
 
-def t_daemon_forged(w):
-    t_forged_refused(w, w.p1)
-
-
-def t_daemon_legit(w):
-    t_legit_one_header(w, w.p1)
-
-
-def t_spawn_forged(w):
-    t_forged_refused(w, w.p2)
-
-
-def t_spawn_legit(w):
-    t_legit_one_header(w, w.p2)
-
-
 def bypasses_refused(w, port):
     """Three forgeries that got 250 through a real Postfix (issue 11),
     each refused now: a long local part, a record libspf2 could not hold
     whole, exp= lookups counted as DNS terms."""
     for sender in ('x' * 200 + '@example.com', 'a@wide.example.com',
                    'a@exp5.example.com'):
-        s = Session(port, '198.51.100.1', 'forger.example.com')
-        r = s.rcpts(sender, ['u@dest.test'])
-        s.close()
-        code, msg = r[0]
+        code, msg = rcpt(port, '198.51.100.1', 'forger.example.com', sender)
         check(code == 550 and msg.startswith('5.7.23 '), '%s: %d %s' %
               (sender[-30:], code, msg))
 
 
-def t_daemon_bypasses(w):
-    bypasses_refused(w, w.p1)
-
-
-def t_spawn_bypasses(w):
-    bypasses_refused(w, w.p2)
-
-
 def t_temperror_defers(w):
-    s = Session(w.p1, '192.0.2.1', 'mail.example.com')
-    r = s.rcpts('a@unknown.test', ['u@dest.test'])
-    s.close()
-    code, msg = r[0]
+    code, msg = rcpt(w.p1, '192.0.2.1', 'mail.example.com', 'a@unknown.test')
     check(code == 450 and msg.startswith('4.7.24 ') and
           'Message deferred due to: SPF temporary error' in msg,
           '%d %s' % (code, msg))
 
 
 def t_no_ptr_refused(w):
-    s = Session(w.p1, '192.0.2.4', 'client.example.com')
-    r = s.rcpts('a@example.com', ['u@dest.test'])
-    s.close()
-    code, msg = r[0]
+    code, msg = rcpt(w.p1, '192.0.2.4', 'client.example.com', 'a@example.com')
     check(code == 550 and msg.startswith('5.7.25 ') and
           'cannot find your reverse hostname, [192.0.2.4]' in msg,
           '%d %s' % (code, msg))
@@ -530,16 +477,23 @@ def t_no_policy_trouble(w):
     check(not bad, '\n'.join(bad[:5]))
 
 
-TESTS = [
-    ('daemon_forged_refused', t_daemon_forged),
-    ('daemon_bypasses_refused', t_daemon_bypasses),
-    ('daemon_legit_one_header', t_daemon_legit),
+# the tests of both modes: fn(w, port), port w.p1 (spfpd as a daemon)
+# or w.p2 (spfpd spawned by Postfix, spawn(8))
+BOTH_MODES = [('forged_refused', forged_refused),
+              ('bypasses_refused', bypasses_refused),
+              ('legit_one_header', legit_one_header)]
+
+
+def mode(prefix, port):
+    return [('%s_%s' % (prefix, name), lambda w, fn=fn: fn(w, port(w)))
+            for name, fn in BOTH_MODES]
+
+
+TESTS = mode('daemon', lambda w: w.p1) + [
     ('daemon_temperror_defers', t_temperror_defers),
     ('daemon_no_ptr_refused', t_no_ptr_refused),
     ('daemon_sighup_same_connection', t_sighup_same_connection),
-    ('spawn_forged_refused', t_spawn_forged),
-    ('spawn_bypasses_refused', t_spawn_bypasses),
-    ('spawn_legit_one_header', t_spawn_legit),
+] + mode('spawn', lambda w: w.p2) + [
     ('data_stage', t_data_stage),
     ('end_of_data_stage', t_end_of_data_stage),
     ('no_policy_trouble_in_maillog', t_no_policy_trouble),
@@ -547,35 +501,22 @@ TESTS = [
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument('--spfpd', required=True)
-    ap.add_argument('--log', default='/dev/null')
-    ap.add_argument('--only')
+    ap = arg_parser(__doc__)
     args = ap.parse_args()
-    logf = open(args.log, 'a')
-    passed = failed = 0
+    suite = Suite('postfix', args.spfpd, open(args.log, 'a'))
     w = None
     try:
-        w = World(os.path.abspath(args.spfpd), logf)
+        w = World(suite.spfpd, suite.logf, suite.tmp)
         w.start_postfix()       # it makes queue/private for the socket
         w.start_spfpd()
-        for name, fn in TESTS:
-            if args.only and name != args.only:
-                continue
-            if run_test(name, fn, w, logf):
-                passed += 1
-            else:
-                failed += 1
-    except Fail as e:
-        print('FAIL setup: %s' % e)
-        failed += 1
+        suite.run(TESTS, w, only=args.only)
+    except (Fail, RuntimeError) as e:     # RuntimeError: from knotd
+        suite.fail('setup', e)
     finally:
         if w is not None:
             for p in w.stop():
-                print('FAIL teardown: %s' % p)
-                failed += 1
-    print('postfix: %d passed, %d failed' % (passed, failed))
-    return 0 if failed == 0 else 1
+                suite.fail('teardown', p)
+    return suite.finish()
 
 
 if __name__ == '__main__':

@@ -9,46 +9,27 @@ path: codec, session, policy, SPF over c-ares against that server), and
 the result is read back from the action it returns.  Every test is counted:
 pass, fail, and the expected failures listed in tests/rfcsuite-known.txt
 (each with its reason, also in the README) are reported as KNOWN and
-counted apart: "rfc7208: N passed, M failed, K known failures".
+counted apart: "rfc7208: N passed, M failed, K known failures".  A test
+listed there that passes is a failure ("listed ..., but passes now"): the
+list must be kept true.  How each daemon ended counts too: a sanitizer
+report or an exit status other than 0 on SIGTERM is a failure.
 
 Usage: rfcsuite.py --spfpd build/spfpd --suite ../shared/data/rfc7208-tests.yml
-       [--only NAME] [--verbose]
-Prints "rfc7208: N passed, M failed".
+       [--only NAME] [--known FILE] [--verbose]
+Prints "rfc7208: N passed, M failed, K known failures".
 """
 import argparse
 import gzip
-import json
 import os
 import re
-import subprocess
 import sys
-import socket
 import tempfile
-import time
 
 import yaml
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-class DNS:
-    def __init__(self, zone, tmp):
-        self.zonefile = os.path.join(tmp, 'zone.json')
-        with open(self.zonefile, 'w') as f:
-            json.dump(zone, f)
-        self.log = os.path.join(tmp, 'queries.log')
-        self.proc = subprocess.Popen(
-            ['/usr/bin/python3', os.path.join(HERE, 'dnsserver.py'),
-             '--zone', self.zonefile, '--log', self.log],
-            stdout=subprocess.PIPE, text=True)
-        line = self.proc.stdout.readline()
-        if not line.startswith('port '):
-            raise RuntimeError('dnsserver did not start')
-        self.port = int(line.split()[1])
-
-    def stop(self):
-        self.proc.terminate()
-        self.proc.wait()
+sys.path.insert(0, HERE)
+from harness import Client, Daemon, Fail, TestDNS  # noqa: E402
 
 
 def norm_zone(zonedata):
@@ -57,55 +38,6 @@ def norm_zone(zonedata):
     for name, recs in (zonedata or {}).items():
         out[str(name)] = recs
     return out
-
-
-class Daemon:
-    """spfpd serving the policy protocol on a UNIX socket in tmp."""
-
-    def __init__(self, spfpd, conf, tmp):
-        self.sock = os.path.join(tmp, 's.sock')
-        self.errlog = open(os.path.join(tmp, 'spfpd.log'), 'w+')
-        self.proc = subprocess.Popen(
-            [spfpd, '-d', '-c', conf, '-l', 'unix:' + self.sock],
-            stderr=self.errlog)
-        # ready when it accepts: the socket file exists from bind(),
-        # a moment before listen()
-        deadline = time.time() + 10
-        while True:
-            if self.proc.poll() is not None or time.time() > deadline:
-                raise RuntimeError('spfpd did not start')
-            self.conn = socket.socket(socket.AF_UNIX)
-            self.conn.settimeout(60)
-            try:
-                self.conn.connect(self.sock)
-                break
-            except OSError:
-                self.conn.close()
-                time.sleep(0.02)
-        self.buf = b''
-        self.n = 0
-
-    def ask(self, attrs):
-        self.n += 1
-        req = ''.join('%s=%s\n' % kv for kv in attrs) + \
-            'instance=t%d\n\n' % self.n
-        self.conn.sendall(req.encode())
-        while b'\n\n' not in self.buf:
-            data = self.conn.recv(65536)
-            if not data:
-                raise RuntimeError('spfpd closed the connection')
-            self.buf += data
-        reply, self.buf = self.buf.split(b'\n\n', 1)
-        return reply.decode('utf-8', 'replace')
-
-    def stop(self):
-        self.conn.close()
-        self.proc.terminate()
-        self.proc.wait()
-        self.errlog.seek(0)
-        log = self.errlog.read()
-        self.errlog.close()
-        return log
 
 
 # The policy the suite runs under: every result ends in a PREPENDed
@@ -124,21 +56,15 @@ ptr_check = no
 """
 
 
-def evaluate(daemon, test):
+def evaluate(client, test):
     """The SPF result (and explanation) of the identity the suite checks:
     MAIL FROM, or HELO when MAIL FROM is empty (RFC 7208 2.4)."""
     mailfrom = test.get('mailfrom', '')
-    reply = daemon.ask([('request', 'smtpd_access_policy'),
-                        ('protocol_state', 'RCPT'),
-                        ('client_address', test['host']),
-                        ('helo_name', test.get('helo', '')),
-                        ('sender', mailfrom),
-                        ('recipient', 'postmaster@example.net')])
-    m = re.match(r'action=550 5\.7\.2[34] (\w+)\|(\w+)\|(.*)$', reply)
+    reply = client.ask(test['host'], mailfrom, helo=test.get('helo', ''))
+    m = re.match(r'550 5\.7\.2[34] (\w+)\|(\w+)\|(.*)$', reply)
     if m:
         return m.group(2), m.group(3)
-    m = re.match(r'action=PREPEND Received-SPF: (\w+) .*identity=(\w+);',
-                 reply)
+    m = re.match(r'PREPEND Received-SPF: (\w+) .*identity=(\w+);', reply)
     if m:
         if mailfrom and m.group(2) == 'helo':
             # chosen only when the MAIL FROM result is "none"
@@ -147,81 +73,97 @@ def evaluate(daemon, test):
     return 'unexpected reply: ' + reply[:200], None
 
 
+def run_scenario(spfpd, doc, only, verbose):
+    """The tests of one scenario (doc) against its zone data, in a spfpd
+    of its own: [(name, passed, want, got, spec)].  How the daemon ended
+    (exit status, sanitizer report) is one more test, named "daemon"."""
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        dns = TestDNS(tmp, norm_zone(doc.get('zonedata')))
+        d = None
+        try:
+            conf = os.path.join(tmp, 'spfpd.conf')
+            with open(conf, 'w') as f:
+                f.write(CONFIG % dns.port)
+            sock = os.path.join(tmp, 's.sock')
+            d = Daemon(spfpd, conf, os.path.join(tmp, 'spfpd.log'),
+                       args=['-l', 'unix:' + sock], sock=sock)
+            client = Client(sock, timeout=60, prefix='t',
+                            rcpt='postmaster@example.net',
+                            protocol_name=None, client_name=None)
+            for tname, test in doc.get('tests', {}).items():
+                if only and tname != only:
+                    continue
+                want = test['result']
+                want = want if isinstance(want, list) else [want]
+                got, expl = evaluate(client, test)
+                ok = got in want
+                if ok and 'explanation' in test and got == 'fail':
+                    ok = expl == test['explanation']
+                    if not ok:
+                        got = 'fail, explanation %r' % expl
+                results.append((tname, ok, want, got, test.get('spec', '')))
+                if verbose:
+                    print('%s %s: want %s got %s' % (
+                        'ok  ' if ok else 'FAIL', tname, want, got))
+            client.close()
+        finally:
+            if d:
+                d.terminate()
+                problems = d.reap() + d.problems()
+                if problems:
+                    results.append(('daemon', False, ['a clean exit'],
+                                    '; '.join(problems) + ': ' +
+                                    d.log()[-2000:], ''))
+            dns.stop()
+    return results
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--spfpd', required=True)
     ap.add_argument('--suite', required=True)
     ap.add_argument('--name', default=None)
     ap.add_argument('--only', default=None)
+    ap.add_argument('--known', default=os.path.join(HERE,
+                                                    'rfcsuite-known.txt'),
+                    help='the known failures (default: %(default)s)')
     ap.add_argument('--verbose', action='store_true')
     args = ap.parse_args()
+    spfpd = os.path.abspath(args.spfpd)
     name = args.name or os.path.basename(args.suite).split('-')[0]
     opener = gzip.open if args.suite.endswith('.gz') else open
     with opener(args.suite, 'rt') as f:
         docs = [d for d in yaml.safe_load_all(f) if d]
-    passed = failed = 0
-    failures = []
-    passed_names = set()
+    results = []
     for doc in docs:
-        tests = doc.get('tests', {})
-        if args.only and args.only not in tests:
+        if args.only and args.only not in doc.get('tests', {}):
             continue
-        with tempfile.TemporaryDirectory() as tmp:
-            dns = DNS(norm_zone(doc.get('zonedata')), tmp)
-            conf = os.path.join(tmp, 'spfpd.conf')
-            with open(conf, 'w') as f:
-                f.write(CONFIG % dns.port)
-            daemon = None
-            try:
-                daemon = Daemon(args.spfpd, conf, tmp)
-                for tname, test in tests.items():
-                    if args.only and tname != args.only:
-                        continue
-                    want = test['result']
-                    want = want if isinstance(want, list) else [want]
-                    got, expl = evaluate(daemon, test)
-                    ok = got in want
-                    if ok and 'explanation' in test and got == 'fail':
-                        ok = expl == test['explanation']
-                        if not ok:
-                            got = 'fail, explanation %r' % expl
-                    if ok:
-                        passed += 1
-                        passed_names.add(tname)
-                    else:
-                        failed += 1
-                        failures.append((tname, want, got,
-                                         test.get('spec', '')))
-                    if args.verbose:
-                        print('%s %s: want %s got %s' % (
-                            'ok  ' if ok else 'FAIL', tname, want, got))
-            finally:
-                if daemon:
-                    log = daemon.stop()
-                    for bad in ('AddressSanitizer', 'runtime error:',
-                                'LeakSanitizer'):
-                        if bad in log:
-                            failed += 1
-                            failures.append(('sanitizer', ['clean'],
-                                             log[-2000:], ''))
-                            break
-                dns.stop()
-    known = load_known(os.path.join(HERE, 'rfcsuite-known.txt'))
-    nknown = 0
-    for tname, want, got, spec in failures:
+        try:
+            results += run_scenario(spfpd, doc, args.only, args.verbose)
+        except Fail as e:
+            results.append(('setup', False, ['spfpd and its DNS server'],
+                            str(e), ''))
+    known = load_known(args.known)
+    passed = failed = nknown = 0
+    for tname, ok, want, got, spec in results:
+        if ok:
+            passed += 1
+            continue
         tag = 'FAIL'
         if tname in known:
             tag = 'KNOWN'
             nknown += 1
+        else:
+            failed += 1
         print('%s %s (RFC %s): want %s, got %s' % (tag, tname, spec,
                                                    '/'.join(want), got))
         if tname in known:
             print('      reason: ' + known[tname])
-    failed -= nknown
     # a listed failure that passes now: the list must say so
-    for tname in sorted(set(known) & passed_names):
-        print('FAIL %s: listed in rfcsuite-known.txt, but passes now: '
-              'remove it from the list' % tname)
+    for tname in sorted(set(known) & set(r[0] for r in results if r[1])):
+        print('FAIL %s: listed in %s, but passes now: remove it from the '
+              'list' % (tname, os.path.basename(args.known)))
         passed -= 1
         failed += 1
     print('%s: %d passed, %d failed, %d known failures' % (

@@ -16,14 +16,14 @@ import argparse
 import json
 import os
 import random
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import (DNSServer, Daemon, Fail, request, rss_kb,  # noqa: E402
+                     write_conf)
 
 # kind of sender domain -> weight (see hostiledns.py)
 MIX = [('good', 60), ('tc', 5), ('manya', 5), ('manytxt', 5),
@@ -43,20 +43,12 @@ def corpus(path, n, seed=1):
             if kind == 'manya':
                 ip = '198.51.%d.%d' % (rnd.randrange(2), rnd.randrange(1,
                                                                        250))
-            f.write('request=smtpd_access_policy\nprotocol_state=RCPT\n'
-                    'client_address=%s\nclient_name=unknown\n'
-                    'helo_name=%s\nsender=u%d@%s\n'
-                    'recipient=r@dest.test\n\n' % (ip, dom, i, dom))
+            f.write(request(ip, 'u%d@%s' % (i, dom), None, helo=dom,
+                            rcpt='r@dest.test', protocol_name=None))
 
 
 def proc_sample(pid):
-    rss = 0
-    with open('/proc/%d/status' % pid) as f:
-        for line in f:
-            if line.startswith('VmRSS:'):
-                rss = int(line.split()[1])
-    fds = len(os.listdir('/proc/%d/fd' % pid))
-    return rss, fds
+    return rss_kb(pid), len(os.listdir('/proc/%d/fd' % pid))
 
 
 def main():
@@ -69,38 +61,26 @@ def main():
     args = ap.parse_args()
     out = os.path.abspath(args.out or tempfile.mkdtemp(prefix='soak-'))
     os.makedirs(out, exist_ok=True)
-    dns = subprocess.Popen(['/usr/bin/python3',
-                            os.path.join(HERE, 'hostiledns.py')],
-                           stdout=subprocess.PIPE, text=True)
-    port = int(dns.stdout.readline().split()[1])
+    dns = DNSServer('hostiledns.py')
     sock = os.path.join(out, 'soak.sock')
-    conf = os.path.join(out, 'soak.conf')
-    with open(conf, 'w') as f:
-        f.write('listen = unix:%s\nuser =\nskip_addresses =\n'
-                'dns_servers = 127.0.0.1:%d\ndns_timeout = 1s\n'
-                'dns_tries = 1\nlookup_time = 5s\nmax_connections = 5000\n'
-                'ptr_check = header\nheader_type = authentication-results\n'
-                'dns_cache_size = 2000\n' % (sock, port))
+    conf = write_conf(os.path.join(out, 'soak.conf'), {
+        'listen': 'unix:' + sock, 'user': '', 'skip_addresses': '',
+        'dns_servers': dns.servers, 'dns_timeout': '1s', 'dns_tries': '1',
+        'lookup_time': '5s', 'max_connections': '5000',
+        'ptr_check': 'header', 'header_type': 'authentication-results',
+        'dns_cache_size': '2000'})
     cpath = os.path.join(out, 'corpus.txt')
     corpus(cpath, 20000)
-    log = open(os.path.join(out, 'spfpd.log'), 'w')
-    d = subprocess.Popen([os.path.abspath(args.spfpd), '-d', '-c', conf],
-                         stderr=log)
     failed = []
     res = {}
     samples = []
+    d = None
     try:
-        for _ in range(200):
-            if d.poll() is not None:
-                raise SystemExit('soak: spfpd did not start, see ' +
-                                 log.name)
-            try:
-                s = socket.socket(socket.AF_UNIX)
-                s.connect(sock)
-                s.close()
-                break
-            except OSError:
-                time.sleep(0.05)
+        try:
+            d = Daemon(os.path.abspath(args.spfpd), conf,
+                       os.path.join(out, 'spfpd.log'), sock=sock)
+        except Fail as e:
+            raise SystemExit('soak: %s' % e)
         lg = subprocess.Popen([os.path.abspath(args.loadgen), '-s',
                                'unix:' + sock, '-c', str(args.conns), '-f',
                                cpath, '-d', str(int(args.minutes * 60)),
@@ -109,8 +89,8 @@ def main():
         t0 = time.time()
         time.sleep(min(10, args.minutes * 60 / 4))
         while lg.poll() is None:
-            if d.poll() is not None:
-                failed.append('spfpd died: exit %d' % d.returncode)
+            if not d.alive():
+                failed.append('spfpd died: exit %d' % d.proc.returncode)
                 break
             rss, fds = proc_sample(d.pid)
             samples.append((time.time() - t0, rss, fds))
@@ -118,23 +98,15 @@ def main():
                   flush=True)
             time.sleep(10)
         res = json.loads(lg.communicate()[0] or '{}')
-        if d.poll() is None:
+        if d.alive():
             rss, fds = proc_sample(d.pid)
             samples.append((time.time() - t0, rss, fds))
     finally:
-        if d.poll() is None:
-            d.send_signal(signal.SIGTERM)
-            d.wait(30)
-        dns.terminate()
-        dns.wait()
-        log.close()
-    with open(os.path.join(out, 'spfpd.log')) as f:
-        text = f.read()
-    for m in ('AddressSanitizer', 'runtime error:', 'LeakSanitizer'):
-        if m in text:
-            failed.append('sanitizer report in %s' % log.name)
-    if d.returncode != 0:
-        failed.append('spfpd exited %s' % d.returncode)
+        if d is not None:
+            d.terminate()
+            failed += d.reap(30) + ['%s (%s)' % (p, d.logpath)
+                                    for p in d.problems()]
+        dns.stop()
     # the baseline is taken once the cache and the connections have
     # filled (a third into the run): growth after that is what matters
     live = [x for x in samples if x[2] > 16] or samples

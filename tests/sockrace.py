@@ -37,26 +37,20 @@ root is a failure, not a skip, since the point is root's behaviour.
 Output as tests/harness.py: "ok NAME" / "FAIL NAME: why", then
 "sockrace: N passed, M failed".
 """
-import argparse
 import ctypes
 import grp
 import os
 import pwd
-import shutil
-import signal
-import socket
 import stat
 import struct
 import subprocess
 import sys
-import tempfile
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-from harness import Fail, check, run_test  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import (Client, Daemon, Skip, Suite, arg_parser,  # noqa: E402
+                     check, sanitizer_mark, write_conf)
 
-SANITIZER_MARKS = ('AddressSanitizer', 'runtime error:', 'LeakSanitizer')
 REFUSED = 'the socket file was replaced after bind'
 BYNAME = 'opening the socket file by name'
 TIMEOUT = 10.0                          # any single wait (ASan starts slowly)
@@ -75,21 +69,18 @@ def drop_net_admin():
         os._exit(126)
 
 
-class Ctx:
-    pass
-
-
-def write_conf(ctx, path, **extra):
+def race_conf(ctx, name, **extra):
+    """A config in ctx.tmp that nobody can read: the socket in ctx.priv
+    for nobody, 0600, then running as nobody."""
     opts = {'listen': 'unix:' + ctx.sock, 'socket_owner': USER,
             'socket_group': ctx.group, 'socket_mode': '0600', 'user': USER,
             'debug': 'yes', 'shutdown_timeout': '2s',
             'helo_reject': 'no_check', 'mail_from_reject': 'no_check',
             'ptr_check': 'no', 'dns_servers': '127.0.0.1:1'}
     opts.update(extra)
-    with open(path, 'w') as f:
-        for k, v in opts.items():
-            f.write('%s = %s\n' % (k, v))
+    path = write_conf(os.path.join(ctx.tmp, name), opts)
     os.chmod(path, 0o644)
+    return path
 
 
 def clean_dir(d):
@@ -97,60 +88,32 @@ def clean_dir(d):
         os.unlink(os.path.join(d, n))   # never follows a symlink
 
 
-class Run:
-    """One start of spfpd: its process and its stderr."""
+def start(ctx, conf, byname):
+    """spfpd as root (without CAP_NET_ADMIN when byname), not waited for."""
+    return Daemon(ctx.spfpd, conf, os.path.join(ctx.tmp, 'spfpd.err'),
+                  wait=False, preexec_fn=drop_net_admin if byname else None)
 
-    def __init__(self, ctx, conf, byname):
-        self.ctx = ctx
-        self.logpath = os.path.join(ctx.tmp, 'spfpd.err')
-        self.logf = open(self.logpath, 'w+')
-        self.proc = subprocess.Popen(
-            [ctx.spfpd, '-d', '-c', conf], stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL, stderr=self.logf,
-            preexec_fn=drop_net_admin if byname else None)
 
-    def log(self):
-        with open(self.logpath) as f:
-            return f.read()
+def listening(d):
+    """True once d listens, False if it exited first."""
+    return d.wait_started(TIMEOUT, exited_ok=True, interval=0.002)
 
-    def wait_started(self):
-        """'listening' or 'exited' (then self.rc is set)."""
-        deadline = time.monotonic() + TIMEOUT
-        while time.monotonic() < deadline:
-            rc = self.proc.poll()
-            if rc is not None:
-                self.rc = rc
-                return 'exited'
-            if 'started, version' in self.log():
-                return 'listening'
-            time.sleep(0.002)
-        raise Fail('spfpd neither listened nor exited in %.0fs: %s' %
-                   (TIMEOUT, self.tail()))
 
-    def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.rc = self.proc.wait(TIMEOUT)
-        except subprocess.TimeoutExpired:
-            raise Fail('spfpd did not exit on SIGTERM')
-        return self.rc
+def stop(d):
+    """SIGTERM: the exit status."""
+    d.terminate()
+    check(not d.reap(TIMEOUT), 'spfpd did not exit on SIGTERM')
+    return d.proc.returncode
 
-    def kill(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
 
-    def finish(self, title):
-        """Append the log to --log; Fail on a sanitizer report."""
-        text = self.log()
-        self.logf.close()
-        self.ctx.logf.write('=== %s\n%s' % (title, text))
-        for m in SANITIZER_MARKS:
-            check(m not in text, 'sanitizer report (%s): see the log' % m)
-        return text
-
-    def tail(self):
-        return ' | '.join(self.log().strip().splitlines()[-3:])
+def finish(ctx, d, title):
+    """Append the log of d to --log; Fail on a sanitizer report."""
+    d.kill()
+    text = d.log()
+    ctx.logf.write('=== %s\n%s' % (title, text))
+    m = sanitizer_mark(text)
+    check(not m, 'sanitizer report (%s): see the log' % m)
+    return text
 
 
 def socket_state(path):
@@ -163,30 +126,25 @@ def plain_start(ctx, byname, conf, want_mode):
     """spfpd without a racer: the socket gets owner, group and mode, a
     client gets an answer, SIGTERM removes the socket, exit 0."""
     clean_dir(ctx.priv)
-    r = Run(ctx, conf, byname)
+    d = start(ctx, conf, byname)
     try:
-        how = r.wait_started()
-        check(how == 'listening', 'spfpd exited with %s: %s' %
-              (getattr(r, 'rc', '?'), r.tail()))
+        check(listening(d), 'spfpd exited with %s: %s' %
+              (d.proc.returncode, d.tail()))
         got = socket_state(ctx.sock)
         want = (True, ctx.uid, ctx.gid, want_mode)
         check(got == want, 'socket (is socket, uid, gid, mode) is %s, '
               'expected %s' % (fmt_state(got), fmt_state(want)))
-        c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        c.settimeout(TIMEOUT)
-        c.connect(ctx.sock)
-        c.sendall(b'request=smtpd_access_policy\n'
-                  b'client_address=192.0.2.1\n\n')
-        reply = c.recv(4096)
+        c = Client(ctx.sock, timeout=TIMEOUT)
+        c.send(b'request=smtpd_access_policy\n'
+               b'client_address=192.0.2.1\n\n')
+        c.reply()
         c.close()
-        check(reply.startswith(b'action='), 'reply %r' % reply)
-        rc = r.stop()
+        rc = stop(d)
         check(rc == 0, 'exit status %d on SIGTERM' % rc)
         check(not os.path.lexists(ctx.sock), 'socket file left at exit')
     finally:
-        r.kill()
-        text = r.finish('plain start, %s' %
-                        ('by name' if byname else 'SIOCUNIXFILE'))
+        text = finish(ctx, d, 'plain start, %s' %
+                      ('by name' if byname else 'SIOCUNIXFILE'))
     check((BYNAME in text) == byname,
           'expected the socket file %s; log: %s' %
           ('opened by name' if byname else 'from SIOCUNIXFILE',
@@ -198,8 +156,7 @@ def fmt_state(s):
 
 
 def t_owner_mode(ctx):
-    conf = os.path.join(ctx.tmp, 'plain.conf')
-    write_conf(ctx, conf)
+    conf = race_conf(ctx, 'plain.conf')
     plain_start(ctx, False, conf, 0o600)
     plain_start(ctx, True, conf, 0o600)
 
@@ -227,10 +184,12 @@ def no_default_acl(ctx):
 def t_default_acl(ctx):
     # a default ACL masks the mode the umask gives (here to 0600): spfpd
     # must still end with socket_mode, as its chmod by name used to give
+    why = no_default_acl(ctx)
+    if why:
+        raise Skip(why)
     os.setxattr(ctx.priv, 'system.posix_acl_default', DEFAULT_ACL)
     try:
-        conf = os.path.join(ctx.tmp, 'acl.conf')
-        write_conf(ctx, conf, socket_mode='0660')
+        conf = race_conf(ctx, 'acl.conf', socket_mode='0660')
         plain_start(ctx, False, conf, 0o660)
         plain_start(ctx, True, conf, 0o660)
     finally:
@@ -243,13 +202,13 @@ def race_once(ctx, conf, byname, i, st):
         [ctx.sockrace, ctx.priv, SOCK, ctx.target, '%d' % (TIMEOUT * 1000)],
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True,
         user=ctx.uid, group=ctx.gid, extra_groups=[])
-    r = None
+    d = None
     verdict = '(not run)'
     try:
         line = racer.stdout.readline().strip()
         check(line == 'ready', 'racer: %r' % line)
-        r = Run(ctx, conf, byname)
-        how = r.wait_started()
+        d = start(ctx, conf, byname)
+        listened = listening(d)
         try:
             out = racer.communicate(timeout=TIMEOUT)[0].strip()
         except subprocess.TimeoutExpired:
@@ -258,7 +217,7 @@ def race_once(ctx, conf, byname, i, st):
         verdict = out.splitlines()[-1] if out else '(nothing)'
         st['racer ' + verdict] = st.get('racer ' + verdict, 0) + 1
         swapped = verdict.startswith('swapped')
-        if how == 'listening':
+        if listened:
             st['listened'] += 1
             if not swapped:
                 # the race lost: the socket must be right
@@ -267,17 +226,17 @@ def race_once(ctx, conf, byname, i, st):
                 if got != want:
                     ctx.bad.append('start %d: socket %s, expected %s' %
                                    (i, fmt_state(got), fmt_state(want)))
-            rc = r.stop()
+            rc = stop(d)
             if rc != 0:
                 ctx.bad.append('start %d: exit %d on SIGTERM: %s' %
-                               (i, rc, r.tail()))
+                               (i, rc, d.tail()))
         else:
-            log = r.log()
-            if r.rc == 1 and REFUSED in log:
+            rc = d.proc.returncode
+            if rc == 1 and REFUSED in d.log():
                 st['refused'] += 1
             else:
                 ctx.bad.append('start %d: spfpd exited %d without the '
-                               'refusal: %s' % (i, r.rc, r.tail()))
+                               'refusal: %s' % (i, rc, d.tail()))
         if swapped and not os.path.islink(ctx.sock):
             ctx.bad.append('start %d: spfpd removed the racer\'s symlink'
                            ' (not its own file)' % i)
@@ -285,11 +244,10 @@ def race_once(ctx, conf, byname, i, st):
         if racer.poll() is None:
             racer.kill()
             racer.wait()
-        if r is not None:
-            r.kill()
-            text = r.finish('race start %d (%s), racer: %s' %
-                            (i, 'by name' if byname else 'SIOCUNIXFILE',
-                             verdict))
+        if d is not None:
+            text = finish(ctx, d, 'race start %d (%s), racer: %s' %
+                          (i, 'by name' if byname else 'SIOCUNIXFILE',
+                           verdict))
             if (BYNAME in text) != byname:
                 ctx.bad.append('start %d: expected the socket file %s' %
                                (i, 'opened by name' if byname
@@ -305,8 +263,7 @@ def race_once(ctx, conf, byname, i, st):
 
 
 def t_race(ctx):
-    conf = os.path.join(ctx.tmp, 'race.conf')
-    write_conf(ctx, conf)
+    conf = race_conf(ctx, 'race.conf')
     ctx.bad = []
     ctx.changed = []
     stats = {}
@@ -342,74 +299,55 @@ def t_race(ctx):
           'this run proved nothing')
 
 
-TESTS = [                               # name, test, why it cannot run
-    ('socket-owner-mode', t_owner_mode, None),
-    ('default-acl-mode', t_default_acl, no_default_acl),
-    ('race-symlink-swap', t_race, None),
+TESTS = [
+    ('socket-owner-mode', t_owner_mode),
+    ('default-acl-mode', t_default_acl),
+    ('race-symlink-swap', t_race),
 ]
 
 
+def setup(ctx):
+    """The victim: root's file in root's directory; the socket's
+    directory, nobody's as private/ is postfix's."""
+    os.chmod(ctx.tmp, 0o755)            # nobody reaches its directory
+    rootdir = os.path.join(ctx.tmp, 'root')
+    os.mkdir(rootdir, 0o755)
+    ctx.target = os.path.join(rootdir, 'target')
+    with open(ctx.target, 'w') as f:
+        f.write('precious\n')
+    os.chown(ctx.target, 0, 0)
+    os.chmod(ctx.target, 0o644)
+    st = os.stat(ctx.target)
+    ctx.target_state = (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode))
+    ctx.priv = os.path.join(ctx.tmp, 'private')
+    os.mkdir(ctx.priv, 0o700)
+    os.chown(ctx.priv, ctx.uid, ctx.gid)
+    ctx.sock = os.path.join(ctx.priv, SOCK)
+
+
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument('--spfpd', required=True)
+    ap = arg_parser(__doc__)
     ap.add_argument('--sockrace', required=True)
     ap.add_argument('--starts', type=int, default=100,
                     help='starts of spfpd each way (SIOCUNIXFILE, by name)')
-    ap.add_argument('--log', default='/dev/null')
-    ap.add_argument('--only')
     args = ap.parse_args()
     if os.geteuid() != 0:
         print('FAIL root: sockrace.py must run as root: it starts spfpd as '
               'root and the racer as %s (CI runs make check as root)' % USER)
         print('sockrace: 0 passed, 1 failed')
         return 1
-    ctx = Ctx()
-    ctx.spfpd = os.path.abspath(args.spfpd)
+    ctx = Suite('sockrace', args.spfpd, open(args.log, 'a'))
     ctx.sockrace = os.path.abspath(args.sockrace)
     ctx.starts = args.starts
-    ctx.logf = open(args.log, 'a')
     pw = pwd.getpwnam(USER)
     ctx.uid, ctx.gid = pw.pw_uid, pw.pw_gid
     ctx.group = grp.getgrgid(ctx.gid).gr_name     # nogroup on Debian
-    ctx.tmp = tempfile.mkdtemp(prefix='sockrace-')
-    passed = failed = 0
     try:
-        os.chmod(ctx.tmp, 0o755)        # nobody reaches its directory
-        # the victim: root's file in root's directory
-        rootdir = os.path.join(ctx.tmp, 'root')
-        os.mkdir(rootdir, 0o755)
-        ctx.target = os.path.join(rootdir, 'target')
-        with open(ctx.target, 'w') as f:
-            f.write('precious\n')
-        os.chown(ctx.target, 0, 0)
-        os.chmod(ctx.target, 0o644)
-        st = os.stat(ctx.target)
-        ctx.target_state = (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode))
-        # the socket's directory, nobody's as private/ is postfix's
-        ctx.priv = os.path.join(ctx.tmp, 'private')
-        os.mkdir(ctx.priv, 0o700)
-        os.chown(ctx.priv, ctx.uid, ctx.gid)
-        ctx.sock = os.path.join(ctx.priv, SOCK)
-        for name, fn, cannot in TESTS:
-            if args.only and name != args.only:
-                continue
-            ctx.logf.write('=== %s\n' % name)
-            why = cannot(ctx) if cannot else None
-            if why:
-                print('ok %s # skip: %s' % (name, why))
-                passed += 1
-                continue
-            if run_test(name, fn, ctx, ctx.logf):
-                passed += 1
-            else:
-                failed += 1
+        setup(ctx)
+        ctx.run(TESTS, only=args.only)
     except Exception as e:
-        print('FAIL setup: %s' % e)
-        failed += 1
-    finally:
-        shutil.rmtree(ctx.tmp, ignore_errors=True)
-    print('sockrace: %d passed, %d failed' % (passed, failed))
-    return 0 if failed == 0 else 1
+        ctx.fail('setup', e)
+    return ctx.finish()
 
 
 if __name__ == '__main__':
