@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <time.h>
 
 #include <ares.h>
@@ -54,7 +55,7 @@ struct entry {
 	uint64_t expires;               /* monotonic ms */
 	struct dns_query *waiters;
 	struct entry *hnext;            /* hash chain */
-	struct entry *lprev, *lnext;    /* LRU (answered entries only) */
+	TAILQ_ENTRY(entry) lru;         /* LRU (answered entries only) */
 	struct entry *rnext;            /* ready list */
 	struct ticket *tk;              /* c-ares's question, while pending */
 	size_t cost;                    /* bytes counted, while cached */
@@ -76,7 +77,7 @@ static struct {
 	struct sockev *socks;
 	struct entry **buckets;
 	size_t nbuckets;
-	struct entry *lru_head, *lru_tail;      /* head: most recent */
+	TAILQ_HEAD(lru_head, entry) lru;        /* head: most recent */
 	struct entry *ready_head, *ready_tail;
 	size_t max_entries, max_bytes;
 	unsigned neg_ttl_max, ttl_max;  /* seconds */
@@ -464,15 +465,7 @@ lru_unlink(struct entry *e)
 {
 	if (!e->in_lru)
 		return;
-	if (e->lprev)
-		e->lprev->lnext = e->lnext;
-	else
-		dns.lru_head = e->lnext;
-	if (e->lnext)
-		e->lnext->lprev = e->lprev;
-	else
-		dns.lru_tail = e->lprev;
-	e->lprev = e->lnext = NULL;
+	TAILQ_REMOVE(&dns.lru, e, lru);
 	e->in_lru = 0;
 }
 
@@ -480,12 +473,7 @@ static void
 lru_push(struct entry *e)
 {
 	lru_unlink(e);
-	e->lnext = dns.lru_head;
-	if (dns.lru_head)
-		dns.lru_head->lprev = e;
-	dns.lru_head = e;
-	if (dns.lru_tail == NULL)
-		dns.lru_tail = e;
+	TAILQ_INSERT_HEAD(&dns.lru, e, lru);
 	e->in_lru = 1;
 }
 
@@ -572,8 +560,8 @@ cache_evict(void)
 {
 	struct entry *e, *prev;
 
-	for (e = dns.lru_tail; e && cache_full(); e = prev) {
-		prev = e->lprev;
+	for (e = TAILQ_LAST(&dns.lru, lru_head); e && cache_full(); e = prev) {
+		prev = TAILQ_PREV(e, lru_head, lru);
 		if (entry_idle(e)) {
 			entry_free(e);
 			dns.st.evictions++;
@@ -1485,6 +1473,7 @@ dns_init(struct event_base *base, const struct config *cfg)
 	int r;
 
 	memset(&dns, 0, sizeof(dns));
+	TAILQ_INIT(&dns.lru);
 	if ((r = ares_library_init(ARES_LIB_INIT_ALL)) != ARES_SUCCESS) {
 		log_warnx("dns: ares_library_init: %s", ares_strerror(r));
 		return -1;

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -27,7 +28,7 @@
 /* one node per live session, so that shutdown can reach them all */
 struct conn {
 	struct session *s;
-	struct conn *prev, *next;
+	LIST_ENTRY(conn) entry;
 };
 
 static struct {
@@ -36,7 +37,7 @@ static struct {
 	const struct server_opts *opts;
 	struct listener **listeners;
 	size_t nlisteners;
-	struct conn *conns;
+	LIST_HEAD(, conn) conns;
 	unsigned nconns;
 	int accepting;          /* listeners enabled now */
 	int fd_starved;         /* EMFILE seen: wait for the retry timer */
@@ -80,12 +81,7 @@ conn_gone(struct session *s, const char *why, int failed, void *arg)
 		log_warnx("stdin/stdout: %s", why);
 		srv.failed = 1;
 	}
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		srv.conns = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
+	LIST_REMOVE(c, entry);
 	free(c);
 	srv.nconns--;
 	if (srv.stdio || (srv.stopping && srv.nconns == 0)) {
@@ -103,10 +99,7 @@ conn_add(int rfd, int wfd, const char *peer)
 
 	c = xcalloc(1, sizeof(*c));
 	c->s = session_new(srv.base, rfd, wfd, peer, &srv.cfg, conn_gone, c);
-	c->next = srv.conns;
-	if (srv.conns)
-		srv.conns->prev = c;
-	srv.conns = c;
+	LIST_INSERT_HEAD(&srv.conns, c, entry);
 	srv.nconns++;
 }
 
@@ -180,8 +173,8 @@ server_stop(void)
 	tv.tv_sec = srv.cfg->shutdown_timeout / 1000;
 	tv.tv_usec = (srv.cfg->shutdown_timeout % 1000) * 1000;
 	evtimer_add(srv.stop_timer, &tv);
-	for (c = srv.conns; c != NULL; c = next) {
-		next = c->next;
+	for (c = LIST_FIRST(&srv.conns); c != NULL; c = next) {
+		next = LIST_NEXT(c, entry);
 		session_drain(c->s);    /* may free c */
 	}
 }
@@ -329,6 +322,7 @@ server_setup(struct config *cfg, const struct server_opts *opts)
 	size_t i;
 
 	memset(&srv, 0, sizeof(srv));
+	LIST_INIT(&srv.conns);
 	srv.cfg = cfg;
 	srv.opts = opts;
 	srv.stdio = opts->stdio;
@@ -424,8 +418,8 @@ server_teardown(void)
 		listener_close(srv.listeners[i]);
 	srv.nlisteners = 0;
 	free(srv.listeners);
-	while (srv.conns)
-		session_free(srv.conns->s, "exit");
+	while (!LIST_EMPTY(&srv.conns))
+		session_free(LIST_FIRST(&srv.conns)->s, "exit");
 	for (i = 0; srv.sigs[i]; i++)
 		event_free(srv.sigs[i]);
 	event_free(srv.retry_timer);

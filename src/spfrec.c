@@ -270,31 +270,21 @@ spec_len(const char *s, size_t len)
 	return len;
 }
 
+/*
+ * ip_literal_ok - an ip4-network (af AF_INET: exactly four decimal octets,
+ * no leading zeros, as inet_pton takes them) or ip6-network of len bytes
+ */
 static int
-ip4_ok(const char *s, size_t len)
-{
-	char buf[INET_ADDRSTRLEN];
-	struct in_addr a;
-
-	if (len == 0 || len >= sizeof(buf))
-		return 0;
-	memcpy(buf, s, len);
-	buf[len] = '\0';
-	/* inet_pton takes exactly four decimal octets, no leading zeros */
-	return inet_pton(AF_INET, buf, &a) == 1;
-}
-
-static int
-ip6_ok(const char *s, size_t len)
+ip_literal_ok(int af, const char *s, size_t len)
 {
 	char buf[INET6_ADDRSTRLEN + 1];
 	struct in6_addr a;
 
-	if (len == 0 || len >= sizeof(buf))
+	if (len == 0 || len >= (af == AF_INET ? INET_ADDRSTRLEN : sizeof(buf)))
 		return 0;
 	memcpy(buf, s, len);
 	buf[len] = '\0';
-	return inet_pton(AF_INET6, buf, &a) == 1;
+	return inet_pton(af, buf, &a) == 1;
 }
 
 #define FAIL(...) do { snprintf(err, errsz, __VA_ARGS__); return -1; } \
@@ -363,7 +353,7 @@ ip_ok(const char *name, size_t len, const char *arg, size_t alen,
 	alen--;
 	slash = memchr(arg, '/', alen);
 	sl = slash ? (size_t)(slash - arg) : alen;
-	if (!(v6 ? ip6_ok : ip4_ok)(arg, sl) || (slash &&
+	if (!ip_literal_ok(v6 ? AF_INET6 : AF_INET, arg, sl) || (slash &&
 	    !cidr_ok(slash + 1, alen - sl - 1, v6 ? 128 : 32)))
 		FAIL("bad ip%c '%.*s'", name[2], (int)len, name);
 	return 0;
