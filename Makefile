@@ -49,10 +49,10 @@ LIB_SRCS = src/log.c src/cidr.c src/codec.c src/config.c src/listener.c \
            src/session.c src/policy.c src/server.c src/addr.c \
            src/dns.c src/dnsraw.c src/spf.c src/spflib.c src/spfrec.c \
            src/compose.c \
-           src/iprev.c src/query.c src/xmalloc.c
+           src/iprev.c src/query.c src/xmalloc.c src/strbuf.c src/decision.c
 LIB_OBJS = $(LIB_SRCS:src/%.c=$(B)/%.o)
 UNIT_TESTS = test_codec test_config test_cidr test_spfrec test_compose \
-             test_dnsraw test_dnscache test_spf test_iprev
+             test_dnsraw test_dnscache test_spf test_iprev test_policy
 
 .PHONY: all deps run check check-unit check-blackbox check-golden check-spf \
 	check-iprev check-rfc check-postfix check-hostile check-sockrace \

@@ -51,7 +51,6 @@ struct event_base;
 int spf_init(struct event_base *base, const struct config *cfg);
 int spf_configure(const struct config *cfg);
 void spf_shutdown(void);
-struct event_base *spf_event_base(void);
 
 /*
  * spf_check_start - check ip against the SPF policy of sender's domain, or

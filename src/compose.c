@@ -1,43 +1,11 @@
 /*
  * compose - header fields and reply text.  See compose.h.
  */
-#include <stdio.h>
 #include <string.h>
 
 #include "compose.h"
 #include "config.h"
-
-/* a bounded string builder: never overflows, always terminated */
-struct sb {
-	char *p;
-	size_t sz, len;
-};
-
-static void
-sb_init(struct sb *b, char *buf, size_t sz)
-{
-	b->p = buf;
-	b->sz = sz;
-	b->len = 0;
-	if (sz)
-		buf[0] = '\0';
-}
-
-static void
-sb_putc(struct sb *b, char ch)
-{
-	if (b->len + 1 < b->sz) {
-		b->p[b->len++] = ch;
-		b->p[b->len] = '\0';
-	}
-}
-
-static void
-sb_puts(struct sb *b, const char *s)
-{
-	while (*s)
-		sb_putc(b, *s++);
-}
+#include "strbuf.h"
 
 static int
 is_ctl(unsigned char ch)
@@ -136,7 +104,7 @@ utf8_len(unsigned char ch)
  * closing character is always there and always ends it.
  */
 static void
-put_escaped(struct sb *b, const char *t, char open, char close,
+put_escaped(struct strbuf *b, const char *t, char open, char close,
     const char *esc, size_t max)
 {
 	size_t n = 2, i, k, w;
@@ -144,21 +112,21 @@ put_escaped(struct sb *b, const char *t, char open, char close,
 
 	if (max < 2)
 		return;
-	sb_putc(b, open);
+	strbuf_putc(b, open);
 	for (i = 0; t[i]; i += k) {
 		for (k = 0; k < utf8_len((unsigned char)t[i]) && t[i + k]; k++)
-			;               /* a sequence clean() cut short: as is */
+			;       /* a sequence clean() cut short: as is */
 		e = k == 1 && strchr(esc, t[i]) != NULL;
 		w = k + (size_t)e;
 		if (n + w > max)
 			break;
 		if (e)
-			sb_putc(b, '\\');
+			strbuf_putc(b, '\\');
 		for (w = 0; w < k; w++)
-			sb_putc(b, t[i + w]);
+			strbuf_putc(b, t[i + w]);
 		n += k + (size_t)e;
 	}
-	sb_putc(b, close);
+	strbuf_putc(b, close);
 }
 
 /*
@@ -166,21 +134,21 @@ put_escaped(struct sb *b, const char *t, char open, char close,
  * allows it and it fits, else a quoted-string, cut to fit and closed
  */
 static void
-put_value(struct sb *b, const char *raw, int (*bare_ok)(const char *),
+put_value(struct strbuf *b, const char *raw, int (*bare_ok)(const char *),
     size_t max)
 {
 	char v[COMPOSE_VALUE_MAX + 1];
 
 	clean(v, sizeof(v), raw, COMPOSE_VALUE_MAX);
 	if (bare_ok(v) && strlen(v) <= max)
-		sb_puts(b, v);
+		strbuf_puts(b, v);
 	else
 		put_escaped(b, v, '"', '"', "\"\\", max);
 }
 
 /* a comment of at most max bytes: ( ) and \ escaped (RFC 5322 ctext) */
 static void
-put_comment(struct sb *b, const char *text, size_t max)
+put_comment(struct strbuf *b, const char *text, size_t max)
 {
 	put_escaped(b, text, '(', ')', "()\\", max);
 }
@@ -202,58 +170,57 @@ who(const struct compose_spf *c, char *buf, size_t sz)
 	return buf;
 }
 
+/*
+ * The sentence of each result, as in pypolicyd-spf's comments: %w is the
+ * identity (HELO name or sender), %i the client address, %p ": problem"
+ * when there is one.
+ */
+static const char *const sentences[] = {
+	[SPF_NONE] = "domain of %w does not designate permitted sender hosts",
+	[SPF_NEUTRAL] = "%i is neither permitted nor denied by domain of %w",
+	[SPF_PASS] = "domain of %w designates %i as permitted sender",
+	[SPF_FAIL] = "domain of %w does not designate %i as permitted sender",
+	[SPF_SOFTFAIL] = "transitioning domain of %w does not designate %i "
+	    "as permitted sender",
+	[SPF_TEMPERROR] = "temporary error in processing domain of %w%p",
+	[SPF_PERMERROR] = "permanent error in processing domain of %w%p",
+};
+
 size_t
 compose_comment(char *buf, size_t sz, const struct compose_spf *c)
 {
 	char w[COMPOSE_VALUE_MAX + 1], ip[COMPOSE_VALUE_MAX + 1];
 	char host[COMPOSE_VALUE_MAX + 1], prob[COMPOSE_VALUE_MAX + 1];
-	const char *pre = "", *sep = "";
-	int n = 0;
+	const char *t = "";
+	struct strbuf b;
 
 	who(c, w, sizeof(w));
 	clean(ip, sizeof(ip), c->ip, COMPOSE_VALUE_MAX);
 	clean(prob, sizeof(prob), c->o->problem ? c->o->problem : "",
 	    COMPOSE_VALUE_MAX);
+	strbuf_init(&b, buf, sz);
 	if (c->receiver && *c->receiver) {
 		clean(host, sizeof(host), c->receiver, COMPOSE_VALUE_MAX);
-		pre = host;
-		sep = ": ";
+		strbuf_puts(&b, host);
+		strbuf_puts(&b, ": ");
 	}
-	if (sz == 0)
-		return 0;
-	switch (c->o->result) {
-	case SPF_PASS:
-		n = snprintf(buf, sz, "%s%sdomain of %s designates %s as "
-		    "permitted sender", pre, sep, w, ip);
-		break;
-	case SPF_FAIL:
-		n = snprintf(buf, sz, "%s%sdomain of %s does not designate %s "
-		    "as permitted sender", pre, sep, w, ip);
-		break;
-	case SPF_SOFTFAIL:
-		n = snprintf(buf, sz, "%s%stransitioning domain of %s does not "
-		    "designate %s as permitted sender", pre, sep, w, ip);
-		break;
-	case SPF_NEUTRAL:
-		n = snprintf(buf, sz, "%s%s%s is neither permitted nor denied "
-		    "by domain of %s", pre, sep, ip, w);
-		break;
-	case SPF_NONE:
-		n = snprintf(buf, sz, "%s%sdomain of %s does not designate "
-		    "permitted sender hosts", pre, sep, w);
-		break;
-	case SPF_PERMERROR:
-		n = snprintf(buf, sz, "%s%spermanent error in processing "
-		    "domain of %s%s%s", pre, sep, w, *prob ? ": " : "", prob);
-		break;
-	case SPF_TEMPERROR:
-		n = snprintf(buf, sz, "%s%stemporary error in processing "
-		    "domain of %s%s%s", pre, sep, w, *prob ? ": " : "", prob);
-		break;
+	if ((size_t)c->o->result < sizeof(sentences) / sizeof(sentences[0]))
+		t = sentences[c->o->result];
+	for (; *t; t++) {
+		if (*t != '%') {
+			strbuf_putc(&b, *t);
+			continue;
+		}
+		if (*++t == 'w') {
+			strbuf_puts(&b, w);
+		} else if (*t == 'i') {
+			strbuf_puts(&b, ip);
+		} else if (*prob) {     /* %p */
+			strbuf_puts(&b, ": ");
+			strbuf_puts(&b, prob);
+		}
 	}
-	if (n < 0)
-		buf[0] = '\0';
-	return strlen(buf);
+	return b.len;
 }
 
 /*
@@ -266,7 +233,7 @@ size_t
 compose_received_spf(char *buf, size_t sz, const struct compose_spf *c)
 {
 	char comment[COMPOSE_MAX], tail[COMPOSE_MAX];
-	struct sb b, t;
+	struct strbuf b, t;
 	size_t head;
 	int problem;
 
@@ -274,111 +241,131 @@ compose_received_spf(char *buf, size_t sz, const struct compose_spf *c)
 	head = strlen("Received-SPF: ") + strlen(spf_result_str(c->o->result));
 	/* problem= repeats the comment's end: the first thing to go */
 	for (problem = 1; problem >= 0; problem--) {
-		sb_init(&t, tail, sizeof(tail));
-		sb_puts(&t, " client-ip=");
+		strbuf_init(&t, tail, sizeof(tail));
+		strbuf_puts(&t, " client-ip=");
 		put_value(&t, c->ip, is_dot_atom, IP_OUT);
-		sb_puts(&t, "; envelope-from=");
+		strbuf_puts(&t, "; envelope-from=");
 		put_value(&t, c->sender && *c->sender ? c->sender : "<>",
 		    is_dot_atom, VALUE_OUT);
 		if (c->helo && *c->helo) {
-			sb_puts(&t, "; helo=");
+			strbuf_puts(&t, "; helo=");
 			put_value(&t, c->helo, is_dot_atom, VALUE_OUT);
 		}
 		if (problem && c->o->problem && (c->o->result ==
 		    SPF_PERMERROR || c->o->result == SPF_TEMPERROR)) {
-			sb_puts(&t, "; problem=");
+			strbuf_puts(&t, "; problem=");
 			put_value(&t, c->o->problem, is_dot_atom, VALUE_OUT);
 		}
-		sb_puts(&t, "; identity=");
-		sb_puts(&t, c->o->identity);
+		strbuf_puts(&t, "; identity=");
+		strbuf_puts(&t, c->o->identity);
 		if (c->receiver && *c->receiver) {
-			sb_puts(&t, "; receiver=");
+			strbuf_puts(&t, "; receiver=");
 			put_value(&t, c->receiver, is_dot_atom, VALUE_OUT);
 		}
-		sb_putc(&t, ';');
+		strbuf_putc(&t, ';');
 		if (head + t.len + 3 <= COMPOSE_HEADER_MAX)
 			break;
 	}
-	sb_init(&b, buf, sz);
-	sb_puts(&b, "Received-SPF: ");
-	sb_puts(&b, spf_result_str(c->o->result));
+	strbuf_init(&b, buf, sz);
+	strbuf_puts(&b, "Received-SPF: ");
+	strbuf_puts(&b, spf_result_str(c->o->result));
 	if (head + t.len + 3 <= COMPOSE_HEADER_MAX) {
-		sb_putc(&b, ' ');
+		strbuf_putc(&b, ' ');
 		put_comment(&b, comment, COMPOSE_HEADER_MAX - head - t.len - 1);
 	}
-	sb_puts(&b, tail);
+	strbuf_puts(&b, tail);
 	return b.len;
+}
+
+/* the parts of an Authentication-Results field, each value bounded */
+struct ar_parts {
+	char head[COMPOSE_MAX];         /* "Authentication-Results: ID" */
+	char spf[COMPOSE_MAX];          /* "; spf=RESULT" */
+	char comment[COMPOSE_MAX];      /* its sentence */
+	char spfv[COMPOSE_MAX];         /* " smtp.mailfrom=..." */
+	char ipr[COMPOSE_MAX];          /* "; iprev=RESULT policy.iprev=IP" */
+	char name[COMPOSE_VALUE_MAX + 1];       /* the PTR name, or "" */
+};
+
+static void
+ar_parts(struct ar_parts *p, const char *authserv_id,
+    const struct compose_spf *c, const struct compose_iprev *ip)
+{
+	int helo = c != NULL && strcmp(c->o->identity, "helo") == 0;
+	struct strbuf t, v;
+
+	strbuf_init(&t, p->head, sizeof(p->head));
+	strbuf_puts(&t, "Authentication-Results: ");
+	put_value(&t, authserv_id, is_token, VALUE_OUT);
+	strbuf_init(&t, p->spf, sizeof(p->spf));
+	strbuf_init(&v, p->spfv, sizeof(p->spfv));
+	if (c != NULL) {
+		struct compose_spf nc = *c;
+
+		nc.receiver = NULL;     /* the authserv-id already names us */
+		compose_comment(p->comment, sizeof(p->comment), &nc);
+		strbuf_puts(&t, "; spf=");
+		strbuf_puts(&t, spf_result_str(c->o->result));
+		strbuf_puts(&v, helo ? " smtp.helo=" : " smtp.mailfrom=");
+		put_value(&v, helo ? c->helo : c->o->domain, is_token,
+		    VALUE_OUT);
+	}
+	strbuf_init(&t, p->ipr, sizeof(p->ipr));
+	p->name[0] = '\0';
+	if (ip != NULL) {
+		strbuf_puts(&t, "; iprev=");
+		strbuf_puts(&t, iprev_result_str(ip->result));
+		strbuf_puts(&t, " policy.iprev=");
+		put_value(&t, ip->ip, is_token, IP_OUT);
+		if (ip->name && *ip->name)
+			clean(p->name, sizeof(p->name), ip->name,
+			    COMPOSE_VALUE_MAX);
+	}
+}
+
+/* ar_put - a result, its comment in room bytes (0: none), what follows */
+static void
+ar_put(struct strbuf *b, const char *result, const char *comment,
+    size_t room, const char *after)
+{
+	strbuf_puts(b, result);
+	if (room) {
+		strbuf_putc(b, ' ');
+		put_comment(b, comment, room);
+	}
+	strbuf_puts(b, after);
 }
 
 size_t
 compose_auth_results(char *buf, size_t sz, const char *authserv_id,
     const struct compose_spf *c, const struct compose_iprev *ip)
 {
-	char comment[COMPOSE_MAX], v[COMPOSE_VALUE_MAX + 1];
-	char head[COMPOSE_MAX], spf[COMPOSE_MAX], spfv[COMPOSE_MAX];
-	char ipr[COMPOSE_MAX];
-	struct sb b, t;
+	struct ar_parts p;
+	struct strbuf b;
 	size_t room, name_room = 0, spf_room = 0;
-	int helo = c != NULL && strcmp(c->o->identity, "helo") == 0;
 
 	/* the structured parts first, each value bounded */
-	sb_init(&t, head, sizeof(head));
-	sb_puts(&t, "Authentication-Results: ");
-	put_value(&t, authserv_id, is_token, VALUE_OUT);
-	sb_init(&t, spf, sizeof(spf));
-	sb_init(&b, spfv, sizeof(spfv));
-	if (c != NULL) {
-		struct compose_spf nc = *c;
-
-		nc.receiver = NULL;     /* the authserv-id already names us */
-		compose_comment(comment, sizeof(comment), &nc);
-		sb_puts(&t, "; spf=");
-		sb_puts(&t, spf_result_str(c->o->result));
-		sb_puts(&b, helo ? " smtp.helo=" : " smtp.mailfrom=");
-		put_value(&b, helo ? c->helo : c->o->domain, is_token,
-		    VALUE_OUT);
-	}
-	sb_init(&t, ipr, sizeof(ipr));
-	v[0] = '\0';
-	if (ip != NULL) {
-		sb_puts(&t, "; iprev=");
-		sb_puts(&t, iprev_result_str(ip->result));
-		sb_puts(&t, " policy.iprev=");
-		put_value(&t, ip->ip, is_token, IP_OUT);
-		if (ip->name && *ip->name)
-			clean(v, sizeof(v), ip->name, COMPOSE_VALUE_MAX);
-	}
+	ar_parts(&p, authserv_id, c, ip);
 	/*
 	 * What is left of the line goes to the comments: the PTR name
 	 * first (data), then the SPF sentence; each is cut to fit.
 	 */
-	room = COMPOSE_HEADER_MAX - strlen(head) - strlen(spf) -
-	    strlen(spfv) - strlen(ipr) - (c == NULL && ip == NULL ? 6 : 0);
-	if (*v && room >= 4) {
+	room = COMPOSE_HEADER_MAX - strlen(p.head) - strlen(p.spf) -
+	    strlen(p.spfv) - strlen(p.ipr) - (c == NULL && ip == NULL ? 6 : 0);
+	if (*p.name && room >= 4) {
 		name_room = room - 1 < VALUE_OUT * 2 ? room - 1 : VALUE_OUT * 2;
 		room -= name_room + 1;
 	}
 	if (c != NULL && room >= 4)
 		spf_room = room - 1;
-	sb_init(&b, buf, sz);
-	sb_puts(&b, head);
-	if (c != NULL) {
-		sb_puts(&b, spf);
-		if (spf_room) {
-			sb_putc(&b, ' ');
-			put_comment(&b, comment, spf_room);
-		}
-		sb_puts(&b, spfv);
-	}
-	if (ip != NULL) {
-		sb_puts(&b, ipr);
-		if (name_room) {
-			sb_putc(&b, ' ');
-			put_comment(&b, v, name_room);
-		}
-	}
+	strbuf_init(&b, buf, sz);
+	strbuf_puts(&b, p.head);
+	if (c != NULL)
+		ar_put(&b, p.spf, p.comment, spf_room, p.spfv);
+	if (ip != NULL)
+		ar_put(&b, p.ipr, p.name, name_room, "");
 	if (c == NULL && ip == NULL)
-		sb_puts(&b, "; none");
+		strbuf_puts(&b, "; none");
 	return b.len;
 }
 
@@ -388,14 +375,14 @@ compose_reason(char *buf, size_t sz, const char *tmpl,
 {
 	static const char *const keys[] = REASON_KEYS;
 	const char *e;
-	struct sb b;
+	struct strbuf b;
 	size_t i, n;
 
-	sb_init(&b, buf, sz);
+	strbuf_init(&b, buf, sz);
 	for (; *tmpl; tmpl++) {
 		if ((tmpl[0] == '{' && tmpl[1] == '{') ||
 		    (tmpl[0] == '}' && tmpl[1] == '}')) {
-			sb_putc(&b, *tmpl++);
+			strbuf_putc(&b, *tmpl++);
 			continue;
 		}
 		if (*tmpl == '{' && (e = strchr(tmpl, '}')) != NULL) {
@@ -410,13 +397,13 @@ compose_reason(char *buf, size_t sz, const char *tmpl,
 
 				clean(v, sizeof(v), values[i] ? values[i] : "",
 				    sizeof(v) - 1);
-				sb_puts(&b, v);
+				strbuf_puts(&b, v);
 				tmpl = e;
 				continue;
 			}
 		}
 		if (!is_ctl((unsigned char)*tmpl))
-			sb_putc(&b, *tmpl);
+			strbuf_putc(&b, *tmpl);
 	}
 	return b.len;
 }
@@ -428,33 +415,33 @@ compose_why_url(char *buf, size_t sz, const char *scope, const char *id,
 	static const char hex[] = "0123456789ABCDEF";
 	const char *vals[4], *names[4] = { "s", "id", "ip", "r" };
 	const unsigned char *p;
-	struct sb b;
+	struct strbuf b;
 	size_t i;
 
 	vals[0] = scope;
 	vals[1] = id;
 	vals[2] = ip;
 	vals[3] = receiver;
-	sb_init(&b, buf, sz);
-	sb_puts(&b, "https://www.open-spf.org/Why?");
+	strbuf_init(&b, buf, sz);
+	strbuf_puts(&b, "https://www.open-spf.org/Why?");
 	for (i = 0; i < 4; i++) {
 		if (vals[i] == NULL)
 			continue;
 		if (i)
-			sb_putc(&b, ';');
-		sb_puts(&b, names[i]);
-		sb_putc(&b, '=');
+			strbuf_putc(&b, ';');
+		strbuf_puts(&b, names[i]);
+		strbuf_putc(&b, '=');
 		for (p = (const unsigned char *)vals[i];
 		    *p && p - (const unsigned char *)vals[i] <
 		    COMPOSE_VALUE_MAX; p++) {
 			if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' &&
 			    *p <= 'Z') || (*p >= '0' && *p <= '9') ||
 			    strchr("-._~@:", *p)) {
-				sb_putc(&b, (char)*p);
+				strbuf_putc(&b, (char)*p);
 			} else {
-				sb_putc(&b, '%');
-				sb_putc(&b, hex[*p >> 4]);
-				sb_putc(&b, hex[*p & 15]);
+				strbuf_putc(&b, '%');
+				strbuf_putc(&b, hex[*p >> 4]);
+				strbuf_putc(&b, hex[*p & 15]);
 			}
 		}
 	}

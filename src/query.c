@@ -2,10 +2,11 @@
  * query - spfpd -q.  See query.h.
  *
  * The request goes through the same policy pipeline as a Postfix request
- * (local checks, both SPF identities, iprev, the decision), and its
- * action is printed; the SPF and iprev details come from checks of their
- * own run at the same time (they share the DNS cache, so the second ask
- * costs nothing).  Output in a fixed order, once everything is in.
+ * (local checks, the SPF identities, iprev, the decision), and what the
+ * pipeline decided is printed from its result: each identity it checked
+ * (none that the configuration turns off), the reverse DNS if it looked
+ * it up, and the action.  The one extra is the search for the deciding
+ * term of each record (policy_want_match()), which asks no DNS.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,81 +16,60 @@
 
 #include "codec.h"
 #include "config.h"
+#include "decision.h"
 #include "dns.h"
 #include "iprev.h"
 #include "log.h"
 #include "policy.h"
 #include "query.h"
 #include "spf.h"
-
-struct qstate {
-	struct event_base *base;
-	int pending;
-	char *text[4];          /* helo, mailfrom, iprev, action */
-};
+#include "strbuf.h"
+#include "xmalloc.h"
 
 static void
-q_done(struct qstate *q)
+print_spf(const struct decision_spf *r)
 {
-	if (--q->pending == 0)
-		event_base_loopexit(q->base, NULL);
-}
+	const struct spf_outcome *o = &r->o;
 
-static char *
-outcome_text(const struct spf_outcome *o)
-{
-	char *s = NULL;
-
-	if (asprintf(&s, "spf %s: %s (domain %s; %u DNS terms, %u void "
-	    "lookups, %u runs, %u questions)\n%s%s%s%s%s%s%s%s%s",
-	    o->identity, spf_result_str(o->result), o->domain, o->dns_terms,
-	    o->void_lookups, o->runs, o->queries,
-	    o->matched ? "  matched: " : "", o->matched ? o->matched : "",
-	    o->matched ? "\n" : "",
-	    o->explanation ? "  explanation: " : "",
-	    o->explanation ? o->explanation : "", o->explanation ? "\n" : "",
-	    o->problem ? "  problem: " : "", o->problem ? o->problem : "",
-	    o->problem ? "\n" : "") < 0)
-		return NULL;
-	return s;
-}
-
-struct slot {
-	struct qstate *q;
-	int i;
-};
-
-static void
-on_spf(void *arg, const struct spf_outcome *o)
-{
-	struct slot *sl = arg;
-
-	sl->q->text[sl->i] = outcome_text(o);
-	q_done(sl->q);
+	if (!r->checked)
+		return;
+	printf("spf %s: %s (domain %s; %u DNS terms, %u void lookups, "
+	    "%u runs, %u questions)\n", o->identity,
+	    spf_result_str(o->result), o->domain ? o->domain : "-",
+	    o->dns_terms, o->void_lookups, o->runs, o->queries);
+	if (o->matched)
+		printf("  matched: %s\n", o->matched);
+	if (o->explanation)
+		printf("  explanation: %s\n", o->explanation);
+	if (o->problem)
+		printf("  problem: %s\n", o->problem);
 }
 
 static void
-on_iprev(void *arg, const struct iprev_outcome *o)
+print_iprev(const struct decision_iprev *r)
 {
-	struct qstate *q = arg;
+	const struct iprev_outcome *o = &r->o;
 
-	if (asprintf(&q->text[2], "iprev: %s%s%s%s; %u PTR names, %u looked "
-	    "up\n%s%s%s", iprev_result_str(o->result), o->name ? " (" : "",
-	    o->name ? o->name : "", o->name ? ")" : "", o->names, o->checked,
-	    o->problem ? "  problem: " : "", o->problem ? o->problem : "",
-	    o->problem ? "\n" : "") < 0)
-		q->text[2] = NULL;
-	q_done(q);
+	if (!r->checked)
+		return;
+	printf("iprev: %s%s%s%s; %u PTR names, %u looked up\n",
+	    iprev_result_str(o->result), o->name ? " (" : "",
+	    o->name ? o->name : "", o->name ? ")" : "", o->names, o->checked);
+	if (o->problem)
+		printf("  problem: %s\n", o->problem);
 }
 
+/* on_result - what the daemon would decide, in a fixed order */
 static void
-on_action(void *arg, const char *action)
+on_result(void *arg, const struct policy_result *r)
 {
-	struct qstate *q = arg;
+	struct event_base *base = arg;
 
-	if (asprintf(&q->text[3], "action: %s\n", action) < 0)
-		q->text[3] = NULL;
-	q_done(q);
+	print_spf(&r->facts->spf_helo);
+	print_spf(&r->facts->spf_mailfrom);
+	print_iprev(&r->facts->iprev);
+	printf("action: %s\n", r->action);
+	event_base_loopexit(base, NULL);
 }
 
 /* set - one attribute, through the codec as a Postfix line would go */
@@ -97,13 +77,15 @@ static int
 set(struct policy_request *r, const char *name, const char *value)
 {
 	struct codec_limits lim = { 65536, 64, 1 << 20 };
+	size_t n = strlen(name) + strlen(value) + 2;
+	struct strbuf b;
 	const char *err;
-	char *line;
+	char *line = xmalloc(n);
 	int ok;
 
-	if (asprintf(&line, "%s=%s", name, value) < 0)
-		return -1;
-	ok = codec_line(r, line, strlen(line), &lim, &err) != CODEC_ERROR;
+	strbuf_init(&b, line, n);
+	strbuf_printf(&b, "%s=%s", name, value);
+	ok = codec_line(r, line, b.len, &lim, &err) != CODEC_ERROR;
 	if (!ok)
 		fprintf(stderr, "spfpd: %s: %s\n", name, err);
 	free(line);
@@ -114,19 +96,15 @@ int
 query_run(struct config *cfg, const char *ip, const char *sender,
     const char *helo)
 {
-	struct qstate q;
-	struct slot slots[2];
+	struct event_base *base;
 	struct policy_request req;
 	struct policy_memory *mem = NULL;
-	struct policy_check *pc;
-	struct spf_check *sc;
-	int i, rc = 0;
+	int rc = 0;
 
-	memset(&q, 0, sizeof(q));
 	log_capture_libevent();
-	if ((q.base = event_base_new()) == NULL)
+	if ((base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
-	if (dns_init(q.base, cfg) < 0 || spf_init(q.base, cfg) < 0)
+	if (dns_init(base, cfg) < 0 || spf_init(base, cfg) < 0)
 		return 1;
 	codec_request_init(&req);
 	if (set(&req, "request", "smtpd_access_policy") < 0 ||
@@ -140,38 +118,14 @@ query_run(struct config *cfg, const char *ip, const char *sender,
 		rc = 2;
 		goto out;
 	}
-	for (i = 0; i < 2; i++) {
-		const char *s = i ? sender : NULL;
-
-		if ((i == 0 && (helo == NULL || *helo == '\0')) ||
-		    (i == 1 && (sender == NULL || *sender == '\0')))
-			continue;
-		slots[i].q = &q;
-		slots[i].i = i;
-		if ((sc = spf_check_start(ip, helo, s, cfg->lookup_time, on_spf,
-		    &slots[i])) != NULL) {
-			spf_check_want_match(sc);
-			q.pending++;
-		}
-	}
-	if (iprev_start(ip, cfg->ptr_max_names, cfg->lookup_time, on_iprev,
-	    &q) != NULL)
-		q.pending++;
-	q.pending++;
-	pc = policy_start(&req, cfg, &mem, "query", on_action, &q);
-	(void)pc;               /* finishes by itself; q_done() counts it */
-	if (q.pending)
-		event_base_dispatch(q.base);
-	for (i = 0; i < 4; i++)
-		if (q.text[i])
-			fputs(q.text[i], stdout);
+	policy_want_match(policy_start(base, &req, cfg, &mem, "query",
+	    on_result, base));
+	event_base_dispatch(base);
 out:
-	for (i = 0; i < 4; i++)
-		free(q.text[i]);
 	codec_request_reset(&req);
 	policy_memory_free(mem);
 	spf_shutdown();
 	dns_shutdown();
-	event_base_free(q.base);
+	event_base_free(base);
 	return rc;
 }

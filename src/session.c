@@ -70,7 +70,6 @@ struct session {
 	enum timer_mode tmode;
 	int eof;                /* the client closed its side */
 	int draining;           /* the server is shutting down */
-	int dispatching;        /* inside session_dispatch() */
 	int out_full;           /* HIWAT reached, LOWAT not yet */
 	unsigned long clock_nreq;       /* nrequests when the clock started */
 	struct policy_request req;
@@ -158,6 +157,21 @@ session_arm_timer(struct session *s)
 	evtimer_add(s->timer, &tv);
 }
 
+/*
+ * session_want - wait for ev, or not; an always-ready descriptor (file)
+ * is simply made active
+ */
+static void
+session_want(struct event *ev, int file, int want, short what)
+{
+	if (file && want)
+		event_active(ev, what, 0);
+	else if (!file && want)
+		event_add(ev, NULL);
+	else if (!file)
+		event_del(ev);
+}
+
 /* session_wait - what to wait for next, from the state alone */
 static void
 session_wait(struct session *s)
@@ -175,22 +189,8 @@ session_wait(struct session *s)
 	want_read = !s->eof && evbuffer_get_length(s->in) < read_limit(cfg) &&
 	    !s->out_full;
 	want_write = out > 0;
-	if (s->rfile) {
-		if (want_read)
-			event_active(s->rev, EV_READ, 0);
-	} else if (want_read) {
-		event_add(s->rev, NULL);
-	} else {
-		event_del(s->rev);
-	}
-	if (s->wfile) {
-		if (want_write)
-			event_active(s->wev, EV_WRITE, 0);
-	} else if (want_write) {
-		event_add(s->wev, NULL);
-	} else {
-		event_del(s->wev);
-	}
+	session_want(s->rev, s->rfile, want_read, EV_READ);
+	session_want(s->wev, s->wfile, want_write, EV_WRITE);
 	session_arm_timer(s);
 }
 
@@ -216,12 +216,12 @@ session_write_out(struct session *s)
 }
 
 static void
-session_check_done(void *arg, const char *action)
+session_check_done(void *arg, const struct policy_result *r)
 {
 	struct session *s = arg;
 
 	s->check = NULL;
-	evbuffer_add_printf(s->out, "action=%s\n\n", action);
+	evbuffer_add_printf(s->out, "action=%s\n\n", r->action);
 	codec_request_reset(&s->req);
 	s->state = S_READING;
 	s->nrequests++;
@@ -286,15 +286,10 @@ session_take(struct session *s)
 			return TAKE_FREED;
 		}
 		if (st == CODEC_DONE) {
-			/*
-			 * The check may finish inside policy_start(): then
-			 * session_check_done() finds us dispatching, the
-			 * state is S_READING again and this loop goes on.
-			 */
+			/* session_check_done() is called from the loop */
 			s->state = S_CHECKING;
-			s->check = policy_start(&s->req, *s->cfgp,
-			    &s->mem, s->id,
-			    session_check_done, s);
+			s->check = policy_start(s->base, &s->req, *s->cfgp,
+			    &s->mem, s->id, session_check_done, s);
 		}
 	}
 	return TAKE_BUSY;
@@ -318,9 +313,9 @@ session_done(struct session *s)
 }
 
 /*
- * session_dispatch - the one place that moves a session on.  Re-entered
- * from a check that finishes inside policy_start(): the running pass
- * picks its reply up.
+ * session_dispatch - the one place that moves a session on.  Every event
+ * comes from the loop (policy_start() never answers inside the call), so
+ * it is never re-entered.
  */
 static void
 session_dispatch(struct session *s, enum session_event ev)
@@ -340,9 +335,6 @@ session_dispatch(struct session *s, enum session_event ev)
 	}
 	if (ev == SE_DRAIN)
 		s->draining = 1;
-	if (s->dispatching)
-		return;
-	s->dispatching = 1;
 	for (;;) {
 		if ((why = session_take(s)) == TAKE_FREED)
 			return;
@@ -356,7 +348,6 @@ session_dispatch(struct session *s, enum session_event ev)
 		}
 		break;
 	}
-	s->dispatching = 0;
 	if ((done = session_done(s)) != NULL) {
 		/* EOF with a request half way is the client's fault */
 		session_end(s, done, strcmp(done, "EOF") != 0 &&

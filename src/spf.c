@@ -56,12 +56,6 @@ spf_result_str(enum spf_result r)
 	return "?";
 }
 
-struct event_base *
-spf_event_base(void)
-{
-	return spf_base;
-}
-
 static unsigned
 khash(const char *s, int type)
 {

@@ -1,0 +1,148 @@
+/*
+ * decision - what a policy request calls for, as pure functions of what
+ * is known about it and of the configuration: no I/O, no clock, no DNS,
+ * no state of their own.  policy.c runs the checks these plan, keeps the
+ * per-message memory and logs; tests/unit/test_policy.c drives them by a
+ * table.
+ *
+ * In pypolicyd-spf's order:
+ *  1. decision_local(): skip_addresses, whitelist, skip_authenticated
+ *     answer DUNNO before any DNS;
+ *  2. decision_plan(): the DNS checks to run - the HELO identity, MAIL
+ *     FROM (postmaster@HELO for the null sender, RFC 7208 2.4), iprev,
+ *     the domain_whitelist and helo_whitelist lookups;
+ *  3. decision_take() on their results: a whitelist match wins, then a
+ *     HELO reject or defer, then the MAIL FROM result; a reverse DNS
+ *     refusal (ptr_check = reject) comes before both; test_only turns a
+ *     refusal into a header; otherwise one header is prepended where the
+ *     SMTP stage can take one.
+ */
+#ifndef SPFPD_DECISION_H
+#define SPFPD_DECISION_H
+
+#include <stddef.h>
+
+#include "compose.h"
+#include "iprev.h"
+#include "log.h"
+#include "spf.h"
+
+struct config;
+
+/*
+ * The SMTP stage of a request (protocol_state), by what it has:
+ *  - STAGE_MESSAGE: MAIL, RCPT, DATA, or no protocol_state (a client
+ *    that is not smtpd): a MAIL FROM was given (an empty sender is the
+ *    null sender <>), and a header can still be prepended;
+ *  - STAGE_END: END-OF-MESSAGE: the same, but too late for a header
+ *    (Postfix would drop a PREPEND with a warning);
+ *  - STAGE_SESSION: CONNECT, EHLO, HELO, VRFY, ETRN (and a state we do
+ *    not know): no message, so no MAIL FROM: an empty sender there is
+ *    not <> and is not checked; the HELO is, where there is one.  No
+ *    header, and nothing remembered for the message's later requests.
+ */
+enum decision_stage { STAGE_MESSAGE, STAGE_END, STAGE_SESSION };
+
+enum decision_stage decision_stage(const char *protocol_state);
+
+/* one SPF identity; o.domain is NULL when no domain was looked up */
+struct decision_spf {
+	int checked;                    /* 0: not checked, o unused */
+	struct spf_outcome o;
+};
+
+struct decision_iprev {
+	int checked;
+	struct iprev_outcome o;
+};
+
+/* what a decision rests on; every string is borrowed */
+struct decision_facts {
+	enum decision_stage stage;
+	const char *client;             /* the request's client_address, */
+	const char *helo;               /* helo_name, */
+	const char *sender;             /* sender ("" for <>) */
+	const char *sasl_username;      /* and sasl_username, as sent */
+	const char *hostname;           /* ours: authserv_id's default */
+	struct decision_spf spf_helo;
+	struct decision_spf spf_mailfrom;
+	struct decision_iprev iprev;
+	const char *skip;               /* a DNS whitelist that matched */
+};
+
+#define DECISION_MAX_WL 64              /* domain_whitelist checks */
+
+/* the DNS checks a request calls for */
+struct decision_plan {
+	int helo;                       /* check the HELO identity */
+	int mailfrom;                   /* check MAIL FROM: mailfrom_id */
+	const char *mailfrom_id;        /* the sender, or p->postmaster */
+	int iprev;
+	int helo_whitelist;             /* is the HELO name's address the
+	                                   client's?  (helo_whitelist) */
+	size_t whitelist;               /* domain_whitelist checks */
+	char helo_name[256];            /* the HELO name as a domain */
+	char postmaster[300];           /* postmaster@HELO, for <> */
+};
+
+enum verdict {
+	VERDICT_DUNNO,
+	VERDICT_PREPEND,
+	VERDICT_REJECT,
+	VERDICT_DEFER
+};
+
+struct decision_verdict {
+	enum verdict verdict;           /* the answer */
+	enum verdict refusal;           /* the REJECT or DEFER called for,
+	                                   also under test_only; or DUNNO */
+	int by_iprev;                   /* that refusal is ptr_check's */
+	int test_only;                  /* the refusal is only logged */
+	const struct decision_spf *spf; /* the SPF result the action rests
+	                                   on (in the facts), or NULL */
+	const char *skip;               /* the whitelist that matched */
+};
+
+#define DECISION_ACTION_MAX (COMPOSE_MAX + 64)
+#define DECISION_FIELDS_MAX (5 * LOG_ESC_SIZE + 160)
+
+/* a decision, with its text; the pointers point into it or at constants */
+struct decision {
+	struct decision_verdict vd;
+	char action[DECISION_ACTION_MAX];       /* the reply */
+	char would[DECISION_ACTION_MAX];        /* test_only: the refusal */
+	char result[64];                /* the log's result=: the SPF result
+	                                   the action rests on, "unchecked",
+	                                   "skipped(NAME)", "repeat", ... */
+	char fields[DECISION_FIELDS_MAX];       /* the log line's checks */
+	const char *log_action;         /* the action as logged: a header
+	                                   by its name only */
+	const char *remember;           /* what the message's later
+	                                   recipients get; NULL: forget */
+};
+
+/* decision_local - 1 and d filled: answered without DNS; 0: go on */
+int decision_local(const struct config *cfg, const struct decision_facts *f,
+    struct decision *d);
+
+/*
+ * decision_plan - the DNS checks to start; also enters in f what is known
+ * without them (a HELO name that is no domain is "none", RFC 7208 4.3).
+ * p->mailfrom_id may point into p.
+ */
+void decision_plan(const struct config *cfg, struct decision_facts *f,
+    struct decision_plan *p);
+
+/* decision_verdict - the verdict on the checks' results */
+struct decision_verdict decision_verdict(const struct config *cfg,
+    const struct decision_facts *f);
+
+/* decision_take - the verdict and its text */
+void decision_take(const struct config *cfg, const struct decision_facts *f,
+    struct decision *d);
+
+/* decision_known - an answer known without a verdict: result= says why */
+void decision_known(struct decision *d, const char *action,
+    const char *result);
+
+#endif

@@ -1,0 +1,52 @@
+/*
+ * strbuf - a bounded string builder.  See strbuf.h.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "strbuf.h"
+
+void
+strbuf_init(struct strbuf *b, char *buf, size_t sz)
+{
+	b->p = buf;
+	b->sz = sz;
+	b->len = 0;
+	if (sz)
+		buf[0] = '\0';
+}
+
+void
+strbuf_putc(struct strbuf *b, char ch)
+{
+	if (b->len + 1 < b->sz) {
+		b->p[b->len++] = ch;
+		b->p[b->len] = '\0';
+	}
+}
+
+void
+strbuf_puts(struct strbuf *b, const char *s)
+{
+	while (*s)
+		strbuf_putc(b, *s++);
+}
+
+void
+strbuf_printf(struct strbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (b->len + 1 >= b->sz)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(b->p + b->len, b->sz - b->len, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		b->p[b->len] = '\0';    /* an encoding error: nothing added */
+	else if ((size_t)n >= b->sz - b->len)
+		b->len = b->sz - 1;     /* cut, as snprintf() cuts */
+	else
+		b->len += (size_t)n;
+}
