@@ -72,7 +72,7 @@ $(B)/spfpd: $(B)/spfpd.o $(B)/libspfpd.a
 	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(B)/test_%: tests/unit/test_%.c $(B)/libspfpd.a
-	$(CC) $(ALL_CFLAGS) $(LDSAN) $(LDFLAGS) -o $@ $(filter %.c %.a,$^) \
+	$(CC) $(ALL_CFLAGS) $(LDSAN) $(LDFLAGS) -o $@ $(filter %.c,$^) $(filter %.a,$^) \
 	  $(LIBS) -lcmocka
 # the DNS cache over the upstream seam, with the scripted world
 $(B)/test_dnscache: tests/diff/world.c tests/diff/world.h
@@ -116,32 +116,30 @@ check-unit: $(addprefix $(B)/,$(UNIT_TESTS))
 	  CMOCKA_MESSAGE_OUTPUT=stdout $(B)/$$t > $(B)/$$t.log 2>&1; rc=$$?; \
 	  cat $(B)/$$t.log; [ $$rc -eq 0 ] || exit 1; done
 
+# $(call suite,NAME,COMMAND): run a test driver, its output kept in
+# $(B)/NAME.out (tests/summary.sh adds them up) and shown
+suite = @$(2) > $(B)/$(1).out 2>&1; rc=$$?; cat $(B)/$(1).out; exit $$rc
+# $(call driver,NAME,SCRIPT ARGS): a Python driver against $(B)/spfpd
+driver = $(call suite,$(1),/usr/bin/python3 $(2) --spfpd $(B)/spfpd \
+  --log $(B)/$(1).log)
+
 check-golden: $(B)/spfpd
-	@tests/golden.sh $(B)/spfpd > $(B)/golden.out 2>&1; rc=$$?; \
-	  cat $(B)/golden.out; exit $$rc
+	$(call suite,golden,tests/golden.sh $(B)/spfpd)
 
 check-blackbox: $(B)/spfpd
-	@/usr/bin/python3 tests/blackbox.py --spfpd $(B)/spfpd \
-	  --log $(B)/blackbox.log > $(B)/blackbox.out 2>&1; rc=$$?; \
-	  cat $(B)/blackbox.out; exit $$rc
+	$(call driver,blackbox,tests/blackbox.py)
 
 # SPF end to end: knotd on loopback, the daemon, actions and headers
 check-spf: $(B)/spfpd
-	@/usr/bin/python3 tests/spftest.py --spfpd $(B)/spfpd \
-	  --log $(B)/spftest.log > $(B)/spftest.out 2>&1; rc=$$?; \
-	  cat $(B)/spftest.out; exit $$rc
+	$(call driver,spftest,tests/spftest.py)
 
 # reverse DNS (iprev) end to end, against knotd as well
 check-iprev: $(B)/spfpd
-	@/usr/bin/python3 tests/spftest.py --suite iprev --spfpd $(B)/spfpd \
-	  --log $(B)/iprevtest.log > $(B)/iprevtest.out 2>&1; rc=$$?; \
-	  cat $(B)/iprevtest.out; exit $$rc
+	$(call driver,iprevtest,tests/spftest.py --suite iprev)
 
 # a private Postfix instance asks spfpd, spawned and as a daemon
 check-postfix: $(B)/spfpd
-	@/usr/bin/python3 tests/postfixtest.py --spfpd $(B)/spfpd \
-	  --log $(B)/postfixtest.log > $(B)/postfixtest.out 2>&1; rc=$$?; \
-	  cat $(B)/postfixtest.out; exit $$rc
+	$(call driver,postfixtest,tests/postfixtest.py)
 
 # the openspf RFC 7208 and RFC 4408 suites through the policy protocol
 SUITES = ../shared/data
@@ -182,9 +180,7 @@ fuzz-diff: $(B)/spfdiff
 # a DNS server that misbehaves on purpose; clients that vanish; signals
 # under load
 check-hostile: $(B)/spfpd
-	@/usr/bin/python3 tests/hostiletest.py --spfpd $(B)/spfpd \
-	  --log $(B)/hostiletest.log > $(B)/hostiletest.out 2>&1; rc=$$?; \
-	  cat $(B)/hostiletest.out; exit $$rc
+	$(call driver,hostiletest,tests/hostiletest.py)
 
 # issue 12: a racer (tests/sockrace.c, as nobody) renames a symlink over
 # spfpd's socket file right after bind(), 100 starts each way; the file
@@ -192,10 +188,7 @@ check-hostile: $(B)/spfpd
 $(B)/sockrace: tests/sockrace.c | $(B)
 	$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -o $@ $<
 check-sockrace: $(B)/spfpd $(B)/sockrace
-	@/usr/bin/python3 tests/sockrace.py --spfpd $(B)/spfpd \
-	  --sockrace $(B)/sockrace --log $(B)/sockrace.log \
-	  > $(B)/sockrace.out 2>&1; rc=$$?; \
-	  cat $(B)/sockrace.out; exit $$rc
+	$(call driver,sockrace,tests/sockrace.py --sockrace $(B)/sockrace)
 
 # N minutes of 1,000 connections, good and hostile DNS mixed (not in
 # check): RSS and descriptors must stay flat.  Under ASan with
