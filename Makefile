@@ -72,12 +72,12 @@ $(B)/spfpd: $(B)/spfpd.o $(B)/libspfpd.a
 	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(B)/test_%: tests/unit/test_%.c $(B)/libspfpd.a
-	$(CC) $(ALL_CFLAGS) $(LDSAN) $(LDFLAGS) -o $@ $(filter %.c,$^) $(filter %.a,$^) \
-	  $(LIBS) -lcmocka
-# the DNS cache over the upstream seam, with the scripted world
-$(B)/test_dnscache: tests/diff/world.c tests/diff/world.h
-# spf.c and iprev.c over scripted answers (the same seam and world)
-$(B)/test_spf $(B)/test_iprev: tests/diff/world.c tests/diff/world.h
+	$(CC) $(ALL_CFLAGS) $(LDSAN) $(LDFLAGS) -o $@ $(filter %.c,$^) \
+	  $(filter %.a,$^) $(LIBS) -lcmocka
+# the DNS cache, spf.c and iprev.c over the upstream seam: scripted
+# answers from the world (tests/unit/seam.c)
+$(B)/test_dnscache $(B)/test_spf $(B)/test_iprev: tests/unit/seam.c \
+	  tests/unit/seam.h tests/diff/world.c tests/diff/world.h
 
 # the scripted DNS world behind dns.c's upstream seam, and the C side of
 # the differential fuzzer (tests/diff/)

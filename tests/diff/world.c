@@ -454,14 +454,13 @@ world_reply(const struct world *w, const char *qname, int qtype,
 
 /* ----- the upstream ----- */
 
-static void
-world_ask(void *ctx, const char *name, int type, struct dns_ask *tok)
+void
+world_answer(const struct world *w, const char *name, int type,
+    struct dns_ask *tok)
 {
 	static unsigned char buf[65536];
-	struct world *w = ctx;
 	int n;
 
-	w->questions++;
 	n = world_reply(w, name, type, buf, sizeof(buf));
 	if (n == 0)
 		dns_upstream_reply(tok, DNS_XFER_TIMEOUT, NULL, 0);
@@ -469,6 +468,15 @@ world_ask(void *ctx, const char *name, int type, struct dns_ask *tok)
 		dns_upstream_reply(tok, DNS_XFER_ERROR, NULL, 0);
 	else
 		dns_upstream_reply(tok, DNS_XFER_REPLY, buf, n);
+}
+
+static void
+world_ask(void *ctx, const char *name, int type, struct dns_ask *tok)
+{
+	struct world *w = ctx;
+
+	w->questions++;
+	world_answer(w, name, type, tok);
 }
 
 static struct dns_upstream world_up;

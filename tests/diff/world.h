@@ -53,6 +53,16 @@ int world_type(const char *type);
 int world_reply(const struct world *w, const char *qname, int qtype,
     unsigned char *buf, size_t bufsz);
 
+/*
+ * world_answer - answer tok, a question to dns.c's upstream, from w: its
+ * reply, no reply (DNS_XFER_TIMEOUT) when w leaves it unanswered, or
+ * DNS_XFER_ERROR when the reply does not fit.  For upstreams of one's own
+ * (the unit tests' seam); world_install() answers every question so.
+ */
+struct dns_ask;
+void world_answer(const struct world *w, const char *name, int type,
+    struct dns_ask *tok);
+
 /* world_install - make w dns.c's upstream (NULL: c-ares again) */
 void world_install(struct world *w);
 

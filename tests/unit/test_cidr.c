@@ -98,18 +98,21 @@ test_bad(void **state)
 static void
 test_list_and_format(void **state)
 {
+	static const char *const ranges[] = { "192.0.2.0/24", "2001:db8::/32" };
 	struct cidr_list l = { NULL, 0 };
 	struct cidr c;
 	char err[128], buf[CIDR_STRLEN];
+	size_t i;
 
 	(void)state;
 	assert_false(cidr_list_match(&l, "192.0.2.1"));
-	assert_int_equal(cidr_parse("192.0.2.0/24", &c, err, sizeof(err)), 0);
-	assert_string_equal(cidr_format(&c, buf, sizeof(buf)), "192.0.2.0/24");
-	assert_int_equal(cidr_list_add(&l, &c), 0);
-	assert_int_equal(cidr_parse("2001:db8::/32", &c, err, sizeof(err)), 0);
-	assert_string_equal(cidr_format(&c, buf, sizeof(buf)), "2001:db8::/32");
-	assert_int_equal(cidr_list_add(&l, &c), 0);
+	for (i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
+		assert_int_equal(cidr_parse(ranges[i], &c, err, sizeof(err)),
+		    0);
+		assert_string_equal(cidr_format(&c, buf, sizeof(buf)),
+		    ranges[i]);
+		assert_int_equal(cidr_list_add(&l, &c), 0);
+	}
 	assert_true(cidr_list_match(&l, "192.0.2.1"));
 	assert_true(cidr_list_match(&l, "2001:db8::25"));
 	assert_false(cidr_list_match(&l, "198.51.100.1"));
@@ -119,6 +122,48 @@ test_list_and_format(void **state)
 	assert_int_equal(l.n, 0);
 }
 
+/* bare addresses: 16 bytes, IPv4 as IPv4-mapped IPv6; bad text is -1 */
+static const struct {
+	const char *addr;
+	int v4;                         /* -1: not an address */
+	unsigned char last;             /* its last byte */
+} addr_rows[] = {
+	{ "192.0.2.1", 1, 1 },
+	{ "::ffff:192.0.2.9", 1, 9 },
+	{ "2001:db8::25", 0, 0x25 },
+	{ "::1", 0, 1 },
+	{ "192.0.2.1/32", -1, 0 },
+	{ "192.0.2", -1, 0 },
+	{ "example.com", -1, 0 },
+};
+
+static void
+test_addr_parse(void **state)
+{
+	struct cidr_list l = { NULL, 0 };
+	unsigned char a[16];
+	struct cidr c;
+	char err[128];
+	size_t i;
+
+	(void)state;
+	assert_int_equal(cidr_parse("::/0", &c, err, sizeof(err)), 0);
+	assert_int_equal(cidr_list_add(&l, &c), 0);
+	for (i = 0; i < sizeof(addr_rows) / sizeof(addr_rows[0]); i++) {
+		print_message("%s\n", addr_rows[i].addr);
+		if (addr_rows[i].v4 < 0) {
+			assert_int_equal(cidr_addr_parse(addr_rows[i].addr, a),
+			    -1);
+			continue;
+		}
+		assert_int_equal(cidr_addr_parse(addr_rows[i].addr, a), 0);
+		assert_int_equal(cidr_addr_is_v4(a), addr_rows[i].v4);
+		assert_int_equal(a[15], addr_rows[i].last);
+		assert_true(cidr_list_match_addr(&l, a));
+	}
+	cidr_list_free(&l);
+}
+
 int
 main(void)
 {
@@ -126,6 +171,7 @@ main(void)
 		cmocka_unit_test(test_match),
 		cmocka_unit_test(test_bad),
 		cmocka_unit_test(test_list_and_format),
+		cmocka_unit_test(test_addr_parse),
 	};
 
 	return cmocka_run_group_tests_name("cidr", tests, NULL, NULL);

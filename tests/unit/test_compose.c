@@ -243,57 +243,89 @@ test_header_worst_case(void **state)
 	assert_true(longest > COMPOSE_HEADER_MAX - 40);
 }
 
+/* ----- Authentication-Results: an SPF outcome, an iprev result ----- */
+
+static const struct spf_outcome mailfrom_pass = {
+	.result = SPF_PASS, .identity = "mailfrom", .domain = "example.com"
+};
+static const struct compose_spf spf_pass = {
+	&mailfrom_pass, "192.0.2.1", "a@example.com", "mail.example.com",
+	"mx.example.org"
+};
+static const struct spf_outcome helo_fail = {
+	.result = SPF_FAIL, .identity = "helo", .domain = "bad host"
+};
+static const struct compose_spf spf_helo_fail = {
+	&helo_fail, "2001:db8::1", "", "bad host(1)", NULL
+};
+static const struct compose_iprev ip4 = {
+	IPREV_PASS, "192.0.2.1", "mail.example.com"
+};
+static const struct compose_iprev ip6 = {
+	IPREV_PERMERROR, "2001:db8::1", NULL
+};
+static const struct compose_iprev evil = {
+	IPREV_FAIL, "192.0.2.1", "x) (y\r\nz"
+};
+
+struct auth_row {
+	const char *receiver;
+	const struct compose_spf *spf;          /* NULL: none */
+	const struct compose_iprev *iprev;      /* NULL: none */
+	const char *want;
+};
+
+static void
+auth_rows(const struct auth_row *rows, size_t n)
+{
+	char buf[COMPOSE_MAX];
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		compose_auth_results(buf, sizeof(buf), rows[i].receiver,
+		    rows[i].spf, rows[i].iprev);
+		assert_string_equal(buf, rows[i].want);
+	}
+}
+
 static void
 test_auth_results(void **state)
 {
-	struct spf_outcome o = outcome(SPF_PASS, "mailfrom", "example.com",
-	    NULL);
-	struct compose_spf c = { &o, "192.0.2.1", "a@example.com",
-	    "mail.example.com", "mx.example.org" };
-	struct spf_outcome h = outcome(SPF_FAIL, "helo", "bad host", NULL);
-	struct compose_spf ch = { &h, "2001:db8::1", "", "bad host(1)",
-	    NULL };
-	char buf[COMPOSE_MAX];
+	static const struct auth_row rows[] = {
+		{ "mx.example.org", &spf_pass, NULL,
+		  "Authentication-Results: mx.example.org; spf=pass (domain "
+		  "of a@example.com designates 192.0.2.1 as permitted sender) "
+		  "smtp.mailfrom=example.com" },
+		{ "mx.example.org", &spf_helo_fail, NULL,
+		  "Authentication-Results: mx.example.org; spf=fail (domain "
+		  "of bad host\\(1\\) does not designate 2001:db8::1 as "
+		  "permitted sender) smtp.helo=\"bad host(1)\"" },
+	};
 
 	(void)state;
-	compose_auth_results(buf, sizeof(buf), "mx.example.org", &c, NULL);
-	assert_string_equal(buf, "Authentication-Results: mx.example.org; "
-	    "spf=pass (domain of a@example.com designates 192.0.2.1 as "
-	    "permitted sender) smtp.mailfrom=example.com");
-	compose_auth_results(buf, sizeof(buf), "mx.example.org", &ch, NULL);
-	assert_string_equal(buf, "Authentication-Results: mx.example.org; "
-	    "spf=fail (domain of bad host\\(1\\) does not designate "
-	    "2001:db8::1 as permitted sender) smtp.helo=\"bad host(1)\"");
+	auth_rows(rows, sizeof(rows) / sizeof(rows[0]));
 }
 
 static void
 test_auth_results_iprev(void **state)
 {
-	struct spf_outcome o = outcome(SPF_PASS, "mailfrom", "example.com",
-	    NULL);
-	struct compose_spf c = { &o, "192.0.2.1", "a@example.com",
-	    "mail.example.com", "mx.example.org" };
-	struct compose_iprev ip4 = { IPREV_PASS, "192.0.2.1",
-	    "mail.example.com" };
-	struct compose_iprev ip6 = { IPREV_PERMERROR, "2001:db8::1", NULL };
-	struct compose_iprev evil = { IPREV_FAIL, "192.0.2.1",
-	    "x) (y\r\nz" };
-	char buf[COMPOSE_MAX];
+	static const struct auth_row rows[] = {
+		{ "mx.example.org", &spf_pass, &ip4,
+		  "Authentication-Results: mx.example.org; spf=pass (domain "
+		  "of a@example.com designates 192.0.2.1 as permitted sender) "
+		  "smtp.mailfrom=example.com; iprev=pass "
+		  "policy.iprev=192.0.2.1 (mail.example.com)" },
+		{ "mx.example.org", NULL, &ip6,
+		  "Authentication-Results: mx.example.org; iprev=permerror "
+		  "policy.iprev=\"2001:db8::1\"" },
+		{ "mx", NULL, &evil,
+		  "Authentication-Results: mx; iprev=fail "
+		  "policy.iprev=192.0.2.1 (x\\) \\(yz)" },
+		{ "mx", NULL, NULL, "Authentication-Results: mx; none" },
+	};
 
 	(void)state;
-	compose_auth_results(buf, sizeof(buf), "mx.example.org", &c, &ip4);
-	assert_string_equal(buf, "Authentication-Results: mx.example.org; "
-	    "spf=pass (domain of a@example.com designates 192.0.2.1 as "
-	    "permitted sender) smtp.mailfrom=example.com; iprev=pass "
-	    "policy.iprev=192.0.2.1 (mail.example.com)");
-	compose_auth_results(buf, sizeof(buf), "mx.example.org", NULL, &ip6);
-	assert_string_equal(buf, "Authentication-Results: mx.example.org; "
-	    "iprev=permerror policy.iprev=\"2001:db8::1\"");
-	compose_auth_results(buf, sizeof(buf), "mx", NULL, &evil);
-	assert_string_equal(buf, "Authentication-Results: mx; iprev=fail "
-	    "policy.iprev=192.0.2.1 (x\\) \\(yz)");
-	compose_auth_results(buf, sizeof(buf), "mx", NULL, NULL);
-	assert_string_equal(buf, "Authentication-Results: mx; none");
+	auth_rows(rows, sizeof(rows) / sizeof(rows[0]));
 }
 
 static void

@@ -1,6 +1,7 @@
 /*
  * test_dnscache - dns.c's cache over its upstream seam (dns_set_upstream)
- * and a scripted world (tests/diff/world.c): no socket, no server.
+ * and a scripted world (tests/diff/world.c), through tests/unit/seam.c:
+ * no socket, no server.
  *
  *   bytes      many names with 15.8 kB TXT answers keep the cache under
  *              dns_cache_bytes, each entry counted at its real size, with
@@ -24,79 +25,9 @@
 #include <cmocka.h>
 #include <event2/event.h>
 
-#include "config.h"
 #include "dns.h"
-#include "log.h"
 #include "../diff/world.h"
-
-static struct event_base *base;
-static struct config *cfg;
-static struct world *world;
-static unsigned long asked;             /* questions our upstream got */
-
-/* questions held (in flight) until release() */
-static int holding;
-static struct {
-	char name[256];
-	int type;
-	struct dns_ask *tok;
-} held[8];
-static size_t nheld;
-
-static void reply(const char *name, int type, struct dns_ask *tok);
-
-/*
- * The upstream: the world's wire replies, and DNS_XFER_ERROR ("could not
- * be sent") for names under localerr.test; at once, or when released.
- */
-static void
-ask(void *ctx, const char *name, int type, struct dns_ask *tok)
-{
-	(void)ctx;
-	asked++;
-	if (holding) {
-		assert_true(nheld < 8);
-		snprintf(held[nheld].name, sizeof(held[nheld].name), "%s",
-		    name);
-		held[nheld].type = type;
-		held[nheld++].tok = tok;
-		return;
-	}
-	reply(name, type, tok);
-}
-
-static void
-release(void)
-{
-	size_t i;
-
-	holding = 0;
-	for (i = 0; i < nheld; i++)
-		reply(held[i].name, held[i].type, held[i].tok);
-	nheld = 0;
-}
-
-static void
-reply(const char *name, int type, struct dns_ask *tok)
-{
-	static unsigned char buf[65536];
-	size_t n = strlen(name);
-	int len;
-
-	if (n >= 13 && strcmp(name + n - 13, "localerr.test") == 0) {
-		dns_upstream_reply(tok, DNS_XFER_ERROR, NULL, 0);
-		return;
-	}
-	len = world_reply(world, name, type, buf, sizeof(buf));
-	if (len == 0)
-		dns_upstream_reply(tok, DNS_XFER_TIMEOUT, NULL, 0);
-	else if (len < 0)
-		dns_upstream_reply(tok, DNS_XFER_ERROR, NULL, 0);
-	else
-		dns_upstream_reply(tok, DNS_XFER_REPLY, buf, len);
-}
-
-static const struct dns_upstream upstream = { ask, NULL };
+#include "seam.h"
 
 struct got {
 	int done;
@@ -114,39 +45,18 @@ on_answer(void *arg, struct dns_answer *a)
 	g->n = a->n;
 }
 
-static void
-set(const char *key, const char *value)
-{
-	char err[256];
-
-	if (config_set(cfg, key, value, err, sizeof(err)) < 0)
-		fail_msg("%s", err);
-}
-
 /* start - dns.c with these cache settings, a fresh world */
 static void
 start(const char *cache_size, const char *cache_bytes,
     const char *failure_ttl)
 {
-	log_init(1, 0);
-	assert_non_null(cfg = config_load(NULL, 0, NULL, NULL));
-	set("dns_cache_size", cache_size);
-	set("dns_cache_bytes", cache_bytes);
-	set("dns_failure_ttl", failure_ttl);
-	assert_non_null(base = event_base_new());
-	assert_int_equal(dns_init(base, cfg), 0);
-	dns_set_upstream(&upstream);
-	world = world_new();
-	asked = 0;
-}
+	const char *const settings[] = {
+		"dns_cache_size", cache_size, "dns_cache_bytes", cache_bytes,
+		"dns_failure_ttl", failure_ttl, NULL
+	};
+	const struct seam_opts o = { NULL, 0, NULL, settings };
 
-static void
-stop(void)
-{
-	dns_shutdown();
-	event_base_free(base);
-	config_unref(cfg);
-	world_free(world);
+	seam_start(&o);
 }
 
 /* query - ask and run the loop until answered */
@@ -158,8 +68,27 @@ query(const char *name, int type)
 	memset(&g, 0, sizeof(g));
 	assert_non_null(dns_query(name, type, on_answer, &g));
 	while (!g.done)
-		event_base_loop(base, EVLOOP_ONCE);
+		event_base_loop(seam_base, EVLOOP_ONCE);
 	return g;
+}
+
+/*
+ * asks - query name n times, each answered with st (and no records but
+ * for DNS_OK): the questions that cost upstream
+ */
+static unsigned long
+asks(const char *name, int type, int n, enum dns_status st)
+{
+	unsigned long before = seam_questions();
+	struct got g;
+
+	while (n-- > 0) {
+		g = query(name, type);
+		assert_int_equal(g.st, st);
+		if (st != DNS_OK)
+			assert_int_equal(g.n, 0);
+	}
+	return seam_questions() - before;
 }
 
 static struct dns_stats
@@ -185,7 +114,36 @@ add_big_txt(const char *name)
 		strs[i] = text;
 		lens[i] = sizeof(text);
 	}
-	assert_int_equal(world_add_txt(world, name, 3600, strs, lens, 62), 0);
+	assert_int_equal(world_add_txt(seam_world, name, SEAM_TTL, strs, lens,
+	    62), 0);
+}
+
+static void
+add_a(const char *name)
+{
+	assert_int_equal(world_add(seam_world, name, "A", SEAM_TTL,
+	    "192.0.2.1"), 0);
+}
+
+/*
+ * fill - n names (fmt with %d), each added by add() and asked for once;
+ * after each the cache holds no more than max_entries and max_bytes
+ */
+static void
+fill(const char *fmt, int n, int type, void (*add)(const char *name),
+    size_t max_entries, size_t max_bytes)
+{
+	struct dns_stats st;
+	char name[64];
+	int i;
+
+	for (i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), fmt, i);
+		add(name);
+		assert_int_equal(query(name, type).st, DNS_OK);
+		st = stats();
+		assert_true(st.entries <= max_entries && st.bytes <= max_bytes);
+	}
 }
 
 static void
@@ -193,23 +151,10 @@ test_bytes_bound(void **state)
 {
 	struct dns_answer *a;
 	struct dns_stats st;
-	struct got g;
-	char name[64];
-	int i;
 
 	(void)state;
 	start("20000", "256k", "30s");
-	for (i = 0; i < 300; i++) {
-		snprintf(name, sizeof(name), "d%d.big.test", i);
-		add_big_txt(name);
-	}
-	for (i = 0; i < 300; i++) {
-		snprintf(name, sizeof(name), "d%d.big.test", i);
-		g = query(name, DNS_T_TXT);
-		assert_int_equal(g.st, DNS_OK);
-		st = stats();
-		assert_true(st.bytes <= 256 * 1024);
-	}
+	fill("d%d.big.test", 300, DNS_T_TXT, add_big_txt, 20000, 256 * 1024);
 	st = stats();
 	/* 300 answers of 15.8 kB: 4.7 MB without the bound */
 	assert_true(st.entries >= 10 && st.entries <= 16);
@@ -225,38 +170,29 @@ test_bytes_bound(void **state)
 	assert_true(st.bytes / st.entries > 15810 + 200);
 	assert_true(st.bytes / st.entries < 15810 + 600);
 	/* a smaller bound at a reload evicts at once */
-	set("dns_cache_bytes", "64k");
-	dns_reconfigure(cfg);
+	seam_set("dns_cache_bytes", "64k");
+	dns_reconfigure(seam_cfg);
 	st = stats();
 	assert_true(st.bytes <= 64 * 1024 && st.entries >= 3);
 	/* nothing over the bound is kept */
-	set("dns_cache_bytes", "8k");
-	dns_reconfigure(cfg);
+	seam_set("dns_cache_bytes", "8k");
+	dns_reconfigure(seam_cfg);
 	assert_int_equal(stats().entries, 0);
 	assert_int_equal(stats().bytes, 0);
-	g = query("d1.big.test", DNS_T_TXT);
-	assert_int_equal(g.st, DNS_OK);
+	assert_int_equal(query("d1.big.test", DNS_T_TXT).st, DNS_OK);
 	assert_int_equal(stats().entries, 0);
-	assert_int_equal(asked, 301);
-	stop();
+	assert_int_equal(seam_questions(), 301);
+	seam_stop();
 }
 
 static void
 test_entry_bound_and_cost(void **state)
 {
 	struct dns_stats st;
-	char name[64];
-	int i;
 
 	(void)state;
 	start("10", "8M", "30s");
-	for (i = 0; i < 50; i++) {
-		snprintf(name, sizeof(name), "h%d.example.test", i);
-		assert_int_equal(world_add(world, name, "A", 3600,
-		    "192.0.2.1"), 0);
-		assert_int_equal(query(name, DNS_T_A).st, DNS_OK);
-		assert_true(stats().entries <= 10);
-	}
+	fill("h%d.example.test", 50, DNS_T_A, add_a, 10, 8 << 20);
 	st = stats();
 	assert_int_equal(st.entries, 10);
 	assert_int_equal(st.evictions, 40);
@@ -266,139 +202,116 @@ test_entry_bound_and_cost(void **state)
 	st = stats();
 	assert_int_equal(st.entries, 0);
 	assert_int_equal(st.bytes, 0);
-	stop();
+	seam_stop();
 }
 
-/* RCODEs that are failures of the servers: SERVFAIL, REFUSED, NOTIMP */
+/*
+ * RCODEs that are failures of the servers (SERVFAIL, REFUSED, NOTIMP,
+ * FORMERR), and no reply, for every type; what dns.c makes of them
+ */
 static const struct {
 	const char *name;
-	int rcode;                      /* -1: no reply */
 	enum dns_status st;
 } failing[] = {
-	{ "servfail.test", 2, DNS_SERVFAIL },
-	{ "refused.test", 5, DNS_SERVFAIL },
-	{ "notimp.test", 4, DNS_ERROR },
-	{ "formerr.test", 1, DNS_ERROR },
-	{ "silent.test", -1, DNS_TIMEOUT },
+	{ "servfail.test", DNS_SERVFAIL },
+	{ "refused.test", DNS_SERVFAIL },
+	{ "notimp.test", DNS_ERROR },
+	{ "formerr.test", DNS_ERROR },
+	{ "silent.test", DNS_TIMEOUT },
 };
 #define NFAILING (sizeof(failing) / sizeof(failing[0]))
+#define FAILING "servfail.test * !servfail\n" \
+	"refused.test * !refused\n" \
+	"notimp.test * !notimp\n" \
+	"formerr.test * !formerr\n" \
+	"silent.test * !timeout"
 
+/* failures - dns.c with this dns_failure_ttl, the failing names */
 static void
-add_failing(void)
+failures(const char *failure_ttl)
 {
+	start("20000", "8M", failure_ttl);
+	seam_zone(FAILING);
+}
+
+/*
+ * ten_asks - each failing name asked ten times for TXT costs questions
+ * (1: the failure is kept, with the status of the live answer)
+ */
+static void
+ten_asks(unsigned long questions)
+{
+	struct dns_answer *a;
 	size_t i;
 
 	for (i = 0; i < NFAILING; i++) {
-		if (failing[i].rcode < 0)
-			assert_int_equal(world_add_timeout(world,
-			    failing[i].name, WORLD_ANY_TYPE), 0);
-		else
-			assert_int_equal(world_add_rcode(world,
-			    failing[i].name, WORLD_ANY_TYPE, failing[i].rcode),
-			    0);
+		assert_int_equal(asks(failing[i].name, DNS_T_TXT, 10,
+		    failing[i].st), questions);
+		a = dns_cache_get(failing[i].name, DNS_T_TXT);
+		if (questions > 1) {
+			assert_null(a);
+			continue;
+		}
+		assert_non_null(a);
+		assert_int_equal(a->status, failing[i].st);
+		dns_answer_unref(a);
 	}
 }
 
 static void
 test_failures_kept(void **state)
 {
-	struct dns_answer *a;
-	unsigned long before;
-	struct got g;
 	size_t i;
-	int k;
 
 	(void)state;
-	start("20000", "8M", "30s");
-	add_failing();
-	for (i = 0; i < NFAILING; i++) {
-		before = asked;
-		for (k = 0; k < 10; k++) {
-			g = query(failing[i].name, DNS_T_TXT);
-			assert_int_equal(g.st, failing[i].st);
-			assert_int_equal(g.n, 0);
-		}
-		/* ten messages, one question */
-		assert_int_equal(asked - before, 1);
-		a = dns_cache_get(failing[i].name, DNS_T_TXT);
-		assert_non_null(a);
-		assert_int_equal(a->status, failing[i].st);
-		dns_answer_unref(a);
-		/* per type: another type is another question */
-		g = query(failing[i].name, DNS_T_A);
-		assert_int_equal(g.st, failing[i].st);
-		assert_int_equal(asked - before, 2);
-	}
+	failures("30s");
+	ten_asks(1);
+	/* per type: another type is another question */
+	for (i = 0; i < NFAILING; i++)
+		assert_int_equal(asks(failing[i].name, DNS_T_A, 1,
+		    failing[i].st), 1);
 	assert_int_equal(stats().entries, 2 * NFAILING);
 	/* what could not be sent is not the servers' failure: not kept */
-	before = asked;
-	assert_int_equal(query("x.localerr.test", DNS_T_TXT).st, DNS_ERROR);
-	assert_int_equal(query("x.localerr.test", DNS_T_TXT).st, DNS_ERROR);
-	assert_int_equal(asked - before, 2);
+	seam_zone("x.localerr.test TXT !unsent");
+	assert_int_equal(asks("x.localerr.test", DNS_T_TXT, 2, DNS_ERROR), 2);
 	/* dns_flush() forgets them */
 	dns_flush();
-	before = asked;
-	assert_int_equal(query("servfail.test", DNS_T_TXT).st, DNS_SERVFAIL);
-	assert_int_equal(asked - before, 1);
+	assert_int_equal(asks("servfail.test", DNS_T_TXT, 1, DNS_SERVFAIL), 1);
 	/* so does a reload, and it keeps the answers */
-	assert_int_equal(world_add(world, "ok.test", "A", 3600, "192.0.2.1"),
-	    0);
+	seam_zone("ok.test A 192.0.2.1");
 	assert_int_equal(query("ok.test", DNS_T_A).st, DNS_OK);
-	dns_reconfigure(cfg);
-	before = asked;
-	assert_int_equal(query("servfail.test", DNS_T_TXT).st, DNS_SERVFAIL);
-	assert_int_equal(query("ok.test", DNS_T_A).st, DNS_OK);
-	assert_int_equal(asked - before, 1);
-	stop();
+	dns_reconfigure(seam_cfg);
+	assert_int_equal(asks("servfail.test", DNS_T_TXT, 1, DNS_SERVFAIL) +
+	    asks("ok.test", DNS_T_A, 1, DNS_OK), 1);
+	seam_stop();
 }
 
 static void
 test_failures_not_kept(void **state)
 {
-	unsigned long before;
-	size_t i;
-	int k;
-
 	(void)state;
-	start("20000", "8M", "0");
-	add_failing();
-	for (i = 0; i < NFAILING; i++) {
-		before = asked;
-		for (k = 0; k < 10; k++)
-			assert_int_equal(query(failing[i].name,
-			    DNS_T_TXT).st, failing[i].st);
-		assert_int_equal(asked - before, 10);
-		assert_null(dns_cache_get(failing[i].name, DNS_T_TXT));
-	}
+	failures("0");
+	ten_asks(10);
 	assert_int_equal(stats().entries, 0);
-	stop();
+	seam_stop();
 }
 
 static void
 test_failures_expire(void **state)
 {
 	struct timespec ts = { 0, 300 * 1000000L };
-	unsigned long before;
 
 	(void)state;
-	start("20000", "8M", "200ms");
-	add_failing();
-	before = asked;
-	assert_int_equal(query("silent.test", DNS_T_TXT).st, DNS_TIMEOUT);
-	assert_int_equal(query("silent.test", DNS_T_TXT).st, DNS_TIMEOUT);
-	assert_int_equal(asked - before, 1);
+	failures("200ms");
+	assert_int_equal(asks("silent.test", DNS_T_TXT, 2, DNS_TIMEOUT), 1);
 	nanosleep(&ts, NULL);
 	assert_null(dns_cache_get("silent.test", DNS_T_TXT));
-	assert_int_equal(query("silent.test", DNS_T_TXT).st, DNS_TIMEOUT);
-	assert_int_equal(asked - before, 2);
+	assert_int_equal(asks("silent.test", DNS_T_TXT, 1, DNS_TIMEOUT), 1);
 	/* never longer than dns_max_ttl (0: nothing kept) */
-	set("dns_max_ttl", "0");
-	dns_reconfigure(cfg);
-	before = asked;
-	assert_int_equal(query("refused.test", DNS_T_TXT).st, DNS_SERVFAIL);
-	assert_int_equal(query("refused.test", DNS_T_TXT).st, DNS_SERVFAIL);
-	assert_int_equal(asked - before, 2);
-	stop();
+	seam_set("dns_max_ttl", "0");
+	dns_reconfigure(seam_cfg);
+	assert_int_equal(asks("refused.test", DNS_T_TXT, 2, DNS_SERVFAIL), 2);
+	seam_stop();
 }
 
 /*
@@ -411,28 +324,27 @@ coalesce(const char *failure_ttl)
 	struct got g[5];
 	int i;
 
-	start("20000", "8M", failure_ttl);
-	add_failing();
+	failures(failure_ttl);
 	memset(g, 0, sizeof(g));
-	holding = 1;
+	seam_hold();
 	for (i = 0; i < 5; i++)
 		assert_non_null(dns_query("silent.test", DNS_T_MX, on_answer,
 		    &g[i]));
-	assert_int_equal(asked, 1);
+	assert_int_equal(seam_questions(), 1);
 	assert_int_equal(stats().coalesced, 4);
-	event_base_loop(base, EVLOOP_NONBLOCK);
+	event_base_loop(seam_base, EVLOOP_NONBLOCK);
 	assert_int_equal(g[0].done, 0);
-	release();
+	seam_release();
 	while (g[4].done == 0)
-		event_base_loop(base, EVLOOP_ONCE);
+		event_base_loop(seam_base, EVLOOP_ONCE);
 	for (i = 0; i < 5; i++) {
 		assert_int_equal(g[i].done, 1);
 		assert_int_equal(g[i].st, DNS_TIMEOUT);
 	}
 	/* and the next asks again only without the failure cache */
 	assert_int_equal(query("silent.test", DNS_T_MX).st, DNS_TIMEOUT);
-	assert_int_equal(asked, strcmp(failure_ttl, "0") ? 1 : 2);
-	stop();
+	assert_int_equal(seam_questions(), strcmp(failure_ttl, "0") ? 1 : 2);
+	seam_stop();
 }
 
 static void
@@ -449,14 +361,11 @@ test_negative_unchanged(void **state)
 {
 	(void)state;
 	start("20000", "8M", "0");
-	assert_int_equal(world_add(world, "exists.test", "A", 3600,
-	    "192.0.2.1"), 0);
-	assert_int_equal(query("nx.test", DNS_T_TXT).st, DNS_NXDOMAIN);
-	assert_int_equal(query("nx.test", DNS_T_TXT).st, DNS_NXDOMAIN);
-	assert_int_equal(query("exists.test", DNS_T_TXT).st, DNS_NODATA);
-	assert_int_equal(query("exists.test", DNS_T_TXT).st, DNS_NODATA);
-	assert_int_equal(asked, 2);
-	stop();
+	seam_zone("exists.test A 192.0.2.1");
+	assert_int_equal(asks("nx.test", DNS_T_TXT, 2, DNS_NXDOMAIN), 1);
+	assert_int_equal(asks("exists.test", DNS_T_TXT, 2, DNS_NODATA), 1);
+	assert_int_equal(seam_questions(), 2);
+	seam_stop();
 }
 
 int
