@@ -77,8 +77,6 @@ int dns_init(struct event_base *base, const struct config *cfg);
 void dns_reconfigure(const struct config *cfg);
 void dns_shutdown(void);
 
-/* dns_event_base - the loop the resolver runs on (for callers' timers) */
-struct event_base *dns_event_base(void);
 
 /*
  * dns_query - ask for name/type.  The callback gets a borrowed answer (take

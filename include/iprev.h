@@ -15,6 +15,8 @@
 #ifndef SPFPD_IPREV_H
 #define SPFPD_IPREV_H
 
+struct event_base;
+
 enum iprev_result {
 	IPREV_PASS,
 	IPREV_FAIL,
@@ -36,11 +38,11 @@ struct iprev_check;
 typedef void iprev_done_fn(void *arg, const struct iprev_outcome *o);
 
 /*
- * iprev_start - done() is called once, from the event loop (never inside
+ * iprev_start - done() is called once, from base's loop (never inside
  * this call), after at most time_ms.  Never NULL.
  */
-struct iprev_check *iprev_start(const char *ip, unsigned max_names,
-    unsigned time_ms, iprev_done_fn *done, void *arg);
+struct iprev_check *iprev_start(struct event_base *base, const char *ip,
+    unsigned max_names, unsigned time_ms, iprev_done_fn *done, void *arg);
 void iprev_cancel(struct iprev_check *c);
 
 const char *iprev_result_str(enum iprev_result r);

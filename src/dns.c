@@ -1461,11 +1461,6 @@ cache_configure(const struct config *cfg)
 	dns.fail_ms = cfg->dns_failure_ttl;
 }
 
-struct event_base *
-dns_event_base(void)
-{
-	return dns.base;
-}
 
 int
 dns_init(struct event_base *base, const struct config *cfg)

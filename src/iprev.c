@@ -230,11 +230,10 @@ on_ptr(void *arg, struct dns_answer *ans)
 }
 
 struct iprev_check *
-iprev_start(const char *ip, unsigned max_names, unsigned time_ms,
-    iprev_done_fn *done, void *arg)
+iprev_start(struct event_base *base, const char *ip, unsigned max_names,
+    unsigned time_ms, iprev_done_fn *done, void *arg)
 {
 	struct iprev_check *c;
-	struct event_base *base = dns_event_base();
 	char rev[80];
 	struct timeval tv;
 

@@ -50,6 +50,7 @@ struct spf_copy {
 };
 
 struct policy_check {
+	struct event_base *base;
 	const struct policy_request *req;
 	struct config *cfg;
 	struct policy_memory **mem;
@@ -427,8 +428,8 @@ start_checks(struct policy_check *pc, const struct decision_plan *p)
 		    cfg->domain_whitelist.v[i], &pc->wl[i]);
 	if (p->iprev) {
 		pc->f.iprev.checked = 1;
-		pc->ipchk = iprev_start(pc->f.client, cfg->ptr_max_names,
-		    cfg->lookup_time, on_iprev, pc);
+		pc->ipchk = iprev_start(pc->base, pc->f.client,
+		    cfg->ptr_max_names, cfg->lookup_time, on_iprev, pc);
 		pc->pending++;
 	}
 	if (p->helo_whitelist) {
@@ -469,6 +470,7 @@ check_new(struct event_base *base, const struct policy_request *req,
 	struct policy_check *pc = xcalloc(1, sizeof(*pc));
 
 	clock_gettime(CLOCK_MONOTONIC, &pc->t0);
+	pc->base = base;
 	if ((pc->ev = evtimer_new(base, on_event, pc)) == NULL)
 		fatalx("policy: out of memory (event)");
 	pc->req = req;

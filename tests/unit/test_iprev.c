@@ -97,7 +97,8 @@ check(const char *run, struct seam_res *r)
 			snprintf(ip, sizeof(ip), "%s", w);
 	}
 	seam_begin(r);
-	assert_non_null(c = iprev_start(ip, max_names, ms, on_done, r));
+	assert_non_null(c = iprev_start(seam_base, ip, max_names, ms, on_done,
+	    r));
 	if (seam_wait(r) < 0) {
 		iprev_cancel(c);
 		fail_msg("iprev %s: no result in %d s", run, SEAM_SAFETY_S);
