@@ -55,9 +55,6 @@ struct compose_iprev {
 size_t compose_auth_results(char *buf, size_t sz, const char *authserv_id,
     const struct compose_spf *c, const struct compose_iprev *ip);
 
-/* the human sentence for a result, as in the header comment */
-size_t compose_comment(char *buf, size_t sz, const struct compose_spf *c);
-
 /*
  * compose_reason - expand a reason_message template; values are, in
  * order, those of REASON_KEYS (config.h).  Unknown placeholders are kept

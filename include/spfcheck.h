@@ -135,8 +135,6 @@ const struct dns_answer *spf_need(struct spf_check *c, const char *name,
  */
 const struct dns_answer *spf_lookup(struct spf_check *c, const char *name,
     int type);
-/* spf_addr_in - does answer a hold the client's address? */
-int spf_addr_in(const struct spf_check *c, const struct dns_answer *a);
 
 /*
  * RFC 7208 4.6.4.  spf_count_term - a lookup of (name, type): whether it

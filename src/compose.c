@@ -186,7 +186,8 @@ static const char *const sentences[] = {
 	[SPF_PERMERROR] = "permanent error in processing domain of %w%p",
 };
 
-size_t
+/* compose_comment - the sentence of a result, for the header comment */
+static size_t
 compose_comment(char *buf, size_t sz, const struct compose_spf *c)
 {
 	char w[COMPOSE_VALUE_MAX + 1], ip[COMPOSE_VALUE_MAX + 1];

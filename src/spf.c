@@ -338,7 +338,7 @@ prefetch(struct spf_check *c, const struct dns_answer *a, unsigned base)
 /* ----- the answers, the limits, the macros, as the evaluator asks ----- */
 
 /* addr_in - does answer a hold the client's address? */
-int
+static int
 spf_addr_in(const struct spf_check *c, const struct dns_answer *a)
 {
 	size_t i;
