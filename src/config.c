@@ -20,6 +20,7 @@
 
 #include "addr.h"
 #include "config.h"
+#include "xmalloc.h"
 
 enum opt_type {
 	T_BOOL,
@@ -206,13 +207,6 @@ option_find(const char *name)
 		if (strcmp(options[i].name, name) == 0)
 			return &options[i];
 	return NULL;
-}
-
-static int
-nomem(char *err, size_t errsz)
-{
-	snprintf(err, errsz, "out of memory");
-	return -1;
 }
 
 /* ----- numbers ----- */
@@ -432,8 +426,9 @@ parse_string(const struct option *o, void *field, const char *value,
 	char *copy;
 
 	(void)o;
-	if ((copy = strdup(value)) == NULL)
-		return nomem(err, errsz);
+	(void)err;
+	(void)errsz;
+	copy = xstrdup(value);
 	free(*(char **)field);
 	*(char **)field = copy;
 	return 0;
@@ -626,8 +621,7 @@ parse_list(const struct option *o, void *field, const char *value,
 	char *copy, *cur, *item;
 	int r = 0;
 
-	if ((copy = strdup(value)) == NULL)
-		return nomem(err, errsz);
+	copy = xstrdup(value);
 	memset(&fresh, 0, sizeof(fresh));
 	cur = copy;
 	while (r == 0 && (item = split_list(&cur)) != NULL)
@@ -646,14 +640,10 @@ parse_list(const struct option *o, void *field, const char *value,
 static int
 strs_add(struct domain_list *l, const char *s, char *err, size_t errsz)
 {
-	char **nv;
-
-	if ((nv = realloc(l->v, (l->n + 1) * sizeof(*nv))) == NULL)
-		return nomem(err, errsz);
-	l->v = nv;
-	if ((nv[l->n] = strdup(s)) == NULL)
-		return nomem(err, errsz);
-	l->n++;
+	(void)err;
+	(void)errsz;
+	l->v = xreallocarray(l->v, l->n + 1, sizeof(*l->v));
+	l->v[l->n++] = xstrdup(s);
 	return 0;
 }
 
@@ -693,19 +683,17 @@ add_listen(const struct option *o, void *list, const char *item,
 }
 
 /* csv_append - item to a comma separated string */
-static int
+static void
 csv_append(char **csv, const char *item)
 {
 	size_t old = *csv ? strlen(*csv) : 0;
 	char *n;
 
-	if ((n = realloc(*csv, old + strlen(item) + 2)) == NULL)
-		return -1;
+	n = xreallocarray(*csv, old + strlen(item) + 2, 1);
 	if (old)
 		n[old++] = ',';
 	strcpy(n + old, item);
 	*csv = n;
-	return 0;
 }
 
 static int
@@ -720,8 +708,7 @@ add_server(const struct option *o, void *list, const char *item,
 		    "address:port or [IPv6]:port", o->name, item);
 		return -1;
 	}
-	if (csv_append(&l->csv, entry) < 0)
-		return nomem(err, errsz);
+	csv_append(&l->csv, entry);
 	l->n++;
 	return 0;
 }
@@ -821,8 +808,7 @@ add_cidr(const struct option *o, void *list, const char *item,
 		snprintf(err, errsz, "%s: %s", o->name, msg);
 		return -1;
 	}
-	if (cidr_list_add(list, &cr) < 0)
-		return nomem(err, errsz);
+	cidr_list_add(list, &cr);
 	return 0;
 }
 
@@ -898,8 +884,7 @@ config_defaults(void)
 	char err[256];
 	size_t i;
 
-	if ((c = calloc(1, sizeof(*c))) == NULL)
-		return NULL;
+	c = xcalloc(1, sizeof(*c));
 	c->refs = 1;
 	for (i = 0; i < NOPTIONS; i++) {
 		if (set_value(c, &options[i], options[i].def, err,
@@ -1045,21 +1030,18 @@ flush(struct reader *r)
 	r->l.len = 0;
 }
 
-static int
+static void
 logical_append(struct logical *l, const char *s)
 {
 	size_t n = strlen(s);
 	char *nt;
 
-	nt = realloc(l->text, l->len + n + 2);
-	if (nt == NULL)
-		return -1;
+	nt = xreallocarray(l->text, l->len + n + 2, 1);
 	l->text = nt;
 	if (l->len)
 		nt[l->len++] = ' ';
 	memcpy(nt + l->len, s, n + 1);
 	l->len += n;
-	return 0;
 }
 
 static void
@@ -1074,9 +1056,9 @@ line_error(struct reader *r, const char *msg)
 /*
  * read_line - one line of n bytes, without its newline: an empty line
  * ends a logical line, an indented one continues it, "#" starts a
- * comment; -1: out of memory
+ * comment
  */
-static int
+static void
 read_line(struct reader *r, char *buf, size_t n)
 {
 	int indented = isspace((unsigned char)buf[0]);
@@ -1084,32 +1066,32 @@ read_line(struct reader *r, char *buf, size_t n)
 
 	if (n > CONFIG_MAX_LINE) {
 		line_error(r, "line too long");
-		return 0;
+		return;
 	}
 	if (memchr(buf, '\0', n) != NULL) {
 		line_error(r, "NUL byte in line");
-		return 0;
+		return;
 	}
 	s = trim(buf);
 	if (*s == '\0' && !indented) {
 		flush(r);
-		return 0;
+		return;
 	}
 	if (*s == '#' || *s == '\0')
-		return 0;
+		return;
 	if (indented && r->l.text == NULL) {
 		line_error(r, "continuation line without a line to continue");
-		return 0;
+		return;
 	}
 	if (!indented) {
 		flush(r);
 		r->l.line = r->lineno;
 	}
-	return logical_append(&r->l, s);
+	logical_append(&r->l, s);
 }
 
-/* read_file - every line, then the last logical line; -1: out of memory */
-static int
+/* read_file - every line, then the last logical line */
+static void
 read_file(struct reader *r, FILE *fp)
 {
 	char *buf = NULL;
@@ -1121,10 +1103,7 @@ read_file(struct reader *r, FILE *fp)
 		if (n > 0 && buf[n - 1] == '\n')
 			buf[--n] = '\0';
 		r->lineno++;
-		if (read_line(r, buf, n) < 0) {
-			free(buf);
-			return -1;
-		}
+		read_line(r, buf, n);
 	}
 	if (ferror(fp)) {
 		report(r, r->lineno, strerror(errno));
@@ -1132,7 +1111,6 @@ read_file(struct reader *r, FILE *fp)
 	}
 	free(buf);
 	flush(r);
-	return 0;
 }
 
 struct config *
@@ -1141,25 +1119,17 @@ config_load(const char *path, int must_exist, config_err_fn *errfn, void *arg)
 	struct reader r = { .path = path, .errfn = errfn, .arg = arg };
 	FILE *fp;
 
-	if ((r.c = config_defaults()) == NULL) {
-		errfn(arg, "out of memory");
-		return NULL;
-	}
+	r.c = config_defaults();
 	if (path == NULL)
 		return r.c;
-	if ((r.c->path = strdup(path)) == NULL) {
-		errfn(arg, "out of memory");
-		r.errors++;
-	} else if ((fp = fopen(path, "r")) == NULL) {
+	r.c->path = xstrdup(path);
+	if ((fp = fopen(path, "r")) == NULL) {
 		if (errno == ENOENT && !must_exist)
 			return r.c;
 		report(&r, 0, strerror(errno));
 		r.errors++;
 	} else {
-		if (read_file(&r, fp) < 0) {
-			errfn(arg, "out of memory");
-			r.errors++;
-		}
+		read_file(&r, fp);
 		fclose(fp);
 	}
 	free(r.l.text);

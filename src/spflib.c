@@ -159,13 +159,14 @@ term_cost(const char *t, size_t n)
 	return 8 + n + 8 * pieces;
 }
 
-struct strbuf {
+/* a record being assembled: terms joined by spaces, grown as needed */
+struct recbuf {
 	char *s;
 	size_t len, cap;
 };
 
 static void
-sb_add(struct strbuf *b, const char *s, size_t n)
+rb_add(struct recbuf *b, const char *s, size_t n)
 {
 	if (b->len + n + 2 > b->cap) {
 		b->cap = 2 * (b->len + n + 2) + 64;
@@ -299,14 +300,14 @@ split_record(struct spf_check *c, const char *domain, const char **m,
     const size_t *ml, size_t nm, const char *exp, const char *redirect,
     size_t redirect_len)
 {
-	struct strbuf piece = { 0 };
+	struct recbuf piece = { 0 };
 	char pinned[2048], link[64];
 	size_t i = 0, k, n, cost, nconts0 = c->run->nconts;
 	unsigned nmech;
 
 	for (k = 0; k == 0 || i < nm; k++) {
 		piece.len = 0;
-		sb_add(&piece, "v=spf1", 6);
+		rb_add(&piece, "v=spf1", 6);
 		for (nmech = 0, cost = 0; i < nm; i++, nmech++) {
 			/* past the first piece, the domain is another */
 			if (k > 0 ? spfrec_pin_domain(m[i], ml[i], domain,
@@ -321,14 +322,14 @@ split_record(struct spf_check *c, const char *domain, const char **m,
 			cost += term_cost(pinned, n);
 			if (cost > SPF_MECH_BUDGET && nmech > 0)
 				break;
-			sb_add(&piece, pinned, n);
+			rb_add(&piece, pinned, n);
 		}
 		if (exp != NULL)
-			sb_add(&piece, exp, strlen(exp));
+			rb_add(&piece, exp, strlen(exp));
 		if (i < nm) {
 			snprintf(link, sizeof(link), "redirect=%zu%s",
 			    nconts0 + k, SPF_CONT_SUFFIX);
-			sb_add(&piece, link, strlen(link));
+			rb_add(&piece, link, strlen(link));
 			nmech++;
 		} else if (redirect != NULL) {
 			if (k > 0 ? spfrec_pin_domain(redirect, redirect_len,
@@ -339,7 +340,7 @@ split_record(struct spf_check *c, const char *domain, const char **m,
 				memcpy(pinned, redirect, redirect_len);
 				pinned[redirect_len] = '\0';
 			}
-			sb_add(&piece, pinned, strlen(pinned));
+			rb_add(&piece, pinned, strlen(pinned));
 			nmech++;
 		}
 		if (!compiled_whole(piece.s, nmech, exp != NULL))
@@ -480,17 +481,17 @@ rec_expand(struct spf_check *c, const char *domain, struct rec_terms *r)
 static char *
 rec_assemble(struct spf_check *c, const char *domain, struct rec_terms *r)
 {
-	struct strbuf whole = { 0 };
+	struct recbuf whole = { 0 };
 	const char *t;
 	size_t i;
 
-	sb_add(&whole, "v=spf1", 6);
+	rb_add(&whole, "v=spf1", 6);
 	for (i = 0; i < r->n; i++)
-		sb_add(&whole, r->m[i], r->ml[i]);
+		rb_add(&whole, r->m[i], r->ml[i]);
 	if (r->exp)
-		sb_add(&whole, r->exp, strlen(r->exp));
+		rb_add(&whole, r->exp, strlen(r->exp));
 	if (r->redirect)
-		sb_add(&whole, r->redirect, r->rlen);
+		rb_add(&whole, r->redirect, r->rlen);
 	if (compiled_whole(whole.s, (unsigned)r->n + (r->redirect != NULL),
 	    r->exp != NULL))
 		return whole.s;
