@@ -16,6 +16,7 @@
 #include "log.h"
 #include "query.h"
 #include "server.h"
+#include "xmalloc.h"
 
 static void
 usage(FILE *fp)
@@ -204,8 +205,7 @@ main(int argc, char **argv)
 
 	memset(&cl, 0, sizeof(cl));
 	cl.opts.config_path = CONFIG_DEFAULT_PATH;
-	if ((cl.opts.listen = calloc((size_t)argc, sizeof(char *))) == NULL)
-		return 1;
+	cl.opts.listen = xcalloc((size_t)argc, sizeof(char *));
 	if ((rc = parse_args(argc, argv, &cl)) < 0) {
 		if (cl.check || cl.print)
 			rc = check_or_print(&cl);

@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "spfrec.h"
+#include "xmalloc.h"
 
 int
 spfrec_is_spf(const char *txt, size_t len)
@@ -828,18 +829,17 @@ xscratch_free(struct xscratch *x)
 	free(x->plen);
 }
 
-static int
+static void
 xscratch_fit(struct xscratch *x, size_t vlen)
 {
 	if (vlen + 1 <= x->cap)
-		return 0;
+		return;
 	xscratch_free(x);
 	x->cap = vlen + 1;
-	x->tmp = malloc(x->cap);
-	x->esc = malloc(3 * x->cap);
-	x->start = malloc(x->cap * sizeof(*x->start));
-	x->plen = malloc(x->cap * sizeof(*x->plen));
-	return x->tmp && x->esc && x->start && x->plen ? 0 : -1;
+	x->tmp = xmalloc(x->cap);
+	x->esc = xreallocarray(NULL, x->cap, 3);
+	x->start = xreallocarray(NULL, x->cap, sizeof(*x->start));
+	x->plen = xreallocarray(NULL, x->cap, sizeof(*x->plen));
 }
 
 /*
@@ -871,8 +871,9 @@ xmacro(const char *s, size_t len, size_t i, const struct spfrec_env *env,
 	}
 	for (n = m; n < len && s[n] != '}'; n++)
 		;
-	if (n >= len || xscratch_fit(x, vlen = strlen(v)) < 0)
+	if (n >= len)
 		return -1;
+	xscratch_fit(x, vlen = strlen(v));
 	tl = transform(v, vlen, num, rev, n > m ? s + m : ".",
 	    n > m ? n - m : 1, x->tmp, x->start, x->plen);
 	*next = n + 1;
