@@ -180,8 +180,8 @@ static const char *const sentences[] = {
 	[SPF_NEUTRAL] = "%i is neither permitted nor denied by domain of %w",
 	[SPF_PASS] = "domain of %w designates %i as permitted sender",
 	[SPF_FAIL] = "domain of %w does not designate %i as permitted sender",
-	[SPF_SOFTFAIL] = "transitioning domain of %w does not designate %i "
-	    "as permitted sender",
+	[SPF_SOFTFAIL] = ("transitioning domain of %w does not designate %i "
+	    "as permitted sender"),
 	[SPF_TEMPERROR] = "temporary error in processing domain of %w%p",
 	[SPF_PERMERROR] = "permanent error in processing domain of %w%p",
 };
