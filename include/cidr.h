@@ -40,7 +40,7 @@ const char *cidr_format(const struct cidr *c, char *buf, size_t bufsz);
 
 int cidr_match(const struct cidr *c, const unsigned char a[16]);
 
-/* cidr_list_add - append; 0 ok, -1 out of memory */
+/* cidr_list_add - append; 0 (out of memory is fatal: xmalloc.h) */
 int cidr_list_add(struct cidr_list *l, const struct cidr *c);
 void cidr_list_free(struct cidr_list *l);
 

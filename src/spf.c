@@ -531,18 +531,10 @@ spf_need(struct spf_check *c, const char *name, int type)
 const struct dns_answer *
 spf_lookup(struct spf_check *c, const char *name, int type)
 {
-	struct spf_known *k;
-
-	if ((k = known_find(c, name, type)) == NULL) {
-		/* in the cache already? then this is no miss: no re-run */
+	/* in the cache already? then this is no miss: no re-run */
+	if (known_find(c, name, type) == NULL)
 		known_fetch(c, name, type, 0, c->run->dns_terms);
-		k = known_find(c, name, type);
-	}
-	if (k != NULL && k->ans != NULL)
-		return k->ans;
-	c->run->misses++;
-	known_fetch(c, name, type, 1, c->run->dns_terms);
-	return NULL;
+	return spf_need(c, name, type);
 }
 
 /*
