@@ -206,10 +206,12 @@ $(B)/loadgen: tests/bench/loadgen.c | $(B)
 	$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -o $@ $<
 $(B)/logsink: tests/bench/logsink.c | $(B)
 	$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -o $@ $<
+$(B)/nullpolicy: tests/bench/nullpolicy.c | $(B)
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -o $@ $<
 
 bench:
 	@contrib/install-deps.sh --bench
-	$(MAKE) $(B)/spfpd $(B)/loadgen $(B)/logsink
+	$(MAKE) $(B)/spfpd $(B)/loadgen $(B)/logsink $(B)/nullpolicy
 	tests/bench/bench.sh $(B) $(B)/bench --command \
 	  "make bench BENCH_ARGS='$(BENCH_ARGS)'" $(BENCH_ARGS)
 

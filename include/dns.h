@@ -53,6 +53,8 @@ struct dns_rr {
 	} u;
 };
 
+#define DNS_MEMO_SLOTS 2
+
 struct dns_answer {
 	int refs;
 	int type;
@@ -61,6 +63,14 @@ struct dns_answer {
 	size_t n;
 	struct dns_rr *rr;
 	char *name;                     /* the question, lower case */
+
+	struct dns_memo *memo;          /* TXT: see dns_answer_set_memo() */
+	void *cached_in;                /* dns.c's entry, while cached */
+};
+
+struct dns_memo {
+	void *v[DNS_MEMO_SLOTS];
+	void (*free_fn)(void *);
 };
 
 struct dns_query;
@@ -92,6 +102,25 @@ struct dns_answer *dns_cache_get(const char *name, int type);
 
 struct dns_answer *dns_answer_ref(struct dns_answer *a);
 void dns_answer_unref(struct dns_answer *a);
+
+/*
+ * dns_answer_set_memo - keep memo (bytes in memory) with answer a in
+ * slot: a value its user derived from a and nothing else (spflib.c: an
+ * SPF record as libspf2 gets it), so that it lives exactly as long as the
+ * data it came from, and is freed with a by free_fn (the same for every
+ * slot).  Only TXT answers take memos (others free memo at once).  A
+ * slot keeps its first memo (a later one is freed at once).
+ * While a is cached, memo's bytes count in dns_cache_bytes.  The
+ * memo is not part of the answer's value: a const answer takes one.
+ */
+void dns_answer_set_memo(const struct dns_answer *a, int slot, void *memo,
+    size_t bytes, void (*free_fn)(void *));
+
+/*
+ * dns_canon - src in our canonical form, in dst (which may be src): lower
+ * case (ASCII), without one final dot, cut to dstsz - 1 bytes
+ */
+void dns_canon(char *dst, size_t dstsz, const char *src);
 
 /* dns_name_ok - is name one we ask (length, labels, letters, digits, -_./ and *)? */
 int dns_name_ok(const char *name);

@@ -71,6 +71,7 @@ struct spf_run {
 	size_t nnames, names_cap;
 	const char *override_name;      /* serve this TXT for that name */
 	char *override_txt;
+	void *served;                   /* the kept record served last */
 };
 
 struct spf_known;
@@ -116,8 +117,6 @@ struct spf_check {
 void spf_run_reset(struct spf_run *r);
 void spf_run_free(struct spf_run *r);
 
-/* spf_canon_name - lower case, without one final dot */
-void spf_canon_name(char *dst, size_t dstsz, const char *src);
 /* spf_truncate_left - RFC 7208 7.3: labels off the left until 253 fit */
 void spf_truncate_left(char *name);
 /* spf_name_ok - a name we let reach the evaluator (bounded, a DNS name) */

@@ -31,6 +31,7 @@ struct strbuf {
 void strbuf_init(struct strbuf *b, char *buf, size_t sz);
 void strbuf_putc(struct strbuf *b, char ch);
 void strbuf_puts(struct strbuf *b, const char *s);
+void strbuf_putn(struct strbuf *b, const char *s, size_t n);   /* n bytes */
 void strbuf_printf(struct strbuf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

@@ -114,6 +114,19 @@ put_escaped(struct strbuf *b, const char *t, char open, char close,
 		return;
 	strbuf_putc(b, open);
 	for (i = 0; t[i]; i += k) {
+		/* a run of ASCII that needs no escape goes in one piece */
+		for (k = 0; t[i + k] && (unsigned char)t[i + k] < 0x80 &&
+		    strchr(esc, t[i + k]) == NULL; k++)
+			;
+		if (k > 0) {
+			if (k > max - n)
+				k = max - n;
+			strbuf_putn(b, t + i, k);
+			n += k;
+			if (k == 0 || n == max)
+				break;
+			continue;
+		}
 		for (k = 0; k < utf8_len((unsigned char)t[i]) && t[i + k]; k++)
 			;       /* a sequence clean() cut short: as is */
 		e = k == 1 && strchr(esc, t[i]) != NULL;

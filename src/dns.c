@@ -182,6 +182,10 @@ dns_answer_unref(struct dns_answer *a)
 
 	if (a == NULL || --a->refs > 0)
 		return;
+	for (i = 0; a->memo != NULL && i < DNS_MEMO_SLOTS; i++)
+		if (a->memo->v[i] != NULL)
+			a->memo->free_fn(a->memo->v[i]);
+	free(a->memo);
 	if (a->type == DNS_T_MX || a->type == DNS_T_PTR || a->type ==
 	    DNS_T_TXT)
 		for (i = 0; i < a->n; i++)
@@ -201,6 +205,8 @@ answer_new(const char *name, int type, enum dns_status st)
 	a->refs = 1;
 	a->type = type;
 	a->status = st;
+	if (type == DNS_T_TXT)
+		a->memo = xcalloc(1, sizeof(*a->memo));
 	return a;
 }
 
@@ -219,14 +225,18 @@ lower(char *s)
 		*s = (char)tolower((unsigned char)*s);
 }
 
-static void
-canon(char *dst, size_t dstsz, const char *src)
+void
+dns_canon(char *dst, size_t dstsz, const char *src)
 {
-	size_t n;
+	size_t n, i;
 
-	snprintf(dst, dstsz, "%s", src);
-	lower(dst);
-	n = strlen(dst);
+	if (dstsz == 0)
+		return;
+	n = strnlen(src, dstsz - 1);
+	for (i = 0; i < n; i++)         /* dst may be src */
+		dst[i] = src[i] >= 'A' && src[i] <= 'Z' ? (char)(src[i] + 32) :
+		    src[i];
+	dst[n] = '\0';
 	if (n > 1 && dst[n - 1] == '.')
 		dst[n - 1] = '\0';
 }
@@ -497,6 +507,7 @@ entry_free(struct entry *e)
 	if (e->cached) {
 		dns.st.entries--;
 		dns.st.bytes -= e->cost;
+		e->ans->cached_in = NULL;
 	}
 	dns_answer_unref(e->ans);
 	free(e->name);
@@ -537,6 +548,8 @@ entry_cost(const struct entry *e)
 	if (a == NULL)
 		return b;
 	b += chunk(sizeof(*a)) + chunk(strlen(a->name) + 1);
+	if (a->memo != NULL)
+		b += chunk(sizeof(*a->memo));
 	if (a->n > 0)
 		b += chunk(a->n * sizeof(*a->rr));
 	for (i = 0; i < a->n; i++) {
@@ -569,6 +582,26 @@ cache_evict(void)
 	}
 }
 
+void
+dns_answer_set_memo(const struct dns_answer *a, int slot, void *memo,
+    size_t bytes, void (*free_fn)(void *))
+{
+	struct entry *e = a->cached_in;
+
+	/* the first one stays */
+	if (a->memo == NULL || a->memo->v[slot] != NULL) {
+		free_fn(memo);
+		return;
+	}
+	a->memo->v[slot] = memo;
+	a->memo->free_fn = free_fn;
+	if (e != NULL) {
+		e->cost += bytes;
+		dns.st.bytes += bytes;
+		cache_evict();
+	}
+}
+
 static struct entry *
 entry_new(const char *name, int type, uint32_t h)
 {
@@ -590,7 +623,7 @@ dns_cache_get(const char *qname, int type)
 	char name[NS_MAXDNAME];
 	struct entry *e;
 
-	canon(name, sizeof(name), qname);
+	dns_canon(name, sizeof(name), qname);
 	e = entry_find(name, type, hash(name, type));
 	if (e == NULL || e->ans == NULL || !e->cached)
 		return NULL;
@@ -854,6 +887,7 @@ entry_answer(struct entry *e, enum dns_xfer x, const unsigned char *abuf,
 		e->expires = now_ms() + ms;
 		dns.st.entries++;
 		dns.st.bytes += cost;
+		a->cached_in = e;
 		lru_push(e);
 	}
 	ready_push(e);
@@ -1108,7 +1142,7 @@ dns_query(const char *qname, int type, dns_cb *cb, void *arg)
 	q->cb = cb;
 	q->arg = arg;
 	dns.st.queries++;
-	canon(name, sizeof(name), qname);
+	dns_canon(name, sizeof(name), qname);
 	h = hash(name, type);
 	e = entry_find(name, type, h);
 	if (e != NULL && e->ans != NULL && e->cached &&
@@ -1564,7 +1598,7 @@ dns_parse_for_test(const unsigned char *abuf, int alen, const char *qname,
 	char name[NS_MAXDNAME];
 	size_t bytes = 0;
 
-	canon(name, sizeof(name), qname);
+	dns_canon(name, sizeof(name), qname);
 	return parse_answer(name, type, reply_status(abuf, alen), abuf, alen,
 	    &bytes);
 }

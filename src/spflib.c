@@ -106,6 +106,28 @@ grow(void *v, size_t *cap, size_t n, size_t elsz)
 	return xreallocarray(v, *cap, elsz);
 }
 
+/* compile - libspf2's compiled form of txt, or NULL */
+static SPF_record_t *
+compile(const char *txt)
+{
+	static SPF_request_t *req;
+	SPF_response_t *resp;
+	SPF_record_t *rec = NULL;
+	SPF_errcode_t err;
+
+	if (req == NULL && (req = SPF_request_new(spf_server)) == NULL)
+		fatalx("spf: out of memory");
+	if ((resp = SPF_response_new(req)) == NULL)
+		fatalx("spf: out of memory");
+	err = SPF_record_compile(spf_server, resp, &rec, txt);
+	SPF_response_free(resp);
+	if (err != SPF_E_SUCCESS && rec != NULL) {
+		SPF_record_free(rec);
+		rec = NULL;
+	}
+	return rec;
+}
+
 /*
  * compiled_whole - does libspf2 keep every term of txt: nmech mechanisms
  * (redirect= is compiled as one) and nmod modifiers?
@@ -113,22 +135,12 @@ grow(void *v, size_t *cap, size_t n, size_t elsz)
 static int
 compiled_whole(const char *txt, unsigned nmech, unsigned nmod)
 {
-	static SPF_request_t *req;
-	SPF_response_t *resp;
-	SPF_record_t *rec = NULL;
-	SPF_errcode_t err;
+	SPF_record_t *rec = compile(txt);
 	int ok;
 
-	if (req == NULL && (req = SPF_request_new(spf_server)) == NULL)
-		fatalx("spf: out of memory");
-	if ((resp = SPF_response_new(req)) == NULL)
-		fatalx("spf: out of memory");
-	err = SPF_record_compile(spf_server, resp, &rec, txt);
-	ok = err == SPF_E_SUCCESS && rec != NULL && rec->num_mech == nmech &&
-	    rec->num_mod == nmod;
+	ok = rec != NULL && rec->num_mech == nmech && rec->num_mod == nmod;
 	if (rec)
 		SPF_record_free(rec);
-	SPF_response_free(resp);
 	return ok;
 }
 
@@ -534,16 +546,19 @@ rec_rejected(struct spf_check *c, const char *name, const char *why)
  * of domain (as libspf2 asked for it, which is its current domain):
  * checked (an invalid record becomes SPF_REJECTED_RECORD, a permerror at
  * any depth), rewritten (spfrec_rewrite), exp= as a marker, cut into
- * pieces if libspf2 could not hold it.  Malloc'd.
+ * pieces if libspf2 could not hold it.  Malloc'd.  *pure: it depends on
+ * nothing but txt and the client's address family (no macro, no exp=, no
+ * continuation, no problem noted), so it can be kept (record_for).
  */
 static char *
 libspf2_record(struct spf_check *c, const char *domain, const char *name,
-    const char *txt, size_t len)
+    const char *txt, size_t len, int *pure)
 {
 	struct rec_terms r;
 	char why[128], *rw, *out = NULL;
-	size_t rwsz = 4 * len + 256;
+	size_t rwsz = 4 * len + 256, nconts = c->run->nconts;
 
+	*pure = 0;
 	if (spfrec_check(txt, len, NULL, why, sizeof(why)) < 0)
 		return rec_rejected(c, name, why);
 	rw = xmalloc(rwsz);
@@ -556,9 +571,73 @@ libspf2_record(struct spf_check *c, const char *domain, const char *name,
 	rec_terms(c, domain, rw, &r);
 	if (rec_expand(c, domain, &r) == 0)
 		out = rec_assemble(c, domain, &r);
+	*pure = out != NULL && r.exp == NULL && r.nstore == 0 &&
+	    c->run->nconts == nconts;
 	rec_terms_free(&r);
 	free(rw);
 	return out ? out : rec_rejected(c, name, NULL);
+}
+
+/*
+ * ----- records kept with their answers -----
+ *
+ * Checking, rewriting and fitting a record into libspf2 costs more than
+ * libspf2's whole evaluation of it, and for most records the outcome
+ * depends only on the record: that outcome is kept with the cached answer
+ * (dns_answer_set_memo), one per address family, and goes when the
+ * answer does, at the end of its TTL.  A record with a macro, an exp=
+ * or continuations is made again for each check: those depend on the
+ * request or on the check's own tables.
+ */
+struct rec_memo {
+	size_t i;                       /* which record of the answer */
+	SPF_record_t *compiled;         /* txt, compiled (layer_get_spf) */
+	char txt[];                     /* what libspf2 gets */
+};
+
+static void
+rec_memo_free(void *v)
+{
+	struct rec_memo *m = v;
+
+	SPF_record_free(m->compiled);
+	free(m);
+}
+
+/*
+ * record_for - libspf2_record() of record i of a; *owned: free it after.
+ * A kept record is noted in the run (served) for layer_get_spf.
+ */
+static const char *
+record_for(struct spf_check *c, const char *domain, const char *name,
+    const struct dns_answer *a, size_t i, char **owned)
+{
+	struct rec_memo *m = a->memo ? a->memo->v[c->v6 != 0] : NULL;
+	SPF_record_t *rec;
+	size_t n;
+	char *out;
+	int pure;
+
+	*owned = NULL;
+	if (m != NULL && m->i == i) {
+		c->run->served = m;
+		return m->txt;
+	}
+	out = libspf2_record(c, domain, name, a->rr[i].u.txt, a->rr[i].len,
+	    &pure);
+	if (!pure || m != NULL || a->memo == NULL ||
+	    (rec = compile(out)) == NULL)
+		return *owned = out;
+	n = strlen(out) + 1;
+	m = xmalloc(sizeof(*m) + n);
+	m->i = i;
+	m->compiled = rec;
+	memcpy(m->txt, out, n);
+	free(out);
+	dns_answer_set_memo(a, c->v6 != 0, m, 32 + sizeof(*m) + n + 3 * 32 +
+	    sizeof(*rec) + rec->mech_len + rec->mod_len, rec_memo_free);
+	c->run->served = m;
+	return m->txt;
 }
 
 static SPF_dns_rr_t *
@@ -682,7 +761,7 @@ layer_name(struct spf_check *c, const char **domain, char *name, size_t sz,
 	if ((idx = marker_index(*domain, SPF_NAME_SUFFIX)) >= 0 &&
 	    (size_t)idx < c->run->nnames)
 		*domain = c->run->names[idx];
-	spf_canon_name(name, sz, *domain);
+	dns_canon(name, sz, *domain);
 	if (strlen(*domain) >= sz)
 		return -1;
 	*bad = 0;
@@ -710,8 +789,7 @@ rr_put(SPF_dns_rr_t *rr, size_t i, struct spf_check *c, const char *domain,
 	}
 	txt = a->rr[i].u.txt;
 	if (type == ns_t_txt && spfrec_is_spf(txt, a->rr[i].len)) {
-		txt = spf_txt = libspf2_record(c, domain, name, txt,
-		    a->rr[i].len);
+		txt = record_for(c, domain, name, a, i, &spf_txt);
 		len = strlen(txt) + 1;
 	}
 	if (SPF_dns_rr_buf_realloc(rr, (int)i, len) != SPF_E_SUCCESS)
@@ -802,6 +880,104 @@ layer_lookup(SPF_dns_server_t *s, const char *domain, ns_type type,
 	    spf_limits(c, a, (int)type, counted))
 		return rr_status(s, domain, type, HOST_NOT_FOUND);
 	return layer_rr(s, c, domain, name, a, type);
+}
+
+/* record_copy - a copy of a compiled record, for libspf2 to free */
+static SPF_record_t *
+record_copy(const SPF_record_t *r)
+{
+	SPF_record_t *c;
+
+	if ((c = SPF_record_new(spf_server, NULL)) == NULL)
+		fatalx("spf: out of memory");
+	c->version = r->version;
+	c->num_mech = r->num_mech;
+	c->num_mod = r->num_mod;
+	c->num_dns_mech = r->num_dns_mech;
+	c->mech_first = xmalloc(r->mech_len ? r->mech_len : 1);
+	memcpy(c->mech_first, r->mech_first, r->mech_len);
+	c->mech_size = c->mech_len = r->mech_len;
+	c->mod_first = xmalloc(r->mod_len ? r->mod_len : 1);
+	memcpy(c->mod_first, r->mod_first, r->mod_len);
+	c->mod_size = c->mod_len = r->mod_len;
+	return c;
+}
+
+/*
+ * layer_get_spf - SPF_server_get_record() of libspf2 1.2.10, outcome for
+ * outcome (it asks type 99 first, which this layer never has, then TXT),
+ * except that a kept record (record_for) comes compiled already: a copy
+ * costs a tenth of compiling it again for every check.
+ */
+static SPF_errcode_t
+layer_get_spf(SPF_server_t *srv, SPF_request_t *req, SPF_response_t *resp,
+    SPF_record_t **recp)
+{
+	const char *domain = req->cur_dom, *t;
+	const struct rec_memo *m;
+	SPF_dns_rr_t *rr;
+	SPF_errcode_t err;
+	int i, found = 0, idx = 0;
+
+	*recp = NULL;
+	if (cur != NULL)
+		cur->run->served = NULL;
+	rr = layer_lookup(&spf_layer, domain, ns_t_txt, 1);
+	m = cur != NULL ? cur->run->served : NULL;
+	switch (rr->herrno) {
+	case NETDB_SUCCESS:
+		break;
+	case HOST_NOT_FOUND:
+	case NO_DATA:
+		SPF_dns_rr_free(rr);
+		resp->result = SPF_RESULT_NONE;
+		resp->reason = SPF_REASON_FAILURE;
+		return SPF_response_add_error(resp, SPF_E_NOT_SPF,
+		    "No DNS data for '%s'.", domain);
+	case TRY_AGAIN:
+		SPF_dns_rr_free(rr);
+		resp->result = SPF_RESULT_TEMPERROR;
+		resp->reason = SPF_REASON_FAILURE;
+		return SPF_response_add_error(resp, SPF_E_DNS_ERROR,
+		    "Temporary DNS failure for '%s'.", domain);
+	default:                        /* never made by this layer */
+		SPF_dns_rr_free(rr);
+		return SPF_response_add_error(resp, SPF_E_DNS_ERROR,
+		    "Unknown DNS failure for '%s'.", domain);
+	}
+	if (rr->num_rr == 0) {
+		SPF_dns_rr_free(rr);
+		return SPF_response_add_error(resp, SPF_E_NOT_SPF,
+		    "No TXT records returned from DNS lookup for '%s'", domain);
+	}
+	for (i = 0; i < rr->num_rr; i++) {
+		t = rr->rr[i]->txt;
+		if (strncasecmp(t, "v=spf1", 6) == 0 &&
+		    (t[6] == ' ' || t[6] == '\0')) {
+			found++;
+			idx = i;
+		}
+	}
+	if (found != 1) {
+		SPF_dns_rr_free(rr);
+		resp->result = found ? SPF_RESULT_PERMERROR : SPF_RESULT_NONE;
+		resp->reason = SPF_REASON_FAILURE;
+		return found ? SPF_response_add_error(resp,
+		    SPF_E_MULTIPLE_RECORDS, "Multiple SPF records for '%s'",
+		    domain) : SPF_response_add_error(resp, SPF_E_NOT_SPF,
+		    "No SPF records for '%s'", domain);
+	}
+	if (m != NULL && m->i == (size_t)idx) {
+		SPF_dns_rr_free(rr);
+		*recp = record_copy(m->compiled);
+		return SPF_E_SUCCESS;
+	}
+	err = SPF_record_compile(srv, resp, recp, rr->rr[idx]->txt);
+	SPF_dns_rr_free(rr);
+	if (err != SPF_E_SUCCESS)
+		return SPF_response_add_error(resp, SPF_E_NOT_SPF,
+		    "Failed to compile SPF record for '%s'", domain);
+	return SPF_E_SUCCESS;
 }
 
 /*
@@ -948,7 +1124,7 @@ find_match(struct spf_check *c)
 	size_t i, len = 0, plen;
 	int r1, r2, nmech = 0;
 
-	spf_canon_name(name, sizeof(name), c->domain);
+	dns_canon(name, sizeof(name), c->domain);
 	if ((a = spf_known_answer(c, name, DNS_T_TXT)) == NULL ||
 	    a->status != DNS_OK)
 		return NULL;
@@ -1080,6 +1256,7 @@ spflib_init(void)
 	memset(&spf_layer, 0, sizeof(spf_layer));
 	spf_layer.lookup = layer_lookup;
 	spf_layer.get_exp = layer_get_exp;
+	spf_layer.get_spf = layer_get_spf;
 	spf_layer.name = "spfpd";
 	spf_layer.destroy = NULL;       /* static: not freed by libspf2 */
 	spf_server = SPF_server_new_dns(&spf_layer, 0);

@@ -3,6 +3,7 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "strbuf.h"
 
@@ -26,10 +27,21 @@ strbuf_putc(struct strbuf *b, char ch)
 }
 
 void
+strbuf_putn(struct strbuf *b, const char *s, size_t n)
+{
+	if (b->len + 1 >= b->sz)
+		return;
+	if (n > b->sz - 1 - b->len)
+		n = b->sz - 1 - b->len;
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+void
 strbuf_puts(struct strbuf *b, const char *s)
 {
-	while (*s)
-		strbuf_putc(b, *s++);
+	strbuf_putn(b, s, strlen(s));
 }
 
 void

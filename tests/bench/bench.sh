@@ -37,5 +37,5 @@ exec unshare --net --mount sh -c '
 	ln -s /proc/self/fd/2 /dev/stderr
 	exec /usr/bin/python3 tests/bench/run.py --spfpd "$b/spfpd" \
 	    --loadgen "$b/loadgen" --out "$out" --syslog /dev/log \
-	    --logsink "$b/logsink" "$@"
+	    --logsink "$b/logsink" --nullpolicy "$b/nullpolicy" "$@"
 ' bench "$out" "$b" "$@"

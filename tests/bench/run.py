@@ -1,9 +1,11 @@
 #!/usr/bin/python3
 """run.py - spfpd against pypolicyd-spf and postfix-policyd-spf-perl, side
 by side, in one run, on one DNS world (tests/bench/world.py) served by
-knotd.  Started by "make bench" inside a private network namespace
-(unshare -nm) where knotd answers on 127.0.0.1:53 and, for the delayed
-scenarios, tests/bench/delayproxy.py on 127.0.0.2:53; /etc/resolv.conf is
+knotd, under the ceiling: tests/bench/nullpolicy.c, a policy server that
+answers DUNNO at once (no parsing, no DNS, no logging).  Started by "make
+bench" inside a private network namespace (unshare -nm) where knotd
+answers on 127.0.0.1:53 and, for the delayed scenarios,
+tests/bench/delayproxy.py on 127.0.0.2:53; /etc/resolv.conf is
 bind-mounted over with ours, since the peers read it.
 
 For every DNS delay, daemon, concurrency and cache state:
@@ -12,7 +14,10 @@ For every DNS delay, daemon, concurrency and cache state:
   - peak RSS summed over all the daemon's processes (sampled every
     100 ms), CPU seconds per 1,000 requests;
   - the peers run one process per connection, as Postfix's spawn(8) starts
-    them (tests/bench/spawner.py); spfpd runs as one daemon.
+    them (tests/bench/spawner.py); spfpd runs as one daemon;
+  - "null-policy" (the ceiling) runs once per delay and concurrency, in
+    the warm rows (it has no cache); every spfpd row gives its req/s as
+    a share of the ceiling's at the same delay and concurrency.
 "cold" starts the daemon afresh and walks the corpus at most once, so
 every domain is new to it; "warm" first walks the whole corpus (spfpd's
 cache is filled; the peers have no cache across messages).  The first
@@ -75,8 +80,16 @@ def spfpd_conf(args, sock, ptr):
                                              2304 * args.domains))
 
 
+CEILING = 'null-policy'
+
+
 def is_spfpd(kind):
     return kind.startswith('spfpd')
+
+
+def is_peer(kind):
+    """One process per connection, under tests/bench/spawner.py."""
+    return not is_spfpd(kind) and kind != CEILING
 
 
 class Syslog:
@@ -256,6 +269,8 @@ class Daemon:
                 f.write(spfpd_conf(args, self.sock, 'header' if
                                    kind == 'spfpd+iprev' else 'no'))
             cmd = [args.spfpd, '-c', conf]
+        elif kind == CEILING:
+            cmd = [args.nullpolicy, self.sock]
         else:
             if kind == 'pypolicyd-spf':
                 conf = os.path.join(out, 'policyd-spf.conf')
@@ -271,19 +286,19 @@ class Daemon:
                                          out, '%s.log' % kind), 'a'))
         wait_socket(self.sock, self.proc)
         # the spawner itself is Postfix's part, not the peer's
-        self.sampler = Sampler(self.proc.pid, include_self=is_spfpd(kind))
+        self.sampler = Sampler(self.proc.pid, include_self=not is_peer(kind))
         self.sampler.start()
-        self.cpu0 = cpu_s(self.proc.pid) if is_spfpd(kind) else 0.0
+        self.cpu0 = 0.0 if is_peer(kind) else cpu_s(self.proc.pid)
 
     def mark(self):
         """Start of a measured window (after priming)."""
         self.sampler.peak = 0
-        self.cpu0 = cpu_s(self.proc.pid) if is_spfpd(self.kind) else 0.0
+        self.cpu0 = 0.0 if is_peer(self.kind) else cpu_s(self.proc.pid)
 
     def stop(self):
         """Peak RSS (kB) and CPU seconds since the last mark()."""
         peak = self.sampler.stop()
-        if is_spfpd(self.kind):
+        if not is_peer(self.kind):
             cpu = cpu_s(self.proc.pid) - self.cpu0
             self.proc.terminate()
             self.proc.wait()
@@ -436,33 +451,52 @@ def fmt(x, f='%.1f'):
     return f % x
 
 
+def of_ceiling(r, ceil):
+    """r's req/s as a share of the ceiling's (its warm row, at the same
+    delay and concurrency), or '' without both."""
+    c = ceil.get((r['delay_ms'], r['conns']))
+    if not r.get('rps') or not c or not c.get('rps'):
+        return ''
+    pct = 100.0 * r['rps'] / c['rps']
+    return ('%.1f%%' if pct >= 1 else '%.2f%%') % pct
+
+
+def ceilings(rows):
+    return {(r['delay_ms'], r['conns']): r for r in rows
+            if r['daemon'] == CEILING and r['cache'] == 'warm'}
+
+
 def table(rows, args):
     hdr = ('| delay | cache | conns | daemon | req/s | p50 ms | p90 ms | '
            'p99 ms | max ms | errors | peak RSS MB | CPU s/1k req | '
-           'log lines lost | upstream queries | spfpd ÷ peer |')
-    out = [hdr, '|' + '---|' * 15]
+           'log lines lost | upstream queries | spfpd ÷ peer | '
+           '% of ceiling |')
+    out = [hdr, '|' + '---|' * 16]
     base = {(r['delay_ms'], r['cache'], r['conns']): r for r in rows
             if r['daemon'] == 'spfpd'}
+    ceil = ceilings(rows)
     for r in rows:
         s = base.get((r['delay_ms'], r['cache'], r['conns']))
         ratio = ''
-        if not is_spfpd(r['daemon']) and s and r.get('rps'):
+        if is_peer(r['daemon']) and s and r.get('rps'):
             ratio = '%.1f×' % (s['rps'] / r['rps'])
         if r.get('skipped'):
             out.append('| %d ms | %s | %d | %s | %s |' % (
                 r['delay_ms'], r['cache'], r['conns'], r['daemon'],
-                r['skipped'] + ' |' * 10))
+                r['skipped'] + ' |' * 11))
             continue
         up = r.get('upstream')
         out.append('| %d ms | %s | %d | %s | %s | %s | %s | %s | %s | %d | '
-                   '%s | %s | %s | %s | %s |' % (
+                   '%s | %s | %s | %s | %s | %s |' % (
                        r['delay_ms'], r['cache'], r['conns'], r['daemon'],
                        fmt(r['rps']), fmt(r['p50_ms'], '%.2f'),
                        fmt(r['p90_ms'], '%.2f'), fmt(r['p99_ms'], '%.2f'),
                        fmt(r['max_ms'], '%.1f'), r['errors'],
                        fmt(r['peak_rss_mb']), fmt(r['cpu_per_1k'], '%.3f'),
                        r.get('log_lost', ''),
-                       'n/a' if up is None else '{:,}'.format(up), ratio))
+                       'n/a' if up is None else '{:,}'.format(up), ratio,
+                       of_ceiling(r, ceil) if is_spfpd(r['daemon'])
+                       else ''))
     return '\n'.join(out)
 
 
@@ -483,14 +517,23 @@ def main():
                     help='peers start one process per connection: above '
                     'this they are not run (1,000 Python processes need '
                     '13 GB)')
+    ap.add_argument('--nullpolicy', help='tests/bench/nullpolicy, built: '
+                    'the ceiling')
+    ap.add_argument('--no-ceiling', dest='ceiling', action='store_false',
+                    help='no null-policy rows (the ceiling: a policy '
+                    'server that answers DUNNO at once)')
     ap.add_argument('--no-callgrind', action='store_true')
     ap.add_argument('--syslog', help='be syslogd on this socket')
     ap.add_argument('--logsink', help='tests/bench/logsink, built')
     ap.add_argument('--command', default=' '.join(map(shlex.quote,
                                                        sys.argv)))
     args = ap.parse_args()
+    if args.ceiling and not args.nullpolicy:
+        ap.error('--nullpolicy is needed, unless --no-ceiling')
     args.spfpd = os.path.abspath(args.spfpd)
     args.loadgen = os.path.abspath(args.loadgen)
+    if args.nullpolicy:
+        args.nullpolicy = os.path.abspath(args.nullpolicy)
     os.makedirs(args.out, exist_ok=True)
     syslog = None
     if args.syslog:
@@ -503,7 +546,8 @@ def main():
     knot = Knot(args.out, os.path.join(args.out, 'world'))
     proxy = None
     rows = []
-    daemons = ['spfpd'] + (['spfpd+iprev'] if args.iprev else []) + [
+    daemons = ([CEILING] if args.ceiling else []) + ['spfpd'] + (
+        ['spfpd+iprev'] if args.iprev else []) + [
         p for p in args.peers.split(',') if p]
     try:
         for delay in [int(x) for x in args.delays.split(',')]:
@@ -524,8 +568,10 @@ def main():
             for conns in [int(x) for x in args.conns.split(',')]:
                 for cache in ('cold', 'warm'):
                     for kind in daemons:
-                        if not is_spfpd(kind) and \
-                                conns > args.peer_max_conns:
+                        if kind == CEILING and cache == 'cold':
+                            # no cache: one run, in the warm rows
+                            continue
+                        if is_peer(kind) and conns > args.peer_max_conns:
                             rows.append({'daemon': kind, 'delay_ms': delay,
                                          'cache': cache, 'conns': conns,
                                          'skipped': 'not run (one process '
@@ -563,6 +609,17 @@ def main():
             syslog.stop()
     with open(os.path.join(args.out, 'world', 'world.json')) as f:
         world = json.load(f)
+    ceiling_text = (
+        '  "null-policy" is the ceiling: tests/bench/nullpolicy (C, '
+        'epoll, one thread) answers every request with DUNNO as soon as '
+        'its empty line arrives, without parsing it, asking DNS or '
+        'logging; it has no cache, so it runs once per delay and '
+        'concurrency, in the warm rows, and the delay does not reach it.  '
+        'It shows what the machine, the load generator and the socket '
+        'allow.  "% of ceiling": the row\'s req/s as a share of '
+        'null-policy\'s at the same delay and concurrency (its warm row, '
+        'for the cold rows as well); the rest, up to 100%, is what '
+        'spfpd\'s work costs.')
     text = ['# spfpd benchmark', '',
             'Command: `%s`' % args.command, '',
             'Machine: %s, %d CPUs, %s; %s' % (
@@ -584,13 +641,23 @@ def main():
             '"upstream queries": questions knotd was asked during the '
             'measured phase (its mod-stats counters), after priming in '
             'the warm rows: 0 for spfpd warm, whose cache holds the '
-            'world; the peers have no cache across messages.' % (
-                args.duration, total_lines),
+            'world; the peers have no cache across messages.%s' % (
+                args.duration, total_lines, ceiling_text if args.ceiling
+                else ''),
             '',
             table(rows, args), '']
     if ipr is not None:
-        text += ['spfpd instructions per request (callgrind, warm cache, '
-                 '10 connections): %.0f' % ipr, '']
+        line = ('spfpd instructions per request (callgrind, warm cache, '
+                '10 connections): %.0f' % ipr)
+        # the same scenario's req/s against the ceiling's, if both ran
+        warm10 = [r for r in rows if r['daemon'] == 'spfpd' and
+                  r['cache'] == 'warm' and r['conns'] == 10 and
+                  r['delay_ms'] == 0]
+        pct = of_ceiling(warm10[0], ceilings(rows)) if warm10 else ''
+        if pct:
+            line += ('; spfpd warm, 10 connections, 0 ms: %s of the '
+                     'ceiling\'s req/s' % pct)
+        text += [line, '']
     report = '\n'.join(text)
     with open(os.path.join(args.out, 'results.md'), 'w') as f:
         f.write(report)

@@ -12,6 +12,8 @@
  *              questions in flight still share one; dns_flush() and a
  *              reload forget them; what failed here (nothing sent) is
  *              not kept; negative answers are kept as before
+ *   memo       what a user keeps with an answer counts in
+ *              dns_cache_bytes while cached and goes with the answer
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -368,6 +370,71 @@ test_negative_unchanged(void **state)
 	seam_stop();
 }
 
+/*
+ * memos (dns_answer_set_memo): counted in dns_cache_bytes while their
+ * answer is cached, evicting others when over; a slot keeps its first;
+ * freed with the answer, not with its entry; only TXT answers take one
+ */
+static int memo_frees;
+
+static void
+memo_free(void *p)
+{
+	memo_frees++;
+	free(p);
+}
+
+static void
+test_memo(void **state)
+{
+	struct dns_answer *a, *b;
+	struct dns_stats st0;
+	size_t cost;
+
+	(void)state;
+	memo_frees = 0;
+	start("20000", "64k", "30s");
+	seam_zone("m.test TXT v=spf1 -all\nn.test TXT v=spf1 -all\n"
+	    "host.test A 192.0.2.1");
+	assert_int_equal(query("m.test", DNS_T_TXT).st, DNS_OK);
+	assert_int_equal(query("n.test", DNS_T_TXT).st, DNS_OK);
+	assert_non_null(a = dns_cache_get("m.test", DNS_T_TXT));
+	st0 = stats();
+	cost = st0.bytes / 2;
+	dns_answer_set_memo(a, 0, malloc(8), 1000, memo_free);
+	assert_int_equal(stats().bytes, st0.bytes + 1000);
+	dns_answer_set_memo(a, 0, malloc(8), 10, memo_free);
+	assert_int_equal(memo_frees, 1);
+	assert_int_equal(stats().bytes, st0.bytes + 1000);
+	dns_answer_set_memo(a, 1, malloc(8), 2000, memo_free);
+	assert_int_equal(stats().bytes, st0.bytes + 3000);
+	/* over 64k: the least recently used entry (n.test) goes first */
+	assert_int_equal(query("n.test", DNS_T_TXT).st, DNS_OK);
+	assert_non_null(b = dns_cache_get("m.test", DNS_T_TXT));
+	dns_answer_unref(b);
+	dns_answer_set_memo(a, 1, malloc(8), 1, memo_free);
+	assert_int_equal(memo_frees, 2);
+	assert_non_null(b = dns_cache_get("n.test", DNS_T_TXT));
+	dns_answer_set_memo(b, 0, malloc(8), 62 * 1024, memo_free);
+	dns_answer_unref(b);
+	assert_true(stats().bytes <= 64 * 1024);
+	assert_int_equal(stats().evictions, 1);
+	assert_null(dns_cache_get("m.test", DNS_T_TXT));
+	/* m.test's memos live as long as its answer, uncounted now */
+	assert_int_equal(memo_frees, 2);
+	assert_true(stats().bytes >= cost + 62 * 1024);
+	dns_answer_unref(a);
+	assert_int_equal(memo_frees, 4);
+	/* an A answer takes none */
+	assert_int_equal(query("host.test", DNS_T_A).st, DNS_OK);
+	assert_non_null(a = dns_cache_get("host.test", DNS_T_A));
+	dns_answer_set_memo(a, 0, malloc(8), 100, memo_free);
+	assert_int_equal(memo_frees, 5);
+	dns_answer_unref(a);
+	seam_stop();
+	assert_int_equal(memo_frees, 6);        /* n.test's, with the cache */
+}
+
 int
 main(void)
 {
@@ -379,6 +446,7 @@ main(void)
 		cmocka_unit_test(test_failures_expire),
 		cmocka_unit_test(test_coalescing),
 		cmocka_unit_test(test_negative_unchanged),
+		cmocka_unit_test(test_memo),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -37,6 +37,9 @@
  *                  check's lookup_time
  *   cache          a second check asks nothing, reports the same and
  *                  evaluates once (a cache hit is no miss)
+ *   memo           a record kept with its answer serves its own address
+ *                  family only; records with macros or exp= are made
+ *                  again for each check
  *   cname_ttl      an answer behind a CNAME lives as long as the CNAME
  *   ipv6           ip6:, a: with AAAA, IPv4-mapped clients are IPv4
  *
@@ -781,6 +784,42 @@ static const char cache[] =
 	"check -> temperror nq=6\n";
 SEAM_TEST(test_cache, cache, check)
 
+/*
+ * ----- records kept with their answers (spflib.c) -----
+ *
+ * What libspf2 gets for a record is kept with the cached answer, one per
+ * address family: "a/32//0" is rewritten for IPv6 clients only, so a
+ * record kept for one family must never serve the other.  A record with
+ * a macro or an exp= is made again for every check.
+ */
+static const char memo[] =
+	"example.com TXT v=spf1 a/32//0 -all\n"
+	"example.com A 198.51.100.1\n"
+	"example.com AAAA 2001:db8::99\n"
+	"check " V6 " -> pass\n"
+	"check " IP " -> fail\n"
+	"check " V6 " -> pass\n"
+	"check " IP " -> fail\n"
+	/* kept, reached through an include and through a redirect */
+	"example.com TXT v=spf1 include:k.example.net redirect=k.example.net\n"
+	"k.example.net TXT v=spf1 ip4:192.0.2.1 -all\n"
+	"check -> pass\n"
+	"check 192.0.2.2 -> fail\n"
+	"check -> pass runs=1\n"
+	/* %{l}: made again for each sender */
+	"example.com TXT v=spf1 exists:%{l}.ok.example.net -all\n"
+	"alice.ok.example.net A 127.0.0.2\n"
+	"check -> pass\n"
+	"check " IP " " HELO " bob@example.com -> fail\n"
+	"check -> pass\n"
+	/* exp=: each check's explanation, of its own client */
+	"example.com TXT v=spf1 ip4:192.0.2.1 -all exp=e.example.com\n"
+	"e.example.com TXT denied %{i}\n"
+	"check 192.0.2.7 -> fail expl=\"denied 192.0.2.7\"\n"
+	"check 192.0.2.8 -> fail expl=\"denied 192.0.2.8\"\n"
+	"check -> pass\n";
+SEAM_TEST(test_memo, memo, check)
+
 /* ----- CNAMEs: an answer lives no longer than the CNAME to it ----- */
 
 #define TO_COM "192.0.2.1 mail.example.org a@example.com"
@@ -851,6 +890,7 @@ main(void)
 		T(test_temperror),
 		T(test_deadline),
 		T(test_cache),
+		T(test_memo),
 		T(test_cname_ttl),
 		T(test_ipv6),
 	};
