@@ -256,9 +256,9 @@ session_take(struct session *s)
 	const struct config *cfg = *s->cfgp;
 	struct codec_limits lim;
 	enum codec_status st;
-	const char *err;
+	struct evbuffer_ptr eol;
+	const char *err, *line;
 	size_t n;
-	char *line;
 
 	lim.max_line = cfg->max_line_length;
 	lim.max_attrs = cfg->max_attributes;
@@ -270,8 +270,8 @@ session_take(struct session *s)
 			s->out_full = 1;
 			return TAKE_OUTPUT_FULL;
 		}
-		line = evbuffer_readln(s->in, &n, EVBUFFER_EOL_LF);
-		if (line == NULL) {
+		eol = evbuffer_search_eol(s->in, NULL, NULL, EVBUFFER_EOL_LF);
+		if (eol.pos < 0) {
 			/* no newline yet: is the partial line already too long? */
 			if (evbuffer_get_length(s->in) > lim.max_line + 1) {
 				session_malformed(s, "line too long");
@@ -279,8 +279,13 @@ session_take(struct session *s)
 			}
 			return TAKE_NEED_INPUT;
 		}
+		/* the line in place, not a malloc'd copy: 13 a request */
+		n = (size_t)eol.pos;
+		if ((line = (const char *)evbuffer_pullup(s->in,
+		    eol.pos + 1)) == NULL)
+			fatalx("session: out of memory");
 		st = codec_line(&s->req, line, n, &lim, &err);
-		free(line);
+		evbuffer_drain(s->in, n + 1);
 		if (st == CODEC_ERROR) {
 			session_malformed(s, err);
 			return TAKE_FREED;
