@@ -205,7 +205,7 @@ class Ctx(Suite):
                 bad.append('%s %s%s: %r' % (ip, sender[-40:], ''.join(
                     ' %s=%s' % kv for kv in attrs.items()), r))
         c.close()
-        log = d.log()
+        log = self.last_log = d.log()
         d.stop()
         check(not bad, '; '.join(bad))
         return log
@@ -386,6 +386,62 @@ def t_stages(ctx):
     # a HELO that fails is refused at EHLO too (helo_reject = fail)
     ctx.expect('', [('192.0.2.10', '', (starts('550 5.7.23 '), has('s=helo')),
                      dict(BADHELO, protocol_state='EHLO'))])
+
+
+GOLDEN_LOG = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                          'golden', 'decision-log.ref')
+
+
+def decision_lines(log):
+    """The decision lines of a log, with what changes from run to run
+    (the pid, the connection number, the time taken) written as such."""
+    out = []
+    for line in log.splitlines():
+        m = re.search(r'conn=\d+ (instance=.*)', line)
+        if m:
+            out.append('conn=N ' + re.sub(r' elapsed=\d+\.\d{3}ms$',
+                                          ' elapsed=Tms', m.group(1)))
+    return out
+
+
+def t_log_golden(ctx):
+    """The decision line is an interface (README, "Log lines"): its
+    key=value fields, in order, for each kind of decision, against
+    tests/golden/decision-log.ref (SPFPD_GOLDEN_UPDATE=1 writes it)."""
+    mail = {'instance': 'g1'}
+    log = ctx.expect('ptr_check = header\n'
+                     'skip_addresses = 127.0.0.0/8\n', [
+        ('192.0.2.10', 'a@example.com', spf('pass'), dict(mail)),
+        ('198.51.100.1', 'a@example.com', starts('550 5.7.23 '),
+         dict(mail, instance='g2')),
+        # the message's second recipient: the same refusal, remembered
+        ('198.51.100.1', 'a@example.com', starts('550 5.7.23 '),
+         dict(mail, instance='g2', recipient='second@example.net')),
+        ('203.0.113.7', 'a@soft.example.com', spf('softfail'),
+         dict(mail, instance='g3')),
+        ('198.51.100.1', 'a@nospf.example.com', spf('none'),
+         dict(mail, instance='g4')),
+        ('192.0.2.1', 'a@perm.example.com', spf('permerror'),
+         dict(mail, instance='g5')),
+        ('192.0.2.10', '', 'DUNNO',
+         dict(mail, instance='g6', protocol_state='EHLO')),
+        ('127.0.0.1', 'a@example.com', 'DUNNO', dict(mail, instance='g7')),
+        ('192.0.2.10', 'we"ird\\x@example.com', spf('pass'),
+         dict(mail, instance='g8')),
+    ])
+    ctx.expect('test_only = yes\n', [
+        ('198.51.100.1', 'a@example.com', spf('fail'),
+         dict(mail, instance='g9'))])
+    got = decision_lines(log) + decision_lines(ctx.last_log)
+    if os.environ.get('SPFPD_GOLDEN_UPDATE') == '1':
+        with open(GOLDEN_LOG, 'w') as f:
+            f.write('\n'.join(got) + '\n')
+    with open(GOLDEN_LOG) as f:
+        want = f.read().splitlines()
+    diff = [('-' + w, '+' + g) for w, g in zip(want, got) if w != g]
+    check(not diff and len(want) == len(got), 'decision lines differ from '
+          '%s: %r (%d lines, want %d)' % (GOLDEN_LOG, diff[:3], len(got),
+                                          len(want)))
 
 
 def t_per_message(ctx):
@@ -926,6 +982,7 @@ TESTS = [
     ('helo', t_helo),
     ('per_message', t_per_message),
     ('stages', t_stages),
+    ('log_golden', t_log_golden),
     ('pipeline_late', t_pipeline_late),
     ('auth_results', t_auth_results),
     ('options', t_options),
