@@ -895,10 +895,12 @@ record_copy(const SPF_record_t *r)
 	c->num_mod = r->num_mod;
 	c->num_dns_mech = r->num_dns_mech;
 	c->mech_first = xmalloc(r->mech_len ? r->mech_len : 1);
-	memcpy(c->mech_first, r->mech_first, r->mech_len);
+	if (r->mech_len > 0)            /* a record without any: NULL */
+		memcpy(c->mech_first, r->mech_first, r->mech_len);
 	c->mech_size = c->mech_len = r->mech_len;
 	c->mod_first = xmalloc(r->mod_len ? r->mod_len : 1);
-	memcpy(c->mod_first, r->mod_first, r->mod_len);
+	if (r->mod_len > 0)
+		memcpy(c->mod_first, r->mod_first, r->mod_len);
 	c->mod_size = c->mod_len = r->mod_len;
 	return c;
 }
