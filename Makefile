@@ -23,7 +23,7 @@ CC       ?= cc
 B        ?= build
 SANITIZE ?=
 
-PKGS      = libevent libcares
+PKGS      = libevent libcares libsystemd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -48,16 +48,18 @@ LIBS     = $(PKG_LIBS) -lspf2 -lresolv
 LIB_SRCS = src/log.c src/cidr.c src/codec.c src/config.c src/listener.c \
            src/session.c src/policy.c src/server.c src/addr.c \
            src/dns.c src/dnsraw.c src/spf.c src/spflib.c src/spfrec.c \
-           src/compose.c \
-           src/iprev.c src/query.c src/xmalloc.c src/strbuf.c src/decision.c
+           src/compose.c src/sdnotify.c \
+           src/iprev.c src/query.c src/xmalloc.c src/strbuf.c src/decision.c \
+           src/metrics.c src/metrics_http.c
 LIB_OBJS = $(LIB_SRCS:src/%.c=$(B)/%.o)
 UNIT_TESTS = test_codec test_config test_cidr test_spfrec test_compose \
-             test_dnsraw test_dnscache test_spf test_iprev test_policy
+             test_dnsraw test_dnscache test_spf test_iprev test_policy \
+             test_metrics
 
 .PHONY: all deps run check check-unit check-blackbox check-golden check-spf \
 	check-iprev check-rfc check-postfix check-hostile check-sockrace \
-	check-diff fuzz-diff \
-	soak bench \
+	check-systemd check-metrics check-diff fuzz-diff \
+	soak bench deb check-deb \
         check-asan install clean
 
 all: $(B)/spfpd
@@ -106,8 +108,8 @@ check: deps
 	rm -f $(B)/*.out $(B)/*.log $(B)-asan/*.out $(B)-asan/*.log \
 	  $(B)-fuzz/fuzz.out
 	$(MAKE) check-unit check-golden check-blackbox check-spf check-iprev \
-	  check-rfc check-postfix check-hostile check-sockrace check-fuzz \
-	  check-diff
+	  check-rfc check-postfix check-hostile check-sockrace check-systemd \
+	  check-metrics check-fuzz check-diff check-deb
 	$(MAKE) check-asan
 	@tests/summary.sh $(B) $(B)-asan $(B)-fuzz
 
@@ -190,6 +192,18 @@ $(B)/sockrace: tests/sockrace.c | $(B)
 check-sockrace: $(B)/spfpd $(B)/sockrace
 	$(call driver,sockrace,tests/sockrace.py --sockrace $(B)/sockrace)
 
+# issue 14: sd_notify (READY, RELOADING, STOPPING) to a socket of the
+# test's, socket activation under systemd-socket-activate, and
+# systemd-analyze verify of contrib/systemd/ (skipped where it cannot run)
+check-systemd: $(B)/spfpd
+	$(call driver,systemd,tests/systemdtest.py)
+
+# issue 14: the Prometheus endpoint (metrics_listen): promtool's lint of
+# /metrics, a real Prometheus server scraping it on loopback, hostile
+# HTTP clients that must not delay policy answers
+check-metrics: $(B)/spfpd
+	$(call driver,metricstest,tests/metricstest.py)
+
 # N minutes of 1,000 connections, good and hostile DNS mixed (not in
 # check): RSS and descriptors must stay flat.  Under ASan with
 # "make soak B=build-asan SANITIZE=1".
@@ -218,7 +232,28 @@ bench:
 check-asan:
 	$(MAKE) B=$(B)-asan SANITIZE=1 CFLAGS="-O1 -g" DIFF_CASES=3000 \
 	  check-unit check-golden check-blackbox check-spf check-iprev \
-	  check-rfc check-postfix check-hostile check-sockrace check-diff
+	  check-rfc check-postfix check-hostile check-sockrace check-systemd \
+	  check-metrics check-diff
+
+# The Debian package (debian/): dpkg-buildpackage -us -uc -b in a copy of
+# the tree (not build*/, run/ nor .git) in $(B)/deb/, where it leaves
+# spfpd_$(VERSION)-*.deb, the .buildinfo and the .changes; the work tree
+# stays as it is.  This make's variables (WERROR, CFLAGS...) do not reach
+# the package build: dpkg-buildflags decides.
+deb: deps
+	rm -rf $(B)/deb && mkdir -p $(B)/deb/spfpd-$(VERSION)
+	tar -cf - --exclude=./.git --exclude='./build*' --exclude=./run \
+	  --exclude='./$(B)' . | tar -C $(B)/deb/spfpd-$(VERSION) -xf -
+	cd $(B)/deb/spfpd-$(VERSION) && env -u MAKEFLAGS -u MFLAGS \
+	  -u MAKELEVEL -u MAKEOVERRIDES dpkg-buildpackage -us -uc -b
+	@ls -1 $(B)/deb/*.deb
+
+# make deb, then the package: files, control fields, maintainer scripts,
+# lintian, and the Postfix end-to-end test run on the binary taken from
+# the .deb (tests/debtest.py)
+check-deb: | $(B)
+	$(call suite,deb,/usr/bin/python3 tests/debtest.py --build-dir $(B) \
+	  --log $(B)/deb.log)
 
 install: $(B)/spfpd
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 \

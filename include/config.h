@@ -78,6 +78,7 @@ struct config {
 	int syslog_facility;
 	char *syslog_socket;
 	int debug;
+	char *metrics_listen;           /* Prometheus endpoint, "": none */
 
 	/* bounds */
 	unsigned max_connections;

@@ -75,6 +75,9 @@ struct dns_memo {
 
 struct dns_query;
 
+/* questions out at once; more wait their turn (dns.c, upstream_next) */
+#define DNS_MAX_INFLIGHT 1000
+
 typedef void dns_cb(void *arg, struct dns_answer *ans);
 
 /* dns_init - set up the resolver from the config; -1 with a logged error */
@@ -136,7 +139,12 @@ struct dns_stats {
 	unsigned long evictions;
 	size_t entries;
 	size_t bytes;                   /* the entries' memory (entry_cost) */
+	/* upstream questions by type: DNS_STATS_TYPES, in that order */
+	unsigned long upstream_type[5];
+	unsigned long timeouts;         /* upstream: no reply in time */
+	unsigned long servfails;        /* upstream: SERVFAIL or REFUSED */
 };
+#define DNS_STATS_TYPES { "A", "AAAA", "MX", "PTR", "TXT" }
 void dns_get_stats(struct dns_stats *st);
 
 /*

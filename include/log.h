@@ -36,6 +36,9 @@ void log_debug(const char *fmt, ...) LOG_PRINTF(1, 2);
 void fatal(const char *fmt, ...) LOG_PRINTF(1, 2) __attribute__((noreturn));
 void fatalx(const char *fmt, ...) LOG_PRINTF(1, 2) __attribute__((noreturn));
 
+/* log_lost_total - lines lost to a full syslog socket since the start */
+unsigned long log_lost_total(void);
+
 /* warnings that may repeat in a tight loop (EMFILE, max_connections) */
 void log_warnx_ratelimited(unsigned *last, const char *fmt, ...) LOG_PRINTF(2, 3);
 

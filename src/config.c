@@ -33,6 +33,7 @@ enum opt_type {
 	T_TEMPLATE,     /* a string with {placeholders} of REASON_KEYS */
 	T_ENUM,         /* one of the option's names[] */
 	T_FACILITY,
+	T_ADDR,         /* one listen address, or "": none */
 	T_LISTEN,       /* the list types */
 	T_SERVERS,
 	T_DOMAINS,
@@ -111,6 +112,7 @@ _Static_assert(sizeof(enum reject_level) == sizeof(unsigned) &&
 #define OPT_OCTAL(f, max, def) OPT(#f, T_OCTAL, f, unsigned, 0, max, NULL, def)
 #define OPT_STRING(f, def) OPT(#f, T_STRING, f, char *, 0, 0, NULL, def)
 #define OPT_SOCKPATH(f, def) OPT(#f, T_SOCKPATH, f, char *, 0, 0, NULL, def)
+#define OPT_ADDR(f, def) OPT(#f, T_ADDR, f, char *, 0, 0, NULL, def)
 #define OPT_TEMPLATE(f, def) OPT(#f, T_TEMPLATE, f, char *, 0, 0, NULL, def)
 #define OPT_ENUM(f, T, names, def) OPT(#f, T_ENUM, f, T, 0, 0, names, def)
 #define OPT_FACILITY(f, def) OPT(#f, T_FACILITY, f, int, 0, 0, NULL, def)
@@ -136,6 +138,7 @@ static const struct option options[] = {
 	OPT_FACILITY(syslog_facility, "mail"),
 	OPT_SOCKPATH(syslog_socket, "/dev/log"),
 	OPT_BOOL(debug, "no"),
+	OPT_ADDR(metrics_listen, ""),
 
 	OPT_UINT(max_connections, 1, 100000, "1024"),
 	OPT_UINT(max_line_length, 256, 65536, "4096"),
@@ -443,6 +446,24 @@ parse_sockpath(const struct option *o, void *field, const char *value,
 	if (value[0] != '/' || strlen(value) > max) {
 		snprintf(err, errsz, "%s: expected an absolute path of at most "
 		    "%zu bytes, not '%.100s'", o->name, max, value);
+		return -1;
+	}
+	return parse_string(o, field, value, err, errsz);
+}
+
+/* parse_addr - a listen address as listen takes one, or "" */
+static int
+parse_addr(const struct option *o, void *field, const char *value,
+    char *err, size_t errsz)
+{
+	struct listen_addr la;
+	char why[256];
+
+	if (*value != '\0' && addr_parse_listen(value, &la, why,
+	    sizeof(why)) < 0) {
+		/* addr_parse_listen() says "listen: ...": name this option */
+		snprintf(err, errsz, "%s%s", o->name, strncmp(why, "listen", 6) ==
+		    0 ? why + 6 : why);
 		return -1;
 	}
 	return parse_string(o, field, value, err, errsz);
@@ -844,6 +865,7 @@ static const struct type_ops types[T_NTYPES] = {
 	    0 },
 	[T_ENUM] = { parse_enum, NULL, print_enum, NULL, 0 },
 	[T_FACILITY] = { parse_facility, NULL, print_facility, NULL, 0 },
+	[T_ADDR] = { parse_addr, release_string, print_string, NULL, 0 },
 	[T_LISTEN] = { parse_list, release_strs, print_strs, add_listen,
 	    sizeof(struct domain_list) },
 	[T_SERVERS] = { parse_list, release_servers, print_servers,

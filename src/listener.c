@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <netdb.h>
+#include <stddef.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +42,7 @@ struct listener {
 	int sock_known;                 /* UNIX: the socket file we created */
 	dev_t sock_dev;
 	ino_t sock_ino;
+	int adopted;                    /* passed by systemd: never unlinked */
 };
 
 static void
@@ -367,6 +369,8 @@ listener_open(struct event_base *base, const char *spec,
 		log_warn("%s: listen", spec);
 		goto fail;
 	}
+	if (acb == NULL)
+		return l;       /* the caller accepts */
 	if ((l->ev = event_new(base, l->fd, EV_READ | EV_PERSIST,
 	    listener_accept, l)) == NULL)
 		fatalx("%s: out of memory (event)", spec);
@@ -382,10 +386,83 @@ fail:
 	return NULL;
 }
 
+/*
+ * adopted_spec - "unix:/path" or "inet:addr:port" of a socket systemd
+ * passed, as a listen spec reads (an abstract UNIX name as "unix:@name")
+ */
+static void
+adopted_spec(int fd, char *buf, size_t bufsz)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char a[INET6_ADDRSTRLEN];
+
+	memset(&ss, 0, sizeof(ss));
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0) {
+		snprintf(buf, bufsz, "descriptor %d", fd);
+	} else if (ss.ss_family == AF_UNIX) {
+		const struct sockaddr_un *sun = (const void *)&ss;
+		size_t n = sl > offsetof(struct sockaddr_un, sun_path) ?
+		    sl - offsetof(struct sockaddr_un, sun_path) : 0;
+
+		if (n == 0)
+			snprintf(buf, bufsz, "unix:(unnamed)");
+		else if (sun->sun_path[0] == '\0')
+			snprintf(buf, bufsz, "unix:@%.*s", (int)(n - 1),
+			    sun->sun_path + 1);
+		else
+			snprintf(buf, bufsz, "unix:%.*s", (int)strnlen(
+			    sun->sun_path, n), sun->sun_path);
+	} else if (ss.ss_family == AF_INET) {
+		const struct sockaddr_in *s = (const void *)&ss;
+		inet_ntop(AF_INET, &s->sin_addr, a, sizeof(a));
+		snprintf(buf, bufsz, "inet:%s:%u", a, ntohs(s->sin_port));
+	} else if (ss.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s = (const void *)&ss;
+		inet_ntop(AF_INET6, &s->sin6_addr, a, sizeof(a));
+		snprintf(buf, bufsz, "inet:[%s]:%u", a, ntohs(s->sin6_port));
+	} else {
+		snprintf(buf, bufsz, "descriptor %d (family %d)", fd,
+		    (int)ss.ss_family);
+	}
+}
+
+struct listener *
+listener_adopt(struct event_base *base, int fd, const char *name,
+    listener_accept_fn *acb, listener_error_fn *ecb, void *arg)
+{
+	struct listener *l;
+	char spec[sizeof(struct sockaddr_un) + 64], full[sizeof(spec) + 128];
+	int fl;
+
+	/* systemd passes them blocking unless NonBlocking=yes */
+	if ((fl = fcntl(fd, F_GETFL)) < 0 ||
+	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ||
+	    fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
+		log_warn("socket passed by systemd: descriptor %d: fcntl", fd);
+		return NULL;
+	}
+	adopted_spec(fd, spec, sizeof(spec));
+	snprintf(full, sizeof(full), "%s (from systemd: descriptor %d, "
+	    "name %s)", spec, fd, name ? name : "unknown");
+	l = xcalloc(1, sizeof(*l));
+	l->spec = xstrdup(full);
+	l->fd = fd;
+	l->acb = acb;
+	l->ecb = ecb;
+	l->arg = arg;
+	l->adopted = 1;
+	if ((l->ev = event_new(base, l->fd, EV_READ | EV_PERSIST,
+	    listener_accept, l)) == NULL)
+		fatalx("%s: out of memory (event)", full);
+	listener_enable(l, 1);
+	return l;
+}
+
 void
 listener_enable(struct listener *l, int on)
 {
-	if (on == l->enabled)
+	if (on == l->enabled || l->ev == NULL)
 		return;
 	l->enabled = on;
 	if (on)
@@ -400,15 +477,23 @@ listener_spec(const struct listener *l)
 	return l->spec;
 }
 
+int
+listener_fd(const struct listener *l)
+{
+	return l->fd;
+}
+
 void
 listener_close(struct listener *l)
 {
 	if (l == NULL)
 		return;
 	listener_enable(l, 0);
-	event_free(l->ev);
+	if (l->ev != NULL)
+		event_free(l->ev);
 	close(l->fd);
-	if (l->la.family == AF_UNIX)
+	/* a socket systemd passed is systemd's: its file stays */
+	if (l->la.family == AF_UNIX && !l->adopted)
 		unix_unlink_ours(l);
 	free(l->spec);
 	free(l);

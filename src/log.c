@@ -52,6 +52,7 @@ static struct {
 	size_t used;                    /* bytes in qbuf */
 	int n;
 	unsigned long dropped;          /* lines the full queue refused */
+	unsigned long dropped_total;    /* since the start (metrics) */
 	struct event_base *base;
 	struct event *flush_ev;         /* activated by the first queued line */
 	struct event *write_ev;         /* socket full: wait for room */
@@ -182,6 +183,12 @@ log_send(void)
 	}
 	log_shift(sent);
 	return 0;
+}
+
+unsigned long
+log_lost_total(void)
+{
+	return L.dropped_total;
 }
 
 /* the queue is empty again: say what was lost meanwhile */
@@ -362,6 +369,7 @@ log_emit(int prio, const char *prefix, const char *fmt, va_list ap, int err)
 				event_add(L.write_ev, NULL);
 			}
 			L.dropped++;
+			L.dropped_total++;
 			return;
 		}
 	}

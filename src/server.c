@@ -20,9 +20,13 @@
 #include "dns.h"
 #include "listener.h"
 #include "log.h"
+#include "metrics.h"
+#include "metrics_http.h"
+#include "sdnotify.h"
 #include "server.h"
 #include "session.h"
 #include "spf.h"
+#include "strbuf.h"
 #include "xmalloc.h"
 
 /* one node per live session, so that shutdown can reach them all */
@@ -43,6 +47,7 @@ static struct {
 	int fd_starved;         /* EMFILE seen: wait for the retry timer */
 	int stopping;
 	int stdio;
+	int activated;          /* the listeners are sockets systemd passed */
 	int failed;             /* --stdio: the session ended on an error */
 	int fl[2], keep[2];     /* --stdio: flags of 0 and 1, copies of them */
 	struct event *sigs[4];
@@ -65,6 +70,8 @@ server_update_accepting(void)
 		    srv.cfg->max_connections);
 	if (want == srv.accepting)
 		return;
+	if (!want && !srv.stopping)
+		metrics_accept_paused();
 	srv.accepting = want;
 	for (i = 0; i < srv.nlisteners; i++)
 		listener_enable(srv.listeners[i], want);
@@ -84,6 +91,7 @@ conn_gone(struct session *s, const char *why, int failed, void *arg)
 	LIST_REMOVE(c, entry);
 	free(c);
 	srv.nconns--;
+	metrics_conn_closed();
 	if (srv.stdio || (srv.stopping && srv.nconns == 0)) {
 		event_base_loopexit(srv.base, NULL);
 		return;
@@ -101,6 +109,7 @@ conn_add(int rfd, int wfd, const char *peer)
 	c->s = session_new(srv.base, rfd, wfd, peer, &srv.cfg, conn_gone, c);
 	LIST_INSERT_HEAD(&srv.conns, c, entry);
 	srv.nconns++;
+	metrics_conn_opened();
 }
 
 static void
@@ -163,6 +172,8 @@ server_stop(void)
 		return;
 	srv.stopping = 1;
 	log_info("stopping: %u connections open", srv.nconns);
+	if (!srv.stdio)
+		sdnotify_stopping("stopping: %u connections open", srv.nconns);
 	for (i = 0; i < srv.nlisteners; i++)
 		listener_close(srv.listeners[i]);
 	srv.nlisteners = 0;
@@ -222,10 +233,12 @@ same_listen(const struct config *a, const struct config *b)
 	return 1;
 }
 
-static void
+/* server_reload - the config file again; -1 when it has errors (kept) */
+static int
 server_reload(void)
 {
 	struct config *nc;
+	char *keep;
 
 	nc = config_load(srv.opts->config_path, srv.opts->config_must_exist,
 	    reload_error, NULL);
@@ -233,12 +246,17 @@ server_reload(void)
 		log_warnx("reload: errors in %s: keeping the running "
 		    "configuration", srv.opts->config_path ?
 		    srv.opts->config_path : "(defaults)");
-		return;
+		metrics_reload(0);
+		return -1;
 	}
 	apply_cli_listen(nc);
-	if (!srv.stdio && !same_listen(nc, srv.cfg))
+	/* with sockets from systemd, listen is not used at all */
+	if (!srv.stdio && !srv.activated && !same_listen(nc, srv.cfg))
 		log_warnx("reload: listen changed: the new addresses take "
 		    "effect at the next start");
+	if (!srv.stdio && strcmp(nc->metrics_listen, srv.cfg->metrics_listen))
+		log_warnx("reload: metrics_listen changed: the new address "
+		    "takes effect at the next start");
 	if (log_set_syslog(nc->syslog_socket, nc->syslog_facility) < 0)
 		log_warnx("reload: syslog_socket %s: path too long",
 		    nc->syslog_socket);
@@ -251,11 +269,40 @@ server_reload(void)
 		    "running one");
 		(void)spf_configure(srv.cfg);
 	}
+	/* the endpoint serves what it was started with (a restart) */
+	keep = xstrdup(srv.cfg->metrics_listen);
+	free(nc->metrics_listen);
+	nc->metrics_listen = keep;
 	config_unref(srv.cfg);
 	srv.cfg = nc;
 	log_info("reloaded configuration from %s", srv.opts->config_path ?
 	    srv.opts->config_path : "(defaults)");
+	metrics_reload(1);
 	server_update_accepting();
+	return 0;
+}
+
+/*
+ * on_hup - reload, between RELOADING=1 and READY=1 to systemd: READY=1
+ * after a failed reload too, since the running configuration stays and
+ * spfpd still serves (the STATUS says the reload failed)
+ */
+static void
+on_hup(void)
+{
+	const char *path = srv.opts->config_path ? srv.opts->config_path :
+	    "(defaults)";
+
+	if (srv.stdio) {
+		(void)server_reload();
+		return;
+	}
+	sdnotify_reloading("reloading the configuration from %s", path);
+	if (server_reload() < 0)
+		sdnotify_ready("reload failed: errors in %s: running the "
+		    "previous configuration", path);
+	else
+		sdnotify_ready("reloaded the configuration from %s", path);
 }
 
 static void
@@ -265,7 +312,7 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	(void)arg;
 	if (sig == SIGHUP) {
 		if (!srv.stopping)
-			server_reload();
+			on_hup();
 		return;
 	}
 	server_stop();
@@ -377,17 +424,17 @@ stdio_end(void)
 	}
 }
 
-/* listen_start - every listener, then privileges dropped */
+/* bind_listeners - a listener on each listen address of cfg */
 static void
-listen_start(const struct config *cfg)
+bind_listeners(const struct config *cfg)
 {
 	size_t i, j;
 
 	if (cfg->listen.n == 0)
 		fatalx("nothing to listen on: set listen = in %s or use -l "
-		    "(or --stdio for Postfix spawn)", srv.opts->config_path ?
-		    srv.opts->config_path : "the config file");
-	raise_nofile(cfg->max_connections + 64);
+		    "(or --stdio for Postfix spawn, or a systemd socket unit)",
+		    srv.opts->config_path ? srv.opts->config_path :
+		    "the config file");
 	srv.listeners = xcalloc(cfg->listen.n, sizeof(*srv.listeners));
 	for (i = 0; i < cfg->listen.n; i++) {
 		srv.listeners[i] = listener_open(srv.base, cfg->listen.v[i],
@@ -399,11 +446,69 @@ listen_start(const struct config *cfg)
 		}
 		srv.nlisteners++;
 	}
+}
+
+/*
+ * adopt_listeners - a listener on each of the n sockets systemd passed
+ * (socket activation): listen = and -l are not used, and the sockets are
+ * left as systemd made them (owner, mode, file kept at exit)
+ */
+static void
+adopt_listeners(const struct config *cfg, int n, char **names)
+{
+	int i;
+
+	if (cfg->listen.n)
+		log_info("using the %d socket%s passed by systemd: %s %s%s "
+		    "is ignored", n, n == 1 ? "" : "s", srv.opts->nlisten ?
+		    "-l" : "listen =", cfg->listen.v[0],
+		    cfg->listen.n > 1 ? " ..." : "");
+	srv.listeners = xcalloc((size_t)n, sizeof(*srv.listeners));
+	for (i = 0; i < n; i++) {
+		srv.listeners[i] = listener_adopt(srv.base,
+		    SDNOTIFY_FDS_START + i, names ? names[i] : NULL, on_accept,
+		    on_accept_error, NULL);
+		if (srv.listeners[i] == NULL)
+			fatalx("cannot use the socket systemd passed as "
+			    "descriptor %d", SDNOTIFY_FDS_START + i);
+		srv.nlisteners++;
+	}
+	srv.activated = 1;
+}
+
+/*
+ * listen_start - every listener (the sockets systemd passed, else those
+ * of listen), then privileges dropped; then ready, and systemd told so
+ */
+static void
+listen_start(const struct config *cfg)
+{
+	char status[512], **names = NULL;
+	struct strbuf b;
+	size_t i;
+	int n;
+
+	if ((n = sdnotify_listen_fds(&names)) > 0)
+		adopt_listeners(cfg, n, names);
+	else
+		bind_listeners(cfg);
+	sdnotify_free_names(names);
+	if (metrics_http_start(srv.base, cfg) < 0)
+		fatalx("cannot listen on metrics_listen %s",
+		    cfg->metrics_listen);
+	raise_nofile(cfg->max_connections + 64);
 	srv.accepting = 1;
 	drop_privileges(cfg);
-	for (i = 0; i < srv.nlisteners; i++)
+	strbuf_init(&b, status, sizeof(status));
+	for (i = 0; i < srv.nlisteners; i++) {
 		log_info("listening on %s", listener_spec(srv.listeners[i]));
+		strbuf_printf(&b, "%s%s", i ? ", " : "listening on ",
+		    listener_spec(srv.listeners[i]));
+	}
+	if (metrics_http_spec() != NULL)
+		log_info("metrics on %s", metrics_http_spec());
 	log_info("started, version %s", SPFPD_VERSION);
+	sdnotify_ready("%s", status);
 }
 
 /* server_teardown - close everything; the cache statistics */
@@ -418,6 +523,7 @@ server_teardown(void)
 		listener_close(srv.listeners[i]);
 	srv.nlisteners = 0;
 	free(srv.listeners);
+	metrics_http_stop();
 	while (!LIST_EMPTY(&srv.conns))
 		session_free(LIST_FIRST(&srv.conns)->s, "exit");
 	for (i = 0; srv.sigs[i]; i++)

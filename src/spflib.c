@@ -906,6 +906,23 @@ record_copy(const SPF_record_t *r)
 }
 
 /*
+ * no_record - what SPF_server_get_record() does when there is no record
+ * to compile: result (none when it leaves it unset: SPF_RESULT_INVALID)
+ * and the error err
+ */
+static SPF_errcode_t
+no_record(SPF_dns_rr_t *rr, SPF_response_t *resp, SPF_result_t result,
+    SPF_errcode_t err, const char *why, const char *domain)
+{
+	SPF_dns_rr_free(rr);
+	if (result != SPF_RESULT_INVALID) {
+		resp->result = result;
+		resp->reason = SPF_REASON_FAILURE;
+	}
+	return SPF_response_add_error(resp, err, "%s '%s'", why, domain);
+}
+
+/*
  * layer_get_spf - SPF_server_get_record() of libspf2 1.2.10, outcome for
  * outcome (it asks type 99 first, which this layer never has, then TXT),
  * except that a kept record (record_for) comes compiled already: a copy
@@ -928,29 +945,20 @@ layer_get_spf(SPF_server_t *srv, SPF_request_t *req, SPF_response_t *resp,
 	m = cur != NULL ? cur->run->served : NULL;
 	switch (rr->herrno) {
 	case NETDB_SUCCESS:
+		if (rr->num_rr == 0)
+			return no_record(rr, resp, SPF_RESULT_INVALID,
+			    SPF_E_NOT_SPF, "No TXT records for", domain);
 		break;
 	case HOST_NOT_FOUND:
 	case NO_DATA:
-		SPF_dns_rr_free(rr);
-		resp->result = SPF_RESULT_NONE;
-		resp->reason = SPF_REASON_FAILURE;
-		return SPF_response_add_error(resp, SPF_E_NOT_SPF,
-		    "No DNS data for '%s'.", domain);
+		return no_record(rr, resp, SPF_RESULT_NONE, SPF_E_NOT_SPF,
+		    "No DNS data for", domain);
 	case TRY_AGAIN:
-		SPF_dns_rr_free(rr);
-		resp->result = SPF_RESULT_TEMPERROR;
-		resp->reason = SPF_REASON_FAILURE;
-		return SPF_response_add_error(resp, SPF_E_DNS_ERROR,
-		    "Temporary DNS failure for '%s'.", domain);
+		return no_record(rr, resp, SPF_RESULT_TEMPERROR,
+		    SPF_E_DNS_ERROR, "Temporary DNS failure for", domain);
 	default:                        /* never made by this layer */
-		SPF_dns_rr_free(rr);
-		return SPF_response_add_error(resp, SPF_E_DNS_ERROR,
-		    "Unknown DNS failure for '%s'.", domain);
-	}
-	if (rr->num_rr == 0) {
-		SPF_dns_rr_free(rr);
-		return SPF_response_add_error(resp, SPF_E_NOT_SPF,
-		    "No TXT records returned from DNS lookup for '%s'", domain);
+		return no_record(rr, resp, SPF_RESULT_INVALID,
+		    SPF_E_DNS_ERROR, "Unknown DNS failure for", domain);
 	}
 	for (i = 0; i < rr->num_rr; i++) {
 		t = rr->rr[i]->txt;
@@ -960,15 +968,11 @@ layer_get_spf(SPF_server_t *srv, SPF_request_t *req, SPF_response_t *resp,
 			idx = i;
 		}
 	}
-	if (found != 1) {
-		SPF_dns_rr_free(rr);
-		resp->result = found ? SPF_RESULT_PERMERROR : SPF_RESULT_NONE;
-		resp->reason = SPF_REASON_FAILURE;
-		return found ? SPF_response_add_error(resp,
-		    SPF_E_MULTIPLE_RECORDS, "Multiple SPF records for '%s'",
-		    domain) : SPF_response_add_error(resp, SPF_E_NOT_SPF,
-		    "No SPF records for '%s'", domain);
-	}
+	if (found != 1)
+		return found ? no_record(rr, resp, SPF_RESULT_PERMERROR,
+		    SPF_E_MULTIPLE_RECORDS, "Multiple SPF records for", domain) :
+		    no_record(rr, resp, SPF_RESULT_NONE, SPF_E_NOT_SPF,
+		    "No SPF records for", domain);
 	if (m != NULL && m->i == (size_t)idx) {
 		SPF_dns_rr_free(rr);
 		*recp = record_copy(m->compiled);

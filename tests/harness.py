@@ -181,6 +181,21 @@ class Suite:
             finally:
                 self.cleanup()
 
+    def run_with_knot(self, zones, tests, only=None):
+        """run(tests) with knotd serving zones as self.knot (stopped
+        after, whatever happens); the exit status of finish()."""
+        self.knot = None
+        try:
+            self.knot = Knot(self.tmp, zones)
+            self.knot.start()
+            self.run(tests, only=only)
+        except RuntimeError as e:       # knotd did not start
+            self.fail('setup', e)
+        finally:
+            if self.knot:
+                self.knot.stop()
+        return self.finish()
+
     def fail(self, what, why):
         """A failure outside the tests (setup, teardown)."""
         print('FAIL %s: %s' % (what, why))

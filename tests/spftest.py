@@ -26,7 +26,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (Knot, Suite, arg_parser, check,  # noqa: E402
+from harness import (Suite, arg_parser, check,  # noqa: E402
                      request, spf_result, write_conf)
 
 
@@ -1002,17 +1002,8 @@ def main():
     ap.add_argument('--suite', choices=('spf', 'iprev'), default='spf')
     args = ap.parse_args()
     ctx = Ctx(args.suite, args.spfpd, open(args.log, 'a'))
-    try:
-        ctx.knot = Knot(ctx.tmp, ZONES)
-        ctx.knot.start()
-        ctx.run(IPREV_TESTS if args.suite == 'iprev' else TESTS,
-                only=args.only)
-    except RuntimeError as e:           # knotd did not start
-        ctx.fail('setup', e)
-    finally:
-        if ctx.knot:
-            ctx.knot.stop()
-    return ctx.finish()
+    return ctx.run_with_knot(ZONES, IPREV_TESTS if args.suite == 'iprev'
+                             else TESTS, only=args.only)
 
 
 if __name__ == '__main__':

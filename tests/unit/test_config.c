@@ -288,6 +288,7 @@ static const char every_option[] =
     "syslog_facility = local3\n"
     "syslog_socket = /run/log\n"
     "debug = yes\n"
+    "metrics_listen = inet:[::1]:9045\n"
     "max_connections = 50\n"
     "max_line_length = 8192\n"
     "max_attributes = 64\n"
