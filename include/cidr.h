@@ -40,6 +40,14 @@ const char *cidr_format(const struct cidr *c, char *buf, size_t bufsz);
 
 int cidr_match(const struct cidr *c, const unsigned char a[16]);
 
+/*
+ * cidr_addr_local - what kind of address a is when it is no public one a
+ * mail client can have, for a warning: "private (RFC 1918)", "loopback",
+ * "shared CGNAT (RFC 6598)", "link-local", "unique local (RFC 4193)";
+ * NULL otherwise
+ */
+const char *cidr_addr_local(const unsigned char a[16]);
+
 /* cidr_list_add - append; 0 (out of memory is fatal: xmalloc.h) */
 int cidr_list_add(struct cidr_list *l, const struct cidr *c);
 void cidr_list_free(struct cidr_list *l);

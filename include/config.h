@@ -115,6 +115,9 @@ struct config {
 	struct domain_list helo_whitelist;
 	unsigned lookup_time;
 	char *reason_message;
+	char *helo_pass_restriction;    /* a restriction class, "": off */
+	char *mail_from_pass_restriction;
+	int reject_only_no_mail;        /* refuse only "v=spf1 -all" fails */
 
 	/* reverse DNS (iprev) */
 	enum ptr_check ptr_check;

@@ -14,8 +14,13 @@
  *  3. decision_take() on their results: a whitelist match wins, then a
  *     HELO reject or defer, then the MAIL FROM result; a reverse DNS
  *     refusal (ptr_check = reject) comes before both; test_only turns a
- *     refusal into a header; otherwise one header is prepended where the
- *     SMTP stage can take one.
+ *     refusal into a header; with nothing refused (not even under
+ *     test_only), an SPF pass of MAIL FROM, then of the HELO, answers
+ *     with its pass restriction class (mail_from_pass_restriction,
+ *     helo_pass_restriction) if one is set; otherwise one header is
+ *     prepended where the SMTP stage can take one.
+ *     reject_only_no_mail keeps only the fails of "v=spf1 -all" among
+ *     the SPF refusals (not temperror_defer's).
  */
 #ifndef SPFPD_DECISION_H
 #define SPFPD_DECISION_H
@@ -89,7 +94,8 @@ enum verdict {
 	VERDICT_DUNNO,
 	VERDICT_PREPEND,
 	VERDICT_REJECT,
-	VERDICT_DEFER
+	VERDICT_DEFER,
+	VERDICT_CLASS                   /* a pass restriction class */
 };
 
 struct decision_verdict {
@@ -101,6 +107,7 @@ struct decision_verdict {
 	const struct decision_spf *spf; /* the SPF result the action rests
 	                                   on (in the facts), or NULL */
 	const char *skip;               /* the whitelist that matched */
+	const char *pass_class;         /* VERDICT_CLASS: its name (cfg's) */
 };
 
 #define DECISION_ACTION_MAX (COMPOSE_MAX + 64)

@@ -43,6 +43,9 @@ struct spf_outcome {
 	unsigned queries;               /* distinct DNS questions */
 	const char *matched;            /* the deciding term of the top
 	                                   record (spf_check_want_match) */
+	int no_mail;                    /* fail, and the top record is
+	                                   exactly "v=spf1 -all": a domain
+	                                   that sends no mail */
 };
 
 typedef void spf_done_fn(void *arg, const struct spf_outcome *o);

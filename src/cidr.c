@@ -146,3 +146,30 @@ cidr_list_match(const struct cidr_list *l, const char *addr)
 		return 0;
 	return cidr_list_match_addr(l, a);
 }
+
+const char *
+cidr_addr_local(const unsigned char a[16])
+{
+	static const struct {
+		const char *range, *kind;
+	} local[] = {
+		{ "10.0.0.0/8", "private (RFC 1918)" },
+		{ "172.16.0.0/12", "private (RFC 1918)" },  /* Docker's too */
+		{ "192.168.0.0/16", "private (RFC 1918)" },
+		{ "127.0.0.0/8", "loopback" },
+		{ "::1", "loopback" },
+		{ "100.64.0.0/10", "shared CGNAT (RFC 6598)" },
+		{ "169.254.0.0/16", "link-local" },
+		{ "fe80::/10", "link-local" },
+		{ "fc00::/7", "unique local (RFC 4193)" },
+	};
+	struct cidr c;
+	char err[128];
+	size_t i;
+
+	for (i = 0; i < sizeof(local) / sizeof(local[0]); i++)
+		if (cidr_parse(local[i].range, &c, err, sizeof(err)) == 0 &&
+		    cidr_match(&c, a))
+			return local[i].kind;
+	return NULL;
+}

@@ -31,6 +31,7 @@ enum opt_type {
 	T_STRING,
 	T_SOCKPATH,     /* absolute, fits a sockaddr_un */
 	T_TEMPLATE,     /* a string with {placeholders} of REASON_KEYS */
+	T_CLASS,        /* a Postfix restriction class name, or "": none */
 	T_ENUM,         /* one of the option's names[] */
 	T_FACILITY,
 	T_ADDR,         /* one listen address, or "": none */
@@ -114,6 +115,7 @@ _Static_assert(sizeof(enum reject_level) == sizeof(unsigned) &&
 #define OPT_SOCKPATH(f, def) OPT(#f, T_SOCKPATH, f, char *, 0, 0, NULL, def)
 #define OPT_ADDR(f, def) OPT(#f, T_ADDR, f, char *, 0, 0, NULL, def)
 #define OPT_TEMPLATE(f, def) OPT(#f, T_TEMPLATE, f, char *, 0, 0, NULL, def)
+#define OPT_CLASS(f, def) OPT(#f, T_CLASS, f, char *, 0, 0, NULL, def)
 #define OPT_ENUM(f, T, names, def) OPT(#f, T_ENUM, f, T, 0, 0, names, def)
 #define OPT_FACILITY(f, def) OPT(#f, T_FACILITY, f, int, 0, 0, NULL, def)
 #define OPT_SERVERS(f, def) \
@@ -174,6 +176,9 @@ static const struct option options[] = {
 	OPT_DURATION(lookup_time, 1 * SEC, 90 * SEC, "20s"),
 	OPT_TEMPLATE(reason_message,
 	    "Message {rejectdefer} due to: {spf}. Please see {url}"),
+	OPT_CLASS(helo_pass_restriction, ""),
+	OPT_CLASS(mail_from_pass_restriction, ""),
+	OPT_BOOL(reject_only_no_mail, "no"),
 
 	OPT_ENUM(ptr_check, enum ptr_check, ptr_checks, "header"),
 	OPT_ENUM(ptr_reject_code, enum ptr_reject_code, ptr_codes, "550"),
@@ -514,6 +519,45 @@ parse_template(const struct option *o, void *field, const char *value,
 {
 	if (template_check(value, err, errsz, o->name) < 0)
 		return -1;
+	return parse_string(o, field, value, err, errsz);
+}
+
+/*
+ * parse_class - the name of a Postfix restriction class
+ * (smtpd_restriction_classes), returned as the whole action: one bare
+ * word of letters, digits, '_' and '-', starting with a letter, that is
+ * not an access(5) action (Postfix would take "reject" for REJECT)
+ */
+static int
+parse_class(const struct option *o, void *field, const char *value,
+    char *err, size_t errsz)
+{
+	static const char *const actions[] = {
+		"ok", "reject", "defer", "defer_if_reject", "defer_if_permit",
+		"bcc", "discard", "dunno", "filter", "hold", "prepend",
+		"redirect", "info", "warn", NULL
+	};
+	size_t i, n = strlen(value);
+
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)value[i]) && value[i] != '_' &&
+		    value[i] != '-')
+			break;
+	if (n > 0 && (i < n || !isalpha((unsigned char)value[0]) ||
+	    n > 100)) {
+		snprintf(err, errsz, "%s: expected the name of a restriction "
+		    "class (a letter, then letters, digits, '_' or '-'; at "
+		    "most 100), not '%.100s'", o->name, value);
+		return -1;
+	}
+	for (i = 0; n > 0 && actions[i] != NULL; i++) {
+		if (strcasecmp(actions[i], value) == 0) {
+			snprintf(err, errsz, "%s: '%s' is an access(5) "
+			    "action, not a restriction class name", o->name,
+			    value);
+			return -1;
+		}
+	}
 	return parse_string(o, field, value, err, errsz);
 }
 
@@ -863,6 +907,7 @@ static const struct type_ops types[T_NTYPES] = {
 	    0 },
 	[T_TEMPLATE] = { parse_template, release_string, print_string, NULL,
 	    0 },
+	[T_CLASS] = { parse_class, release_string, print_string, NULL, 0 },
 	[T_ENUM] = { parse_enum, NULL, print_enum, NULL, 0 },
 	[T_FACILITY] = { parse_facility, NULL, print_facility, NULL, 0 },
 	[T_ADDR] = { parse_addr, release_string, print_string, NULL, 0 },

@@ -181,6 +181,21 @@ judge(const struct config *cfg, enum spf_result r, enum reject_level level,
 	}
 }
 
+/*
+ * no_mail_only - reject_only_no_mail: an SPF refusal stands only for a
+ * fail from a record that is exactly "v=spf1 -all"; any other becomes a
+ * header (a temperror's defer is no judgment on the record: it stays)
+ */
+static enum verdict
+no_mail_only(const struct config *cfg, const struct spf_outcome *o,
+    enum verdict v)
+{
+	if (cfg->reject_only_no_mail && v == VERDICT_REJECT &&
+	    !(o->result == SPF_FAIL && o->no_mail))
+		return VERDICT_PREPEND;
+	return v;
+}
+
 /* spf_verdict - the verdict of SPF, and the result it rests on */
 static enum verdict
 spf_verdict(const struct config *cfg, const struct decision_facts *f,
@@ -196,6 +211,7 @@ spf_verdict(const struct config *cfg, const struct decision_facts *f,
 		v = judge(cfg, h->o.result, cfg->helo_reject,
 		    domain_list_match(np, h->o.domain ? h->o.domain : f->helo),
 		    null_sender);
+		v = no_mail_only(cfg, &h->o, v);
 		if (v == VERDICT_REJECT || v == VERDICT_DEFER) {
 			*chosen = h;
 			return v;
@@ -206,6 +222,7 @@ spf_verdict(const struct config *cfg, const struct decision_facts *f,
 		v = judge(cfg, m->o.result, cfg->mail_from_reject,
 		    domain_list_match(np, m->o.domain ? m->o.domain : ""),
 		    null_sender);
+		v = no_mail_only(cfg, &m->o, v);
 		*chosen = m;
 		/*
 		 * "none" for MAIL FROM says less than a HELO result does; for
@@ -241,6 +258,36 @@ iprev_verdict(const struct config *cfg, const struct decision_iprev *ip)
 	default:
 		return VERDICT_DUNNO;
 	}
+}
+
+/*
+ * pass_class - the restriction class an SPF pass calls for, or NULL: that
+ * of MAIL FROM (postmaster@HELO for <>), then that of the HELO identity,
+ * as pypolicyd-spf's Mail_From_pass_restriction and HELO_pass_restriction;
+ * *r: the result it rests on.  Unlike pypolicyd-spf, a HELO pass names
+ * no class for a MAIL FROM that fails or softfails, refused or not: a
+ * forger can pass the HELO of his own host.
+ */
+static const char *
+pass_class(const struct config *cfg, const struct decision_facts *f,
+    const struct decision_spf **r)
+{
+	const struct decision_spf *m = &f->spf_mailfrom;
+
+	if (*cfg->mail_from_pass_restriction && m->checked &&
+	    m->o.result == SPF_PASS) {
+		*r = m;
+		return cfg->mail_from_pass_restriction;
+	}
+	if (m->checked && (m->o.result == SPF_FAIL ||
+	    m->o.result == SPF_SOFTFAIL))
+		return NULL;
+	if (*cfg->helo_pass_restriction && f->spf_helo.checked &&
+	    f->spf_helo.o.result == SPF_PASS) {
+		*r = &f->spf_helo;
+		return cfg->helo_pass_restriction;
+	}
+	return NULL;
 }
 
 /* the iprev part of a header: with Authentication-Results only */
@@ -287,6 +334,16 @@ decision_verdict(const struct config *cfg, const struct decision_facts *f)
 			vd.test_only = 1;
 			v = VERDICT_PREPEND;
 		}
+	}
+	/*
+	 * nothing refused, not even under test_only: an SPF pass may name a
+	 * restriction class instead of the header.  Postfix takes it at any
+	 * stage (access(5): a class is allowed wherever an action is).
+	 */
+	if (vd.refusal == VERDICT_DUNNO &&
+	    (vd.pass_class = pass_class(cfg, f, &vd.spf)) != NULL) {
+		vd.verdict = VERDICT_CLASS;
+		return vd;
 	}
 	/* no header where Postfix cannot take one (see enum stage) */
 	if (f->stage != STAGE_MESSAGE && v == VERDICT_PREPEND)
@@ -509,6 +566,8 @@ decision_take(const struct config *cfg, const struct decision_facts *f,
 	} else if (vd->verdict == VERDICT_PREPEND) {
 		strbuf_puts(&b, "PREPEND ");
 		header(&b, cfg, f, vd->spf);
+	} else if (vd->verdict == VERDICT_CLASS) {
+		strbuf_puts(&b, vd->pass_class);
 	} else {
 		strbuf_puts(&b, "DUNNO");
 	}
@@ -521,7 +580,12 @@ decision_take(const struct config *cfg, const struct decision_facts *f,
 	if (vd->verdict == VERDICT_PREPEND)
 		d->log_action = cfg->header_type == HEADER_AUTH_RESULTS ?
 		    "PREPEND Authentication-Results" : "PREPEND Received-SPF";
-	/* later recipients: the same refusal; after a header, no other */
+	/*
+	 * later recipients: the same refusal, or the same restriction class
+	 * (Postfix evaluates each recipient's restrictions anew: a class
+	 * that lets mail skip greylisting must say so for every one); after
+	 * a header, no other
+	 */
 	d->remember = NULL;
 	if (f->stage != STAGE_SESSION)
 		d->remember = vd->verdict == VERDICT_PREPEND ? "DUNNO" :

@@ -134,17 +134,30 @@ metrics_request(const char *st)
 	M.requests[i]++;
 }
 
-/* action_of - the answer's kind, from its text (decision.c writes it) */
+/* is_word - does a start with the word w (then a space, or its end)? */
+static int
+is_word(const char *a, const char *w)
+{
+	size_t n = strlen(w);
+
+	return strncasecmp(a, w, n) == 0 && (a[n] == '\0' || a[n] == ' ');
+}
+
+/*
+ * action_of - the answer's kind, from its text (decision.c writes it); a
+ * restriction class (a name such as "reject_greylisting") is "other"
+ */
 static size_t
 action_of(const char *a)
 {
-	if (strncasecmp(a, "DUNNO", 5) == 0)
+	if (is_word(a, "DUNNO"))
 		return ACT_DUNNO;
-	if (strncasecmp(a, "PREPEND", 7) == 0)
+	if (is_word(a, "PREPEND"))
 		return ACT_PREPEND;
-	if (strncasecmp(a, "DEFER", 5) == 0 || a[0] == '4')
+	if (is_word(a, "DEFER") || is_word(a, "DEFER_IF_PERMIT") ||
+	    a[0] == '4')
 		return ACT_DEFER;
-	if (strncasecmp(a, "REJECT", 6) == 0 || a[0] == '5')
+	if (is_word(a, "REJECT") || a[0] == '5')
 		return ACT_REJECT;
 	return ACT_OTHER;
 }

@@ -269,6 +269,42 @@ check_free(struct policy_check *pc)
 	free(pc);
 }
 
+/* how often the NAT/proxy warning may repeat, in seconds */
+#define NAT_WARN_INTERVAL 600
+
+/*
+ * nat_warning - an SPF fail for a client address that no mail client on
+ * the Internet has: most likely Postfix sees a NAT gateway, a container
+ * bridge or a proxy instead of the client (at most one warning every
+ * NAT_WARN_INTERVAL seconds, for the whole process)
+ */
+static void
+nat_warning(const struct policy_check *pc)
+{
+	static long long warned = -1;   /* CLOCK_MONOTONIC seconds */
+	const struct decision_facts *f = &pc->f;
+	struct timespec now;
+	const char *kind;
+	char esc[LOG_ESC_SIZE];
+
+	if (!(f->spf_helo.checked && f->spf_helo.o.result == SPF_FAIL) &&
+	    !(f->spf_mailfrom.checked && f->spf_mailfrom.o.result == SPF_FAIL))
+		return;
+	if ((kind = cidr_addr_local(pc->client)) == NULL)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (warned >= 0 && now.tv_sec - warned < NAT_WARN_INTERVAL)
+		return;
+	warned = now.tv_sec;
+	log_warnx("client_address=%s is a %s address and SPF failed: if "
+	    "Postfix runs behind NAT or a container network, or behind a "
+	    "proxy without XCLIENT or the PROXY protocol, spfpd sees the "
+	    "proxy, not the client, and refuses legitimate mail (this "
+	    "warning is repeated at most every %d minutes)",
+	    log_escape(esc, sizeof(esc), f->client, LOG_ESC_MAX), kind,
+	    NAT_WARN_INTERVAL / 60);
+}
+
 /* decide - take the decision on what is known, log it, remember it */
 static void
 decide(struct policy_check *pc)
@@ -276,6 +312,7 @@ decide(struct policy_check *pc)
 	decision_take(pc->cfg, &pc->f, &pc->d);
 	if (pc->d.remember)
 		memory_store(pc, pc->d.remember);
+	nat_warning(pc);
 	log_decision(pc);
 }
 

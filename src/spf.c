@@ -711,6 +711,43 @@ spf_answer(void *arg, struct dns_answer *ans)
 	}
 }
 
+/*
+ * no_mail - is the top record of c's domain exactly "v=spf1 -all" (in any
+ * case, with any spaces between the terms and after them): a domain that
+ * sends no mail (reject_only_no_mail).  Read from the answer the
+ * evaluation used: no DNS, nothing evaluated again.  Anything more (exp=,
+ * redirect=, another mechanism) is not "no mail".
+ */
+static int
+no_mail(struct spf_check *c)
+{
+	char name[256];
+	const struct dns_answer *a;
+	const char *rec = NULL, *t, *e, *sp;
+	size_t i, len = 0;
+	int n = 0;
+
+	dns_canon(name, sizeof(name), c->domain);
+	if ((a = spf_known_answer(c, name, DNS_T_TXT)) == NULL ||
+	    a->status != DNS_OK)
+		return 0;
+	for (i = 0; i < a->n; i++) {
+		if (!spfrec_is_spf(a->rr[i].u.txt, a->rr[i].len))
+			continue;
+		if (rec != NULL)
+			return 0;       /* two records: permerror anyway */
+		rec = a->rr[i].u.txt;
+		len = a->rr[i].len;
+	}
+	if (rec == NULL)
+		return 0;
+	e = rec + len;
+	for (t = rec + 6; spfrec_next_term(&t, e, &sp); t = sp)
+		if (++n > 1 || sp - t != 4 || strncasecmp(t, "-all", 4) != 0)
+			return 0;
+	return n == 1;
+}
+
 /* spf_run - one evaluation; fetch what it missed, or finish */
 static void
 spf_run(struct spf_check *c)
@@ -746,6 +783,7 @@ spf_run(struct spf_check *c)
 	if (c->want_match && r != SPF_NONE && r != SPF_TEMPERROR)
 		c->matched = spflib_find_match(c);
 	c->run = run;
+	c->out.no_mail = r == SPF_FAIL && no_mail(c);
 	spf_finish(c, r, NULL);
 }
 

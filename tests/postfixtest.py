@@ -102,6 +102,16 @@ maillog_file_prefixes = {dir}
 maillog_file = {dir}/maillog
 """
 
+# a restriction class for mail_from_pass_restriction (t_pass_class): it
+# refuses with a text of its own, for the clients of both tests, so that
+# its reply shows Postfix applied it, and for which request
+PASS_CLASS_CF = """\
+smtpd_restriction_classes = spf_pass_class
+spf_pass_class = check_client_access inline:{
+  { 192.0.2.1 = REJECT spf_pass_class applied },
+  { 198.51.100.1 = REJECT spf_pass_class applied } }
+"""
+
 CONTRIB = os.path.join(os.path.dirname(HERE), 'contrib', 'postfix')
 
 
@@ -171,6 +181,7 @@ class World:
             f.write(MAIN_CF.format(dir=self.dir, uid=nobody.pw_uid,
                                    gid=nobody.pw_gid))
             f.write(contrib('main.cf'))
+            f.write(PASS_CLASS_CF)
         spawn = contrib('master.cf')
         spawn = must_replace(spawn, ' user=spfpd ', ' user=nobody ')
         spawn = must_replace(spawn, 'argv=/usr/local/sbin/spfpd --stdio',
@@ -414,6 +425,31 @@ def t_sighup_same_connection(w):
     check(lines[-1].group(2) == 'skipped(whitelist)', lines[-1].group(0))
 
 
+def t_pass_class(w):
+    """mail_from_pass_restriction names a class of
+    smtpd_restriction_classes: Postfix applies it to an SPF pass, for
+    every recipient, and not to a softfail or a refused fail."""
+    w.reconfigure('mail_from_pass_restriction = spf_pass_class\n')
+    try:
+        s = Session(w.p1, '192.0.2.1', 'mail.example.com')
+        passed = s.rcpts('a@example.com', ['u1@dest.test', 'u2@dest.test'])
+        s.close()
+        soft = rcpt(w.p1, '198.51.100.1', 'forger.example.com',
+                    'a@soft.example.com')
+        forged = rcpt(w.p1, '198.51.100.1', 'forger.example.com',
+                      'a@example.com')
+    finally:
+        w.reconfigure('')
+    check(all(c == 554 and 'Client host rejected: spf_pass_class applied'
+              in m for c, m in passed), 'SPF pass: %r' % passed)
+    check(soft[0] == 250, 'softfail: %r' % (soft,))
+    check(forged[0] == 550 and forged[1].startswith('5.7.23 '),
+          'fail: %r' % (forged,))
+    log = w.spfpd_log()
+    check(re.search(r'client=192\.0\.2\.1 .* result=pass '
+                    r'action=spf_pass_class ', log), log[-800:])
+
+
 def t_data_stage(w):
     """spfpd in smtpd_data_restrictions and smtpd_end_of_data_restrictions
     (nothing at RCPT): a forgery is refused at DATA; a legitimate message
@@ -493,6 +529,7 @@ TESTS = mode('daemon', lambda w: w.p1) + [
     ('daemon_temperror_defers', t_temperror_defers),
     ('daemon_no_ptr_refused', t_no_ptr_refused),
     ('daemon_sighup_same_connection', t_sighup_same_connection),
+    ('daemon_pass_class', t_pass_class),
 ] + mode('spawn', lambda w: w.p2) + [
     ('data_stage', t_data_stage),
     ('end_of_data_stage', t_end_of_data_stage),

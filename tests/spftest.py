@@ -68,6 +68,12 @@ ZONES = {
         'mail A 192.0.2.1',
         'mail TXT "v=spf1 a -all"',
         'badhelo TXT "v=spf1 -all"',
+    # reject_only_no_mail: domains that send no mail, and look-alikes
+    'nomail TXT "v=spf1 -all"',
+    'nomail2 TXT "V=SPF1  -ALL  "',
+    'nomailredir TXT "v=spf1 redirect=nomail.example.com"',
+    'nomailinc TXT "v=spf1 include:nomail.example.com -all"',
+    'softall TXT "v=spf1 ~all"',
         'gone TXT "v=spf1 include:missing.example.com -all"',
         'relay TXT "v=spf1 ip4:203.0.113.0/24 -all"',
         'wl A 203.0.113.9',
@@ -433,6 +439,10 @@ def t_log_golden(ctx):
         ('198.51.100.1', 'a@example.com', spf('fail'),
          dict(mail, instance='g9'))])
     got = decision_lines(log) + decision_lines(ctx.last_log)
+    ctx.expect('mail_from_pass_restriction = spf_pass\n', [
+        ('192.0.2.10', 'a@example.com', 'spf_pass',
+         dict(mail, instance='g10'))])
+    got += decision_lines(ctx.last_log)
     if os.environ.get('SPFPD_GOLDEN_UPDATE') == '1':
         with open(GOLDEN_LOG, 'w') as f:
             f.write('\n'.join(got) + '\n')
@@ -561,6 +571,76 @@ def t_options(ctx):
                    ('198.51.100.1', 'a@example.com',
                     '550 5.7.23 fail for example.com (mailfrom) - SPF fail '
                     '- not authorized')])
+
+
+def t_no_mail(ctx):
+    """reject_only_no_mail: only a fail of a record that is exactly
+    "v=spf1 -all" is refused; other fails, HELO or MAIL FROM, get the
+    header."""
+    refused = starts('550 5.7.23 Message rejected due to: SPF fail')
+    ctx.expect('reject_only_no_mail = yes\n', [
+        ('198.51.100.1', 'a@nomail.example.com', refused),
+        ('198.51.100.1', 'a@nomail2.example.com', refused),
+        ('198.51.100.1', 'a@example.com', spf('fail')),
+        ('198.51.100.1', 'a@expd.example.com', spf('fail')),
+        ('198.51.100.1', 'a@nomailredir.example.com', spf('fail')),
+        ('198.51.100.1', 'a@nomailinc.example.com', spf('fail')),
+        ('198.51.100.1', 'a@soft.example.com', spf('softfail')),
+        # the HELO: badhelo is "v=spf1 -all", mail is "v=spf1 a -all"
+        ('192.0.2.10', 'a@example.com', (refused, has('s=helo;')),
+         BADHELO),
+        ('198.51.100.1', 'a@soft.example.com', spf('softfail'), MAIL),
+        ('198.51.100.1', '', spf('fail'), MAIL)])
+    ctx.expect('', [
+        ('198.51.100.1', 'a@example.com', starts('550 5.7.23 ')),
+        ('198.51.100.1', 'a@nomail.example.com', refused)])
+
+
+def t_pass_class(ctx):
+    """mail_from_pass_restriction, helo_pass_restriction: the class name
+    is the whole answer on a pass, for every recipient of the message; a
+    refusal wins; other results get the header."""
+    log = ctx.expect('mail_from_pass_restriction = spf_pass\n'
+                     'helo_pass_restriction = helo_pass\n', [
+        ('192.0.2.10', 'a@example.com', 'spf_pass', {'instance': 'pc1'}),
+        ('192.0.2.10', 'a@example.com', 'spf_pass',
+         {'instance': 'pc1', 'rcpt': 'second@dest.test'}),
+        ('198.51.100.1', 'a@example.com', starts('550 5.7.23 ')),
+        ('198.51.100.1', 'a@soft.example.com', spf('softfail')),
+        ('192.0.2.1', 'a@neutral.example.com', 'helo_pass', MAIL),
+        ('192.0.2.1', 'a@softall.example.com', spf('softfail'), MAIL),
+        ('192.0.2.1', '', 'spf_pass', MAIL),
+        ('192.0.2.10', 'a@example.com', starts('550 5.7.23 '), BADHELO),
+        ('192.0.2.10', 'a@example.com', 'spf_pass',
+         {'protocol_state': 'END-OF-MESSAGE'})])
+    check(re.search(r'instance=pc1 .* result=pass action=spf_pass ', log),
+          'no decision line with the class: ' + log[-800:])
+    check(re.search(r'instance=pc1 .* result=repeat action=spf_pass ', log),
+          'the second recipient: ' + log[-800:])
+    ctx.expect('mail_from_pass_restriction = spf_pass\ntest_only = yes\n', [
+        ('198.51.100.1', 'a@example.com', spf('fail')),
+        ('192.0.2.10', 'a@example.com', 'spf_pass')])
+
+
+def t_nat_warning(ctx):
+    """An SPF fail for a private client address (Postfix behind NAT, a
+    container bridge or a proxy) warns, once for many requests."""
+    d = ctx.daemon('')
+    c = d.connect()
+    r = [c.ask('198.51.100.1', 'a@example.com')]
+    r += [c.ask('172.17.0.1', 'a@example.com') for _ in range(3)]
+    r.append(c.ask('172.17.0.1', 'a@nospf.example.com'))
+    c.close()
+    log = d.log()
+    d.stop()
+    check(all(x.startswith('550 5.7.23 ') for x in r[:4]), repr(r))
+    lines = [ln for ln in log.splitlines() if 'SPF failed' in ln]
+    check(len(lines) == 1, 'warnings: %r' % lines)
+    check('warning: client_address=172.17.0.1 is a private (RFC 1918) '
+          'address and SPF failed: if Postfix runs behind NAT or a '
+          'container network, or behind a proxy without XCLIENT or the '
+          'PROXY protocol, spfpd sees the proxy, not the client, and '
+          'refuses legitimate mail' in lines[0], lines[0])
 
 
 def t_temperror(ctx):
@@ -986,6 +1066,9 @@ TESTS = [
     ('pipeline_late', t_pipeline_late),
     ('auth_results', t_auth_results),
     ('options', t_options),
+    ('no_mail', t_no_mail),
+    ('pass_class', t_pass_class),
+    ('nat_warning', t_nat_warning),
     ('temperror', t_temperror),
     ('loop_not_blocked', t_loop_not_blocked),
     ('cache', t_cache),

@@ -164,6 +164,47 @@ test_addr_parse(void **state)
 	cidr_list_free(&l);
 }
 
+/* the addresses the NAT/proxy warning names (policy.c) */
+static void
+test_addr_local(void **state)
+{
+	static const struct {
+		const char *addr, *kind;
+	} t[] = {
+		{ "10.1.2.3", "private (RFC 1918)" },
+		{ "172.17.0.1", "private (RFC 1918)" },
+		{ "172.31.255.255", "private (RFC 1918)" },
+		{ "172.32.0.1", NULL },
+		{ "192.168.1.1", "private (RFC 1918)" },
+		{ "::ffff:192.168.1.1", "private (RFC 1918)" },
+		{ "127.0.0.1", "loopback" },
+		{ "::1", "loopback" },
+		{ "100.64.0.1", "shared CGNAT (RFC 6598)" },
+		{ "100.127.255.254", "shared CGNAT (RFC 6598)" },
+		{ "100.128.0.1", NULL },
+		{ "169.254.1.1", "link-local" },
+		{ "fe80::1", "link-local" },
+		{ "fd00::1", "unique local (RFC 4193)" },
+		{ "fc00::1", "unique local (RFC 4193)" },
+		{ "192.0.2.1", NULL },
+		{ "2001:db8::1", NULL },
+		{ "8.8.8.8", NULL },
+	};
+	unsigned char a[16];
+	const char *k;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		assert_int_equal(cidr_addr_parse(t[i].addr, a), 0);
+		k = cidr_addr_local(a);
+		if (t[i].kind == NULL ? k != NULL : k == NULL ||
+		    strcmp(k, t[i].kind) != 0)
+			fail_msg("%s: %s, want %s", t[i].addr, k ? k : "NULL",
+			    t[i].kind ? t[i].kind : "NULL");
+	}
+}
+
 int
 main(void)
 {
@@ -172,6 +213,7 @@ main(void)
 		cmocka_unit_test(test_bad),
 		cmocka_unit_test(test_list_and_format),
 		cmocka_unit_test(test_addr_parse),
+		cmocka_unit_test(test_addr_local),
 	};
 
 	return cmocka_run_group_tests_name("cidr", tests, NULL, NULL);

@@ -122,6 +122,23 @@ static const struct {
 	    "placeholder '{bad}' (known: {rejectdefer}, {spf}, {url}, "
 	    "{result}, {identity}, {domain})\n" },
 	{ "reason_message = a}\n", "FILE:1: reason_message: unmatched '}'\n" },
+	{ "mail_from_pass_restriction = spf pass\n", "FILE:1: "
+	    "mail_from_pass_restriction: expected the name of a restriction "
+	    "class (a letter, then letters, digits, '_' or '-'; at most 100), "
+	    "not 'spf pass'\n" },
+	{ "debug = no\n\nhelo_pass_restriction = 9class\n", "FILE:3: "
+	    "helo_pass_restriction: expected the name of a restriction "
+	    "class (a letter, then letters, digits, '_' or '-'; at most 100), "
+	    "not '9class'\n" },
+	{ "helo_pass_restriction = class,x\n", "FILE:1: "
+	    "helo_pass_restriction: expected the name of a restriction "
+	    "class (a letter, then letters, digits, '_' or '-'; at most 100), "
+	    "not 'class,x'\n" },
+	{ "mail_from_pass_restriction = DUNNO\n", "FILE:1: "
+	    "mail_from_pass_restriction: 'DUNNO' is an access(5) action, not "
+	    "a restriction class name\n" },
+	{ "reject_only_no_mail = maybe\n", "FILE:1: reject_only_no_mail: "
+	    "expected yes or no, not 'maybe'\n" },
 	{ "reason_message = {a\n", "FILE:1: reason_message: unmatched '{'\n" },
 	{ "syslog_socket = /" X10(X10("a")) "aaaaaaa\n", "FILE:1: "
 	    "syslog_socket: expected an absolute path of at most 107 bytes, "
@@ -319,6 +336,9 @@ static const char every_option[] =
     "helo_whitelist = c.example\n"
     "lookup_time = 90s\n"
     "reason_message = {{{result}}} {spf}\n"
+    "helo_pass_restriction = helo-pass_1\n"
+    "mail_from_pass_restriction = spf_pass\n"
+    "reject_only_no_mail = yes\n"
     "ptr_check = reject\n"
     "ptr_reject_code = 450\n"
     "ptr_temperror_defer = no\n"
@@ -396,6 +416,7 @@ test_set_keeps_value(void **state)
 		{ "reason_message", "{x}" },
 		{ "helo_reject", "sometimes" },
 		{ "syslog_facility", "kern" },
+		{ "mail_from_pass_restriction", "a b" },
 	};
 	struct config *c;
 	struct errs e;

@@ -36,7 +36,8 @@ struct row {
 	/*
 	 * What DNS says, if asked: the HELO identity, the MAIL FROM
 	 * identity, the reverse DNS.  SPF: p pass, f fail, x fail with an
-	 * exp= text, s softfail, n neutral, 0 none, P permerror, T
+	 * exp= text, z fail of a record that is exactly "v=spf1 -all"
+	 * (reject_only_no_mail), s softfail, n neutral, 0 none, P permerror, T
 	 * temperror; iprev: p pass, f fail, P permerror, T temperror.
 	 * NULL: "ppp".
 	 */
@@ -53,6 +54,8 @@ struct row {
 	char mem;               /* later recipients: 'D' DUNNO, 'A' the
 	                           same action, '-' forgotten */
 };
+
+#define CLASS VERDICT_CLASS
 
 #define DUNNO VERDICT_DUNNO
 #define PREPEND VERDICT_PREPEND
@@ -720,6 +723,158 @@ static const struct row rows[] = {
 	    "rejected",
 	    .fields = L("pass", "permerror") DOM_M PROB("bad record") IPOK
 	    " result=permerror", .mem = 'A' },
+	/*
+	 * pass restriction classes: on an SPF pass, the class instead of the
+	 * header; any refusal wins (also one test_only holds back); every
+	 * recipient of the message gets the class
+	 */
+#define MFC "mail_from_pass_restriction=spf_pass"
+#define HC "helo_pass_restriction=helo_pass"
+	{ .conf = MFC, .dns = "ppp", .v = CLASS, .action = "spf_pass",
+	    .fields = L("pass", "pass") DOM_M IPOK " result=pass",
+	    .mem = 'A' },
+	{ .conf = MFC ";" HC, .dns = "ppp", .v = CLASS, .action = "spf_pass",
+	    .fields = L("pass", "pass") DOM_M IPOK " result=pass",
+	    .mem = 'A' },
+	{ .conf = MFC, .dns = "pfp", .v = REJECT, .action = REJ(URL_M, FAIL),
+	    .fields = L("pass", "fail") DOM_M IPOK " result=fail",
+	    .mem = 'A' },
+	{ .conf = MFC, .dns = "psp", .v = PREPEND, .action = RSPF "softfail ",
+	    .fields = L("pass", "softfail") DOM_M IPOK " result=softfail",
+	    .mem = 'D' },
+	/* the HELO's class when MAIL FROM does not fail or softfail */
+	{ .conf = HC, .dns = "pnp", .v = CLASS, .action = "helo_pass",
+	    .fields = L("pass", "neutral") DOM_H IPOK " result=pass",
+	    .mem = 'A' },
+	{ .conf = HC, .dns = "psp", .v = PREPEND, .action = RSPF "softfail ",
+	    .fields = L("pass", "softfail") DOM_M IPOK " result=softfail",
+	    .mem = 'D' },
+	{ .conf = HC ";mail_from_reject=no", .dns = "pfp", .v = PREPEND,
+	    .action = FAIL_M_HDR,
+	    .fields = L("pass", "fail") DOM_M IPOK " result=fail",
+	    .mem = 'D' },
+	{ .conf = HC ";mail_from_reject=no_check", .dns = "pfp", .v = CLASS,
+	    .action = "helo_pass",
+	    .fields = L("pass", "-") DOM_H IPOK " result=pass", .mem = 'A' },
+	{ .conf = MFC ";" HC, .dns = "p0p", .v = CLASS, .action = "helo_pass",
+	    .fields = L("pass", "none") DOM_H IPOK " result=pass",
+	    .mem = 'A' },
+	{ .conf = HC, .dns = "ppp", .v = CLASS, .action = "helo_pass",
+	    .fields = L("pass", "pass") DOM_H IPOK " result=pass",
+	    .mem = 'A' },
+	/* a HELO pass does not let a refused MAIL FROM through */
+	{ .conf = HC, .dns = "pfp", .v = REJECT, .action = REJ(URL_M, FAIL),
+	    .fields = L("pass", "fail") DOM_M IPOK " result=fail",
+	    .mem = 'A' },
+	{ .conf = MFC, .dns = "fpp", .v = REJECT, .action = REJ(URL_H, FAIL),
+	    .fields = L("fail", "pass") DOM_H IPOK " result=fail",
+	    .mem = 'A' },
+	{ .conf = MFC ";test_only=yes", .dns = "pfp", .v = PREPEND,
+	    .action = FAIL_M_HDR,
+	    .fields = L("pass", "fail") DOM_M IPOK WOULD_FAIL_M
+	    " result=fail", .mem = 'D' },
+	{ .conf = MFC ";test_only=yes", .dns = "ppp", .v = CLASS,
+	    .action = "spf_pass",
+	    .fields = L("pass", "pass") DOM_M IPOK " result=pass",
+	    .mem = 'A' },
+	{ .conf = MFC ";ptr_check=reject", .dns = "ppP", .v = REJECT,
+	    .action = PTR_PERM,
+	    .fields = L("pass", "pass") DOM_M " iprev=permerror result=pass",
+	    .mem = 'A' },
+	{ .conf = MFC ";ptr_check=reject;ptr_temperror_defer=no",
+	    .dns = "ppT", .v = CLASS, .action = "spf_pass",
+	    .fields = L("pass", "pass") DOM_M " iprev=temperror result=pass",
+	    .mem = 'A' },
+	{ .conf = MFC ";temperror_defer=yes", .dns = "Tpp", .v = DEFER,
+	    .action = TEMP(URL_H),
+	    .fields = L("temperror", "pass") DOM_H PROB("DNS timeout") IPOK
+	    " result=temperror", .mem = 'A' },
+	{ .conf = MFC ";header_type=none", .dns = "ppp", .v = CLASS,
+	    .action = "spf_pass",
+	    .fields = L("pass", "pass") DOM_M IPOK " result=pass",
+	    .mem = 'A' },
+	{ .conf = MFC ";whitelist=192.0.2.0/24", .dns = "ppp", .v = DUNNO,
+	    .action = "DUNNO", .fields = "result=skipped(whitelist)",
+	    .mem = '-' },
+	{ .conf = MFC ";domain_whitelist=example.org", .dns = "ppp",
+	    .wl = "domain_whitelist", .v = DUNNO, .action = "DUNNO",
+	    .fields = "result=skipped(domain_whitelist)", .mem = '-' },
+	/* a class is an action at any stage; no header is lost there */
+	{ .conf = MFC, .dns = "ppp", .state = "END-OF-MESSAGE", .v = CLASS,
+	    .action = "spf_pass",
+	    .fields = L("pass", "pass") DOM_M IPOK " result=pass",
+	    .mem = 'A' },
+	{ .conf = HC, .dns = "ppp", .state = "EHLO", .sender = "",
+	    .v = CLASS, .action = "helo_pass",
+	    .fields = L("pass", "-") DOM_H IPOK " result=pass", .mem = '-' },
+	/* <>: MAIL FROM is postmaster@HELO, and its class applies */
+	{ .conf = MFC, .dns = "ppp", .sender = "", .v = CLASS,
+	    .action = "spf_pass",
+	    .fields = L("pass", "pass") DOM_H IPOK " result=pass",
+	    .mem = 'A' },
+	{ .conf = MFC ";mail_from_reject=no_check", .dns = "ppp",
+	    .v = PREPEND, .action = PASS_H,
+	    .fields = L("pass", "-") DOM_H IPOK " result=pass", .mem = 'D' },
+	{ .conf = MFC ";mail_from_reject=no", .dns = "pfp", .v = PREPEND,
+	    .action = FAIL_M_HDR,
+	    .fields = L("pass", "fail") DOM_M IPOK " result=fail",
+	    .mem = 'D' },
+
+	/*
+	 * reject_only_no_mail: only a fail of "v=spf1 -all" (z) is refused;
+	 * every other SPF refusal becomes the header; a temperror's defer
+	 * and the reverse DNS refusal stay
+	 */
+#define NM "reject_only_no_mail=yes"
+	{ .conf = NM, .dns = "pzp", .v = REJECT, .action = REJ(URL_M, FAIL),
+	    .fields = L("pass", "fail") DOM_M IPOK " result=fail",
+	    .mem = 'A' },
+	{ .conf = NM, .dns = "pfp", .v = PREPEND, .action = FAIL_M_HDR,
+	    .fields = L("pass", "fail") DOM_M IPOK " result=fail",
+	    .mem = 'D' },
+	{ .conf = NM, .dns = "pxp", .v = PREPEND, .action = FAIL_M_HDR,
+	    .fields = L("pass", "fail") DOM_M IPOK " result=fail",
+	    .mem = 'D' },
+	{ .conf = NM, .dns = "zpp", .v = REJECT, .action = REJ(URL_H, FAIL),
+	    .fields = L("fail", "pass") DOM_H IPOK " result=fail",
+	    .mem = 'A' },
+	{ .conf = NM, .dns = "fpp", .v = PREPEND, .action = PASS_M,
+	    .fields = L("fail", "pass") DOM_M IPOK " result=pass",
+	    .mem = 'D' },
+	{ .conf = NM, .dns = "fzp", .v = REJECT, .action = REJ(URL_M, FAIL),
+	    .fields = L("fail", "fail") DOM_M IPOK " result=fail",
+	    .mem = 'A' },
+	{ .conf = NM ";mail_from_reject=softfail", .dns = "psp",
+	    .v = PREPEND, .action = RSPF "softfail ",
+	    .fields = L("pass", "softfail") DOM_M IPOK " result=softfail",
+	    .mem = 'D' },
+	{ .conf = NM ";permerror_reject=yes", .dns = "pPp", .v = PREPEND,
+	    .action = RSPF "permerror ",
+	    .fields = L("pass", "permerror") DOM_M PROB("bad record") IPOK
+	    " result=permerror", .mem = 'D' },
+	{ .conf = NM ";temperror_defer=yes", .dns = "pTp", .v = DEFER,
+	    .action = TEMP(URL_M),
+	    .fields = L("pass", "temperror") DOM_M PROB("DNS timeout") IPOK
+	    " result=temperror", .mem = 'A' },
+	{ .conf = NM ";ptr_check=reject", .dns = "pfP", .v = REJECT,
+	    .action = PTR_PERM,
+	    .fields = L("pass", "fail") DOM_M " iprev=permerror result=fail",
+	    .mem = 'A' },
+	{ .conf = NM ";test_only=yes", .dns = "pzp", .v = PREPEND,
+	    .action = FAIL_M_HDR,
+	    .fields = L("pass", "fail") DOM_M IPOK WOULD_FAIL_M
+	    " result=fail", .mem = 'D' },
+	{ .conf = NM, .dns = "pfp", .state = "END-OF-MESSAGE", .v = DUNNO,
+	    .action = "DUNNO",
+	    .fields = L("pass", "fail") DOM_M IPOK " result=fail",
+	    .mem = 'D' },
+	{ .dns = "pzp", .v = REJECT, .action = REJ(URL_M, FAIL),
+	    .fields = L("pass", "fail") DOM_M IPOK " result=fail",
+	    .mem = 'A' },
+	/* a fail made a header does not open the way to a pass class */
+	{ .conf = NM ";" HC, .dns = "pfp", .v = PREPEND, .action = FAIL_M_HDR,
+	    .fields = L("pass", "fail") DOM_M IPOK " result=fail",
+	    .mem = 'D' },
 };
 
 #define NROWS (sizeof(rows) / sizeof(rows[0]))
@@ -763,6 +918,11 @@ spf_said(char c, const char *identity, const char *domain)
 	case 'x':
 		o.result = SPF_FAIL;
 		o.explanation = "See https://example.com/spf";
+		break;
+	case 'z':
+		o.result = SPF_FAIL;
+		o.explanation = "SPF fail - not authorized";
+		o.no_mail = 1;
 		break;
 	case 's': o.result = SPF_SOFTFAIL; break;
 	case 'n': o.result = SPF_NEUTRAL; break;
@@ -852,7 +1012,7 @@ decide(const struct row *r, const struct config *cfg, struct decision *d)
 }
 
 static const char *const vname[] = { "DUNNO", "PREPEND", "REJECT",
-	"DEFER" };
+	"DEFER", "CLASS" };
 
 /* check_row - the number of things the row gets wrong, each printed */
 static int
