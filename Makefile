@@ -57,7 +57,8 @@ UNIT_TESTS = test_codec test_config test_cidr test_spfrec test_compose \
              test_metrics
 
 .PHONY: all deps run check check-unit check-blackbox check-golden check-spf \
-	check-iprev check-rfc check-postfix check-hostile check-sockrace \
+	check-iprev check-rfc check-postfix check-interop check-hostile \
+	check-sockrace \
 	check-systemd check-metrics check-diff fuzz-diff \
 	soak bench deb check-deb \
         check-asan install clean
@@ -108,8 +109,8 @@ check: deps
 	rm -f $(B)/*.out $(B)/*.log $(B)-asan/*.out $(B)-asan/*.log \
 	  $(B)-fuzz/fuzz.out
 	$(MAKE) check-unit check-golden check-blackbox check-spf check-iprev \
-	  check-rfc check-postfix check-hostile check-sockrace check-systemd \
-	  check-metrics check-fuzz check-diff check-deb
+	  check-rfc check-postfix check-interop check-hostile check-sockrace \
+	  check-systemd check-metrics check-fuzz check-diff check-deb
 	$(MAKE) check-asan
 	@tests/summary.sh $(B) $(B)-asan $(B)-fuzz
 
@@ -142,6 +143,12 @@ check-iprev: $(B)/spfpd
 # a private Postfix instance asks spfpd, spawned and as a daemon
 check-postfix: $(B)/spfpd
 	$(call driver,postfixtest,tests/postfixtest.py)
+
+# issue 15: spfpd's headers read by OpenDMARC (a milter of a private
+# Postfix) and SpamAssassin's SPF plugin; root, in a network and mount
+# namespace of its own (knotd on 127.0.0.1:53 for OpenDMARC's resolver)
+check-interop: $(B)/spfpd
+	$(call driver,interop,tests/interoptest.py)
 
 # the openspf RFC 7208 and RFC 4408 suites through the policy protocol
 SUITES = ../shared/data

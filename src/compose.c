@@ -143,12 +143,30 @@ put_escaped(struct strbuf *b, const char *t, char open, char close,
 }
 
 /*
+ * What a quoted-string escapes (RFC 5322 3.2.4: a quoted-pair is "\"
+ * and any VCHAR).  QS_ESC is what must be; RSPF_ESC is what a
+ * Received-SPF value escapes besides: the bytes that a key=value parser
+ * takes for structure even inside quotes.  OpenDMARC's (1.4,
+ * dmarcf_parse_received_spf()) starts the value again at every "=", ends
+ * the pair at ";" and counts "(" ")" as comments, but reads "\x" as x:
+ * envelope-from="SRS0=H=T=forwarded-from.example=al@example.org" was
+ * read as "al@example.org.example" (the last piece written over the
+ * longer one before it): not the envelope's domain, so OpenDMARC took
+ * the pass for neutral and DMARC failed.  "SRS0\=H\=T\=...\=al@..."
+ * is the same address to an RFC 5322 parser, and OpenDMARC reads it
+ * right (tests/interoptest.py).
+ */
+#define QS_ESC "\"\\"
+#define RSPF_ESC "\"\\=;()"
+
+/*
  * put_value - a header value of at most max bytes: bare when the grammar
- * allows it and it fits, else a quoted-string, cut to fit and closed
+ * allows it and it fits, else a quoted-string with the bytes of esc
+ * escaped, cut to fit and closed
  */
 static void
 put_value(struct strbuf *b, const char *raw, int (*bare_ok)(const char *),
-    size_t max)
+    const char *esc, size_t max)
 {
 	char v[COMPOSE_VALUE_MAX + 1];
 
@@ -156,7 +174,7 @@ put_value(struct strbuf *b, const char *raw, int (*bare_ok)(const char *),
 	if (bare_ok(v) && strlen(v) <= max)
 		strbuf_puts(b, v);
 	else
-		put_escaped(b, v, '"', '"', "\"\\", max);
+		put_escaped(b, v, '"', '"', esc, max);
 }
 
 /* a comment of at most max bytes: ( ) and \ escaped (RFC 5322 ctext) */
@@ -257,24 +275,27 @@ compose_received_spf(char *buf, size_t sz, const struct compose_spf *c)
 	for (problem = 1; problem >= 0; problem--) {
 		strbuf_init(&t, tail, sizeof(tail));
 		strbuf_puts(&t, " client-ip=");
-		put_value(&t, c->ip, is_dot_atom, IP_OUT);
+		put_value(&t, c->ip, is_dot_atom, RSPF_ESC, IP_OUT);
 		strbuf_puts(&t, "; envelope-from=");
 		put_value(&t, c->sender && *c->sender ? c->sender : "<>",
-		    is_dot_atom, VALUE_OUT);
+		    is_dot_atom, RSPF_ESC, VALUE_OUT);
 		if (c->helo && *c->helo) {
 			strbuf_puts(&t, "; helo=");
-			put_value(&t, c->helo, is_dot_atom, VALUE_OUT);
+			put_value(&t, c->helo, is_dot_atom, RSPF_ESC,
+			    VALUE_OUT);
 		}
 		if (problem && c->o->problem && (c->o->result ==
 		    SPF_PERMERROR || c->o->result == SPF_TEMPERROR)) {
 			strbuf_puts(&t, "; problem=");
-			put_value(&t, c->o->problem, is_dot_atom, VALUE_OUT);
+			put_value(&t, c->o->problem, is_dot_atom,
+			    RSPF_ESC, VALUE_OUT);
 		}
 		strbuf_puts(&t, "; identity=");
 		strbuf_puts(&t, c->o->identity);
 		if (c->receiver && *c->receiver) {
 			strbuf_puts(&t, "; receiver=");
-			put_value(&t, c->receiver, is_dot_atom, VALUE_OUT);
+			put_value(&t, c->receiver, is_dot_atom,
+			    RSPF_ESC, VALUE_OUT);
 		}
 		strbuf_putc(&t, ';');
 		if (head + t.len + 3 <= COMPOSE_HEADER_MAX)
@@ -310,7 +331,7 @@ ar_parts(struct ar_parts *p, const char *authserv_id,
 
 	strbuf_init(&t, p->head, sizeof(p->head));
 	strbuf_puts(&t, "Authentication-Results: ");
-	put_value(&t, authserv_id, is_token, VALUE_OUT);
+	put_value(&t, authserv_id, is_token, QS_ESC, VALUE_OUT);
 	strbuf_init(&t, p->spf, sizeof(p->spf));
 	strbuf_init(&v, p->spfv, sizeof(p->spfv));
 	if (c != NULL) {
@@ -322,7 +343,7 @@ ar_parts(struct ar_parts *p, const char *authserv_id,
 		strbuf_puts(&t, spf_result_str(c->o->result));
 		strbuf_puts(&v, helo ? " smtp.helo=" : " smtp.mailfrom=");
 		put_value(&v, helo ? c->helo : c->o->domain, is_token,
-		    VALUE_OUT);
+		    QS_ESC, VALUE_OUT);
 	}
 	strbuf_init(&t, p->ipr, sizeof(p->ipr));
 	p->name[0] = '\0';
@@ -330,7 +351,7 @@ ar_parts(struct ar_parts *p, const char *authserv_id,
 		strbuf_puts(&t, "; iprev=");
 		strbuf_puts(&t, iprev_result_str(ip->result));
 		strbuf_puts(&t, " policy.iprev=");
-		put_value(&t, ip->ip, is_token, IP_OUT);
+		put_value(&t, ip->ip, is_token, QS_ESC, IP_OUT);
 		if (ip->name && *ip->name)
 			clean(p->name, sizeof(p->name), ip->name,
 			    COMPOSE_VALUE_MAX);

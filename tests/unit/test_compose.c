@@ -124,8 +124,40 @@ test_received_spf_hostile(void **state)
 	assert_string_equal(buf, "Received-SPF: fail (mx: domain of "
 	    "a\"b;\\(c\\)\\\\dX-Evil: 1@x.example does not designate "
 	    "192.0.2.1 as permitted sender) client-ip=192.0.2.1; "
-	    "envelope-from=\"a\\\"b;(c)\\\\dX-Evil: 1@x.example\"; "
-	    "helo=\"h; receiver=evil (x\"; identity=mailfrom; receiver=mx;");
+	    "envelope-from=\"a\\\"b\\;\\(c\\)\\\\dX-Evil: 1@x.example\"; "
+	    "helo=\"h\\; receiver\\=evil \\(x\"; identity=mailfrom; "
+	    "receiver=mx;");
+}
+
+/*
+ * SRS and VERP senders: "=", ";", "(" and ")" in a quoted value are
+ * quoted-pairs, so that OpenDMARC's key=value parser (which restarts the
+ * value at each "=" even inside quotes) reads the whole address
+ */
+static void
+test_received_spf_srs_sender(void **state)
+{
+	struct spf_outcome o = outcome(SPF_PASS, "mailfrom", "example.org",
+	    NULL);
+	struct compose_spf c = { &o, "192.0.2.1",
+	    "SRS0=Hx4e=T2=forwarded-from.example.com=al@example.org",
+	    "mail.example.org", "mx.example.net" };
+	struct compose_spf v = { &o, "192.0.2.1",
+	    "bounce+a/b=example.com@example.org", "h=1.example", NULL };
+	char buf[COMPOSE_MAX];
+
+	(void)state;
+	compose_received_spf(buf, sizeof(buf), &c);
+	assert_string_equal(buf, "Received-SPF: pass (mx.example.net: domain "
+	    "of SRS0=Hx4e=T2=forwarded-from.example.com=al@example.org "
+	    "designates 192.0.2.1 as permitted sender) client-ip=192.0.2.1; "
+	    "envelope-from=\"SRS0\\=Hx4e\\=T2\\=forwarded-from.example.com"
+	    "\\=al@example.org\"; helo=mail.example.org; identity=mailfrom; "
+	    "receiver=mx.example.net;");
+	/* a dot-atom with "=" stays bare (RFC 7208 9.1 allows it) */
+	compose_received_spf(buf, sizeof(buf), &v);
+	assert_non_null(strstr(buf, " envelope-from=\"bounce+a/b\\="
+	    "example.com@example.org\"; helo=h=1.example; identity="));
 }
 
 static void
@@ -376,6 +408,7 @@ main(void)
 		cmocka_unit_test(test_received_spf_results),
 		cmocka_unit_test(test_received_spf_helo_v6_hidden),
 		cmocka_unit_test(test_received_spf_hostile),
+		cmocka_unit_test(test_received_spf_srs_sender),
 		cmocka_unit_test(test_long_values_bounded),
 		cmocka_unit_test(test_header_worst_case),
 		cmocka_unit_test(test_auth_results),
