@@ -37,8 +37,23 @@ struct compose_spf {
 	const char *receiver;           /* our host name; NULL: hidden */
 };
 
+/*
+ * An SPF refusal that was lifted (decision.h, struct decision_override):
+ * the note ends the SPF comment ("...; accepted: ..."); with dnswl_zone,
+ * Authentication-Results also gets "dnswl=pass dns.zone=Z policy.ip=A"
+ * (RFC 8904 4).  The comments are cut first, as ever.
+ */
+struct compose_trust {
+	const char *note;
+	const char *dnswl_zone;         /* NULL: no dnswl part */
+	const char *dnswl_ip;
+};
+
 /* Received-SPF: RESULT (COMMENT) client-ip=..; envelope-from=..; ... */
 size_t compose_received_spf(char *buf, size_t sz, const struct compose_spf *c);
+/* the same, with the note of a lifted refusal (t may be NULL) */
+size_t compose_received_spf_trust(char *buf, size_t sz,
+    const struct compose_spf *c, const struct compose_trust *t);
 
 /* what a header says about the reverse DNS check */
 struct compose_iprev {
@@ -54,6 +69,10 @@ struct compose_iprev {
  */
 size_t compose_auth_results(char *buf, size_t sz, const char *authserv_id,
     const struct compose_spf *c, const struct compose_iprev *ip);
+/* the same, with a lifted refusal's note and dnswl part (t may be NULL) */
+size_t compose_auth_results_trust(char *buf, size_t sz,
+    const char *authserv_id, const struct compose_spf *c,
+    const struct compose_iprev *ip, const struct compose_trust *t);
 
 /*
  * compose_reason - expand a reason_message template; values are, in

@@ -118,6 +118,10 @@ struct config {
 	char *helo_pass_restriction;    /* a restriction class, "": off */
 	char *mail_from_pass_restriction;
 	int reject_only_no_mail;        /* refuse only "v=spf1 -all" fails */
+	int trust_recipient_mx;         /* no SPF refusal for the recipient
+	                                   domain's own MX hosts */
+	struct domain_list dnswl_zones; /* RFC 8904 lists: no SPF refusal
+	                                   for a listed client */
 
 	/* reverse DNS (iprev) */
 	enum ptr_check ptr_check;

@@ -21,6 +21,10 @@
  *     prepended where the SMTP stage can take one.
  *     reject_only_no_mail keeps only the fails of "v=spf1 -all" among
  *     the SPF refusals (not temperror_defer's).
+ *  4. when that would refuse for SPF, decision_plan2() names the second
+ *     phase's lookups (trust_recipient_mx, dnswl_zones); what they find
+ *     (f->over) makes decision_take() give the header, with a note,
+ *     instead of the SPF refusal.
  */
 #ifndef SPFPD_DECISION_H
 #define SPFPD_DECISION_H
@@ -61,6 +65,25 @@ struct decision_iprev {
 	struct iprev_outcome o;
 };
 
+/*
+ * An SPF refusal lifted by what the second phase found (policy.c runs it
+ * only when the verdict would refuse for SPF): the client is an MX host
+ * of the recipient's domain (trust_recipient_mx), or listed by a DNSWL
+ * zone (dnswl_zones, RFC 8904).  The header records the SPF result with
+ * a note; the log says trusted=.
+ */
+enum decision_trust { TRUST_NONE, TRUST_MX, TRUST_DNSWL };
+
+struct decision_override {
+	enum decision_trust by;
+	const char *name;               /* MX: the recipient's domain;
+	                                   DNSWL: the zone */
+	const char *value;              /* DNSWL: the address it returned */
+	int recipient_asked;            /* the recipient's MX was looked up:
+	                                   a refusal holds for the recipients
+	                                   of that domain only (policy.c) */
+};
+
 /* what a decision rests on; every string is borrowed */
 struct decision_facts {
 	enum decision_stage stage;
@@ -73,9 +96,13 @@ struct decision_facts {
 	struct decision_spf spf_mailfrom;
 	struct decision_iprev iprev;
 	const char *skip;               /* a DNS whitelist that matched */
+	struct decision_override over;  /* the second phase's finding */
 };
 
 #define DECISION_MAX_WL 64              /* domain_whitelist checks */
+#define DECISION_MAX_MX 10              /* MX hosts looked up (RFC 7208
+                                           4.6.4's bound) */
+#define DECISION_MAX_DNSWL 16           /* dnswl_zones looked up */
 
 /* the DNS checks a request calls for */
 struct decision_plan {
@@ -108,6 +135,14 @@ struct decision_verdict {
 	                                   on (in the facts), or NULL */
 	const char *skip;               /* the whitelist that matched */
 	const char *pass_class;         /* VERDICT_CLASS: its name (cfg's) */
+	enum decision_trust trusted;    /* an SPF refusal lifted: by what */
+};
+
+/* the second phase's lookups: when an SPF refusal may be lifted */
+struct decision_plan2 {
+	char mx_domain[256];            /* the recipient's domain, lower
+	                                   case; "": no MX lookup */
+	size_t dnswl;                   /* dnswl_zones to look up */
 };
 
 #define DECISION_ACTION_MAX (COMPOSE_MAX + 64)
@@ -139,6 +174,15 @@ int decision_local(const struct config *cfg, const struct decision_facts *f,
  */
 void decision_plan(const struct config *cfg, struct decision_facts *f,
     struct decision_plan *p);
+
+/*
+ * decision_plan2 - after the checks: 1 and p filled when the verdict
+ * would refuse for SPF (a reject, also under test_only; not a temperror
+ * defer, not ptr_check's refusal) and trust_recipient_mx or dnswl_zones
+ * have something to look up; recipient is the request's (may be "").
+ */
+int decision_plan2(const struct config *cfg, const struct decision_facts *f,
+    const char *recipient, struct decision_plan2 *p);
 
 /* decision_verdict - the verdict on the checks' results */
 struct decision_verdict decision_verdict(const struct config *cfg,

@@ -9,6 +9,8 @@
  * "instance".  The connection's policy_memory remembers the last message:
  * its later recipients get the first answer again when it refused the
  * message, and DUNNO when it prepended a header (one header per message).
+ * A refusal that trust_recipient_mx looked at holds only for the later
+ * recipients of the same domain; one of another domain is decided anew.
  * Only one message is remembered per connection: smtpd handles one at a
  * time, so memory stays bounded.
  *

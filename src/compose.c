@@ -219,7 +219,8 @@ static const char *const sentences[] = {
 
 /* compose_comment - the sentence of a result, for the header comment */
 static size_t
-compose_comment(char *buf, size_t sz, const struct compose_spf *c)
+compose_comment(char *buf, size_t sz, const struct compose_spf *c,
+    const struct compose_trust *tr)
 {
 	char w[COMPOSE_VALUE_MAX + 1], ip[COMPOSE_VALUE_MAX + 1];
 	char host[COMPOSE_VALUE_MAX + 1], prob[COMPOSE_VALUE_MAX + 1];
@@ -252,6 +253,11 @@ compose_comment(char *buf, size_t sz, const struct compose_spf *c)
 			strbuf_puts(&b, prob);
 		}
 	}
+	if (tr != NULL && tr->note != NULL) {
+		clean(prob, sizeof(prob), tr->note, COMPOSE_VALUE_MAX);
+		strbuf_puts(&b, "; ");
+		strbuf_puts(&b, prob);
+	}
 	return b.len;
 }
 
@@ -264,12 +270,19 @@ compose_comment(char *buf, size_t sz, const struct compose_spf *c)
 size_t
 compose_received_spf(char *buf, size_t sz, const struct compose_spf *c)
 {
+	return compose_received_spf_trust(buf, sz, c, NULL);
+}
+
+size_t
+compose_received_spf_trust(char *buf, size_t sz, const struct compose_spf *c,
+    const struct compose_trust *tr)
+{
 	char comment[COMPOSE_MAX], tail[COMPOSE_MAX];
 	struct strbuf b, t;
 	size_t head;
 	int problem;
 
-	compose_comment(comment, sizeof(comment), c);
+	compose_comment(comment, sizeof(comment), c, tr);
 	head = strlen("Received-SPF: ") + strlen(spf_result_str(c->o->result));
 	/* problem= repeats the comment's end: the first thing to go */
 	for (problem = 1; problem >= 0; problem--) {
@@ -319,12 +332,17 @@ struct ar_parts {
 	char comment[COMPOSE_MAX];      /* its sentence */
 	char spfv[COMPOSE_MAX];         /* " smtp.mailfrom=..." */
 	char ipr[COMPOSE_MAX];          /* "; iprev=RESULT policy.iprev=IP" */
+	char wl[COMPOSE_MAX];           /* "; dnswl=pass dns.zone=Z ..." */
 	char name[COMPOSE_VALUE_MAX + 1];       /* the PTR name, or "" */
 };
 
+/* a DNSWL zone in the header: bounded so that one line holds it all */
+#define ZONE_OUT 128
+
 static void
 ar_parts(struct ar_parts *p, const char *authserv_id,
-    const struct compose_spf *c, const struct compose_iprev *ip)
+    const struct compose_spf *c, const struct compose_iprev *ip,
+    const struct compose_trust *tr)
 {
 	int helo = c != NULL && strcmp(c->o->identity, "helo") == 0;
 	struct strbuf t, v;
@@ -338,12 +356,20 @@ ar_parts(struct ar_parts *p, const char *authserv_id,
 		struct compose_spf nc = *c;
 
 		nc.receiver = NULL;     /* the authserv-id already names us */
-		compose_comment(p->comment, sizeof(p->comment), &nc);
+		compose_comment(p->comment, sizeof(p->comment), &nc, tr);
 		strbuf_puts(&t, "; spf=");
 		strbuf_puts(&t, spf_result_str(c->o->result));
 		strbuf_puts(&v, helo ? " smtp.helo=" : " smtp.mailfrom=");
 		put_value(&v, helo ? c->helo : c->o->domain, is_token,
 		    QS_ESC, VALUE_OUT);
+	}
+	strbuf_init(&t, p->wl, sizeof(p->wl));
+	if (c != NULL && tr != NULL && tr->dnswl_zone != NULL) {
+		strbuf_puts(&t, "; dnswl=pass dns.zone=");
+		put_value(&t, tr->dnswl_zone, is_token, QS_ESC, ZONE_OUT);
+		strbuf_puts(&t, " policy.ip=");
+		put_value(&t, tr->dnswl_ip ? tr->dnswl_ip : "", is_token,
+		    QS_ESC, IP_OUT);
 	}
 	strbuf_init(&t, p->ipr, sizeof(p->ipr));
 	p->name[0] = '\0';
@@ -375,18 +401,29 @@ size_t
 compose_auth_results(char *buf, size_t sz, const char *authserv_id,
     const struct compose_spf *c, const struct compose_iprev *ip)
 {
+	return compose_auth_results_trust(buf, sz, authserv_id, c, ip, NULL);
+}
+
+size_t
+compose_auth_results_trust(char *buf, size_t sz, const char *authserv_id,
+    const struct compose_spf *c, const struct compose_iprev *ip,
+    const struct compose_trust *tr)
+{
 	struct ar_parts p;
 	struct strbuf b;
-	size_t room, name_room = 0, spf_room = 0;
+	size_t room, used, name_room = 0, spf_room = 0;
 
 	/* the structured parts first, each value bounded */
-	ar_parts(&p, authserv_id, c, ip);
+	ar_parts(&p, authserv_id, c, ip, tr);
 	/*
 	 * What is left of the line goes to the comments: the PTR name
-	 * first (data), then the SPF sentence; each is cut to fit.
+	 * first (data), then the SPF sentence; each is cut to fit.  The
+	 * bounds keep the structured parts within the line (at most 281 +
+	 * 15 + 272 + 94 + 22 + 130 + 11 + 64 bytes).
 	 */
-	room = COMPOSE_HEADER_MAX - strlen(p.head) - strlen(p.spf) -
-	    strlen(p.spfv) - strlen(p.ipr) - (c == NULL && ip == NULL ? 6 : 0);
+	used = strlen(p.head) + strlen(p.spf) + strlen(p.spfv) +
+	    strlen(p.wl) + strlen(p.ipr) + (c == NULL && ip == NULL ? 6 : 0);
+	room = used < COMPOSE_HEADER_MAX ? COMPOSE_HEADER_MAX - used : 0;
 	if (*p.name && room >= 4) {
 		name_room = room - 1 < VALUE_OUT * 2 ? room - 1 : VALUE_OUT * 2;
 		room -= name_room + 1;
@@ -397,6 +434,7 @@ compose_auth_results(char *buf, size_t sz, const char *authserv_id,
 	strbuf_puts(&b, p.head);
 	if (c != NULL)
 		ar_put(&b, p.spf, p.comment, spf_room, p.spfv);
+	strbuf_puts(&b, p.wl);
 	if (ip != NULL)
 		ar_put(&b, p.ipr, p.name, name_room, "");
 	if (c == NULL && ip == NULL)

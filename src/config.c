@@ -179,6 +179,8 @@ static const struct option options[] = {
 	OPT_CLASS(helo_pass_restriction, ""),
 	OPT_CLASS(mail_from_pass_restriction, ""),
 	OPT_BOOL(reject_only_no_mail, "no"),
+	OPT_BOOL(trust_recipient_mx, "yes"),
+	OPT_DOMAINS(dnswl_zones, ""),
 
 	OPT_ENUM(ptr_check, enum ptr_check, ptr_checks, "header"),
 	OPT_ENUM(ptr_reject_code, enum ptr_reject_code, ptr_codes, "550"),
@@ -857,6 +859,19 @@ add_domain(const struct option *o, void *list, const char *item,
 	if (l->n >= MAX_DOMAINS) {
 		snprintf(err, errsz, "%s: more than %d domains", o->name,
 		    MAX_DOMAINS);
+		return -1;
+	}
+	/*
+	 * dnswl_zones: all are asked at once (DECISION_MAX_DNSWL), and the
+	 * IPv6 question is 64 bytes of nibbles, a dot and the zone
+	 */
+	if (strcmp(o->name, "dnswl_zones") == 0 && l->n >= 16) {
+		snprintf(err, errsz, "%s: more than 16 zones", o->name);
+		return -1;
+	}
+	if (strcmp(o->name, "dnswl_zones") == 0 && strlen(name) > 188) {
+		snprintf(err, errsz, "%s: '%.100s' is too long for a DNSWL "
+		    "zone (at most 188 bytes)", o->name, item);
 		return -1;
 	}
 	return strs_add(l, name, err, errsz);

@@ -328,6 +328,16 @@ decision_verdict(const struct config *cfg, const struct decision_facts *f)
 		v = vi;
 		vd.by_iprev = 1;
 	}
+	/*
+	 * an SPF reject lifted by the second phase (an MX host of the
+	 * recipient's domain, a DNSWL listing): the header, with a note.
+	 * Not a temperror's defer (no judgment on the client), not
+	 * ptr_check's refusal (not SPF's).
+	 */
+	if (v == VERDICT_REJECT && !vd.by_iprev && f->over.by != TRUST_NONE) {
+		v = VERDICT_PREPEND;
+		vd.trusted = f->over.by;
+	}
 	if (v == VERDICT_REJECT || v == VERDICT_DEFER) {
 		vd.refusal = v;
 		if (cfg->test_only) {
@@ -340,7 +350,7 @@ decision_verdict(const struct config *cfg, const struct decision_facts *f)
 	 * restriction class instead of the header.  Postfix takes it at any
 	 * stage (access(5): a class is allowed wherever an action is).
 	 */
-	if (vd.refusal == VERDICT_DUNNO &&
+	if (vd.refusal == VERDICT_DUNNO && vd.trusted == TRUST_NONE &&
 	    (vd.pass_class = pass_class(cfg, f, &vd.spf)) != NULL) {
 		vd.verdict = VERDICT_CLASS;
 		return vd;
@@ -354,6 +364,31 @@ decision_verdict(const struct config *cfg, const struct decision_facts *f)
 		    VERDICT_DUNNO;
 	vd.verdict = v;
 	return vd;
+}
+
+int
+decision_plan2(const struct config *cfg, const struct decision_facts *f,
+    const char *recipient, struct decision_plan2 *p)
+{
+	struct decision_facts g = *f;
+	struct decision_verdict vd;
+	const char *at;
+
+	memset(p, 0, sizeof(*p));
+	memset(&g.over, 0, sizeof(g.over));
+	vd = decision_verdict(cfg, &g);
+	if (vd.skip || vd.refusal != VERDICT_REJECT || vd.by_iprev)
+		return 0;
+	/* "u@Example.NET" -> example.net; none for <> or a bare name */
+	if (cfg->trust_recipient_mx && recipient != NULL &&
+	    (at = strrchr(recipient, '@')) != NULL && at[1] != '\0') {
+		dns_canon(p->mx_domain, sizeof(p->mx_domain), at + 1);
+		if (!strchr(p->mx_domain, '.') || !dns_name_ok(p->mx_domain))
+			p->mx_domain[0] = '\0';
+	}
+	p->dnswl = cfg->dnswl_zones.n < DECISION_MAX_DNSWL ?
+	    cfg->dnswl_zones.n : DECISION_MAX_DNSWL;
+	return *p->mx_domain != '\0' || p->dnswl > 0;
 }
 
 /* ----- the text ----- */
@@ -459,12 +494,31 @@ refusal(struct strbuf *b, const struct config *cfg,
 /* header - the field prepended, about r (NULL: iprev alone) */
 static void
 header(struct strbuf *b, const struct config *cfg,
-    const struct decision_facts *f, const struct decision_spf *r)
+    const struct decision_facts *f, const struct decision_verdict *vd)
 {
-	char field[COMPOSE_MAX];
+	const struct decision_spf *r = vd->spf;
+	char field[COMPOSE_MAX], note[COMPOSE_MAX];
 	struct spf_outcome o;
 	struct compose_spf c;
 	struct compose_iprev ip;
+	struct compose_trust tr, *t = NULL;
+	struct strbuf nb;
+
+	if (vd->trusted != TRUST_NONE && r != NULL) {
+		memset(&tr, 0, sizeof(tr));
+		strbuf_init(&nb, note, sizeof(note));
+		if (vd->trusted == TRUST_MX) {
+			strbuf_printf(&nb, "accepted: client is an MX host of "
+			    "%s", f->over.name);
+		} else {
+			strbuf_printf(&nb, "accepted: %s lists the client as "
+			    "%s", f->over.name, f->over.value);
+			tr.dnswl_zone = f->over.name;
+			tr.dnswl_ip = f->over.value;
+		}
+		tr.note = note;
+		t = &tr;
+	}
 
 	if (r != NULL) {
 		o = r->o;
@@ -480,10 +534,10 @@ header(struct strbuf *b, const struct config *cfg,
 	ip.ip = f->client;
 	ip.name = f->iprev.o.name;
 	if (cfg->header_type == HEADER_AUTH_RESULTS)
-		compose_auth_results(field, sizeof(field), host(cfg, f),
-		    r ? &c : NULL, iprev_in_header(cfg, f) ? &ip : NULL);
+		compose_auth_results_trust(field, sizeof(field), host(cfg, f),
+		    r ? &c : NULL, iprev_in_header(cfg, f) ? &ip : NULL, t);
 	else
-		compose_received_spf(field, sizeof(field), &c);
+		compose_received_spf_trust(field, sizeof(field), &c, t);
 	strbuf_puts(b, field);
 }
 
@@ -521,6 +575,13 @@ log_fields(struct decision *d, const struct decision_facts *f)
 	if (d->vd.test_only)
 		strbuf_printf(&b, " test_only=\"%s\"", log_escape(esc,
 		    sizeof(esc), d->would, LOG_ESC_MAX));
+	/* trusted=: an SPF refusal lifted, and by what (README, Log lines) */
+	if (d->vd.trusted != TRUST_NONE) {
+		strbuf_printf(&b, " trusted=%s", d->vd.trusted == TRUST_MX ?
+		    "mx" : "dnswl");
+		strbuf_printf(&b, " trusted_by=%s", log_escape(esc,
+		    sizeof(esc), f->over.name, LOG_ESC_MAX));
+	}
 	/* result=: the SPF result the action rests on */
 	strbuf_printf(&b, " result=%s", d->result);
 }
@@ -565,7 +626,7 @@ decision_take(const struct config *cfg, const struct decision_facts *f,
 		refusal(&b, cfg, f, vd);
 	} else if (vd->verdict == VERDICT_PREPEND) {
 		strbuf_puts(&b, "PREPEND ");
-		header(&b, cfg, f, vd->spf);
+		header(&b, cfg, f, vd);
 	} else if (vd->verdict == VERDICT_CLASS) {
 		strbuf_puts(&b, vd->pass_class);
 	} else {

@@ -66,6 +66,9 @@ static const char *const skips[] = {
 	"helo_whitelist", "ptr_domain_whitelist", "other"
 };
 
+/* what lifted an SPF refusal (decision.h, enum decision_trust - 1) */
+static const char *const overrides[] = { "mx", "dnswl" };
+
 /* histogram buckets, microseconds and as the le label */
 static const uint64_t le_us[] = {
 	500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000,
@@ -89,6 +92,7 @@ static struct {
 	uint64_t iprev[N(iprevs)];
 	uint64_t skips[N(skips)];
 	uint64_t would_reject;
+	uint64_t overrides[N(overrides)];
 	struct histogram decision_time, dns_time;
 	uint64_t conns_open, conns_total, accept_paused;
 	uint64_t reloads_ok, reloads_failed;
@@ -192,6 +196,10 @@ metrics_decision(const struct decision_facts *f, const struct decision *d,
 		M.iprev[f->iprev.o.result]++;
 	if (d->vd.test_only)
 		M.would_reject++;
+	if (d->vd.trusted == TRUST_MX)
+		M.overrides[0]++;
+	else if (d->vd.trusted == TRUST_DNSWL)
+		M.overrides[1]++;
 	observe(&M.decision_time, us);
 }
 
@@ -339,6 +347,10 @@ metrics_render(struct evbuffer *b)
 	    M.skips, N(skips));
 	one(b, "spfpd_test_only_would_reject_total", "counter", "Refusals "
 	    "test_only = yes turned into a header or DUNNO.", M.would_reject);
+	labelled(b, "spfpd_overrides_total", "SPF refusals lifted for a "
+	    "trusted client: an MX host of the recipient's domain "
+	    "(trust_recipient_mx), a DNSWL listing (dnswl_zones).", "by",
+	    overrides, M.overrides, N(overrides));
 	histogram(b, "spfpd_decision_duration_seconds", "From a request "
 	    "complete to its answer ready (the log's elapsed=).",
 	    &M.decision_time);

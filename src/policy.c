@@ -7,7 +7,11 @@
  * reverse DNS and the A/AAAA lookup of a helo_whitelist name.  The
  * decision waits for all of them (or for lookup_time), is taken by
  * decision_take(), logged, remembered for the message's later
- * recipients, and delivered.  An answer known at once is decided and
+ * recipients, and delivered.  When that decision would refuse for SPF,
+ * a second phase first looks up what may lift the refusal
+ * (decision_plan2(): the recipient domain's MX hosts, dnswl_zones), all
+ * at once and within the same deadline, and the decision is taken on
+ * what it found.  An answer known at once is decided and
  * logged at once, and delivered from the loop like the others.
  *
  * The check copies every string of an outcome it keeps: the checks that
@@ -21,6 +25,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <arpa/inet.h>
 
 #include <event2/event.h>
 
@@ -40,11 +46,16 @@
 struct policy_memory {
 	char *key;                      /* instance, sender, client, HELO */
 	char *action;                   /* the answer for later recipients */
+	char *domain;                   /* an answer that trust_recipient_mx
+	                                   looked at: for this recipient
+	                                   domain only; NULL: for all */
+	int header;                     /* the message has its header */
 };
 
 struct sub {
 	struct policy_check *pc;
-	int slot;                       /* 0 helo, 1 mail from, 2+ whitelist */
+	int slot;                       /* 0 helo, 1 mail from, 2+ whitelist;
+	                                   phase two: the MX host or zone */
 };
 
 /* the strings of an SPF outcome, owned; the facts point at them */
@@ -69,10 +80,23 @@ struct policy_check {
 	struct spf_check *wl[DECISION_MAX_WL];
 	struct sub subs[2 + DECISION_MAX_WL];
 	struct dns_query *hq;           /* helo_whitelist address lookup */
+	/* phase two: would refuse for SPF, is the client trusted? */
+	int phase2;                     /* started */
+	struct dns_query *mxq;          /* the recipient domain's MX */
+	struct dns_query *mxa[DECISION_MAX_MX]; /* A/AAAA of each host */
+	struct sub mxsub[DECISION_MAX_MX];
+	struct dns_query *wlq[DECISION_MAX_DNSWL];      /* dnswl_zones */
+	struct sub wlsub[DECISION_MAX_DNSWL];
+	uint32_t listed[DECISION_MAX_DNSWL];    /* 127.x.y.z, 0: not */
+	int mx_trusted;
+	char mx_domain[256];
+	char wl_ip[16];                 /* the listing's address, as text */
 	struct event *ev;               /* the deadline, or the delivery */
 	int decided;                    /* ev delivers d */
 	unsigned char client[16];
 	int pending;
+	int header_given;                /* the message has its header: no
+	                                   other (memory_recall) */
 	struct decision d;              /* last: its buffers are not zeroed */
 };
 
@@ -185,6 +209,7 @@ policy_memory_free(struct policy_memory *m)
 		return;
 	free(m->key);
 	free(m->action);
+	free(m->domain);
 	free(m);
 }
 
@@ -224,13 +249,46 @@ memory_store(struct policy_check *pc, const char *action)
 		m = *pc->mem = xcalloc(1, sizeof(*m));
 	free(m->key);
 	free(m->action);
+	free(m->domain);
 	m->key = memory_key(pc->req);
 	m->action = m->key ? xstrdup(action) : NULL;
+	/*
+	 * a refusal that the recipient's MX hosts did not lift stands for
+	 * that recipient domain: another one is decided anew (a header,
+	 * given once, stands for the message: DUNNO for all)
+	 */
+	m->domain = NULL;
+	m->header = pc->header_given || pc->d.vd.verdict == VERDICT_PREPEND;
+	/*
+	 * A header that only the recipient's MX hosts allowed is for that
+	 * domain too: a recipient of another domain is decided anew (a
+	 * customer domain whose MX is the forger's own host must not open
+	 * the message to the others), without a second header.
+	 */
+	if (m->key && pc->f.over.recipient_asked &&
+	    (pc->d.vd.verdict != VERDICT_PREPEND ||
+	    pc->f.over.by == TRUST_MX))
+		m->domain = xstrdup(pc->mx_domain);
 }
 
-/* memory_recall - the answer this message already got, or NULL */
+/* rcpt_domain - the recipient's domain as phase two asks it, or "" */
+static void
+rcpt_domain(const struct policy_check *pc, char *buf, size_t sz)
+{
+	const char *r = codec_get(pc->req, ATTR_RECIPIENT), *at;
+
+	*buf = '\0';
+	if ((at = strrchr(r, '@')) != NULL)
+		dns_canon(buf, sz, at + 1);
+}
+
+/*
+ * memory_recall - the answer this message already got, or NULL; when it
+ * is decided anew for another recipient domain, pc->header_given says
+ * whether it has its header already
+ */
 static const char *
-memory_recall(const struct policy_check *pc)
+memory_recall(struct policy_check *pc)
 {
 	const struct policy_memory *m = *pc->mem;
 	char *key;
@@ -241,6 +299,15 @@ memory_recall(const struct policy_check *pc)
 		return NULL;
 	same = strcmp(key, m->key) == 0;
 	free(key);
+	if (same && m->domain != NULL) {
+		char d[256];
+
+		rcpt_domain(pc, d, sizeof(d));
+		if (strcmp(d, m->domain) != 0) {
+			pc->header_given = m->header;
+			return NULL;
+		}
+	}
 	return same ? m->action : NULL;
 }
 
@@ -261,6 +328,11 @@ check_free(struct policy_check *pc)
 	for (i = 0; i < DECISION_MAX_WL; i++)
 		spf_check_cancel(pc->wl[i]);
 	dns_cancel(pc->hq);
+	dns_cancel(pc->mxq);
+	for (i = 0; i < DECISION_MAX_MX; i++)
+		dns_cancel(pc->mxa[i]);
+	for (i = 0; i < DECISION_MAX_DNSWL; i++)
+		dns_cancel(pc->wlq[i]);
 	iprev_cancel(pc->ipchk);
 	free(pc->ip_name);
 	free(pc->ip_problem);
@@ -310,6 +382,16 @@ static void
 decide(struct policy_check *pc)
 {
 	decision_take(pc->cfg, &pc->f, &pc->d);
+	if (pc->header_given && pc->d.vd.verdict == VERDICT_PREPEND) {
+		struct strbuf b;
+
+		/* one header per message: memory_recall() */
+		strbuf_init(&b, pc->d.action, sizeof(pc->d.action));
+		strbuf_puts(&b, "DUNNO");
+		pc->d.vd.verdict = VERDICT_DUNNO;
+		pc->d.log_action = pc->d.action;
+		pc->d.remember = "DUNNO";
+	}
 	if (pc->d.remember)
 		memory_store(pc, pc->d.remember);
 	nat_warning(pc);
@@ -346,10 +428,14 @@ answer_now(struct policy_check *pc, const char *action, const char *result)
 	deliver_later(pc);
 }
 
+static int phase_two(struct policy_check *);
+
 static void
 finish_if_done(struct policy_check *pc)
 {
 	if (--pc->pending > 0)
+		return;
+	if (phase_two(pc))
 		return;
 	decide(pc);
 	deliver(pc);
@@ -431,6 +517,212 @@ on_helo_addr(void *arg, struct dns_answer *ans)
 	finish_if_done(pc);
 }
 
+/* ----- phase two: an SPF refusal lifted for a trusted client ----- */
+
+/* how often the "DNSWL refused our query" warning may repeat, seconds */
+#define DNSWL_WARN_INTERVAL 600
+
+/* addr16 - an A or AAAA record in cidr.h's 16-byte form */
+static int
+addr16(const struct dns_answer *ans, size_t i, unsigned char a[16])
+{
+	if (ans->type == DNS_T_A) {
+		memset(a, 0, 10);
+		a[10] = a[11] = 0xff;
+		memcpy(a + 12, &ans->rr[i].u.a, 4);
+	} else if (ans->type == DNS_T_AAAA) {
+		memcpy(a, &ans->rr[i].u.aaaa, 16);
+	} else {
+		return -1;
+	}
+	return 0;
+}
+
+static void
+on_mx_addr(void *arg, struct dns_answer *ans)
+{
+	struct sub *s = arg;
+	struct policy_check *pc = s->pc;
+	unsigned char a[16];
+	size_t i;
+
+	pc->mxa[s->slot] = NULL;
+	for (i = 0; ans->status == DNS_OK && i < ans->n; i++)
+		if (addr16(ans, i, a) == 0 && memcmp(a, pc->client, 16) == 0)
+			pc->mx_trusted = 1;
+	finish_if_done(pc);
+}
+
+/*
+ * on_mx - the recipient domain's MX hosts: the addresses of the first
+ * DECISION_MAX_MX, in the client's family, at once.  A failure, a null
+ * MX (RFC 7505) or no MX: not trusted (no implicit MX: a domain without
+ * MX has no backup MX to trust).
+ */
+static void
+on_mx(void *arg, struct dns_answer *ans)
+{
+	struct policy_check *pc = arg;
+	size_t i;
+	int k = 0;
+
+	pc->mxq = NULL;
+	for (i = 0; ans->status == DNS_OK && i < ans->n &&
+	    k < DECISION_MAX_MX; i++) {
+		const char *host = ans->rr[i].u.name;
+
+		if (host == NULL || *host == '\0' || strcmp(host, ".") == 0 ||
+		    !dns_name_ok(host))
+			continue;
+		pc->mxsub[k].pc = pc;
+		pc->mxsub[k].slot = k;
+		pc->pending++;
+		pc->mxa[k] = dns_query(host, cidr_addr_is_v4(pc->client) ?
+		    DNS_T_A : DNS_T_AAAA, on_mx_addr, &pc->mxsub[k]);
+		k++;
+	}
+	finish_if_done(pc);
+}
+
+/* dnswl_refused - a list said 127.0.0.255: it refuses our resolver */
+static void
+dnswl_refused(const struct policy_check *pc, const char *zone)
+{
+	static long long warned = -1;   /* CLOCK_MONOTONIC seconds */
+	struct timespec now;
+	char esc[LOG_ESC_SIZE];
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (warned >= 0 && now.tv_sec - warned < DNSWL_WARN_INTERVAL)
+		return;
+	warned = now.tv_sec;
+	log_warnx("%s dnswl_zones: %s answered 127.0.0.255 (query refused, "
+	    "RFC 8904): it refuses the queries of this resolver (a public "
+	    "resolver, or too many queries); its listings are not used "
+	    "(this warning is repeated at most every %d minutes)",
+	    pc->conn_id, log_escape(esc, sizeof(esc), zone, LOG_ESC_MAX),
+	    DNSWL_WARN_INTERVAL / 60);
+}
+
+/*
+ * on_dnswl - a DNSWL's answer (RFC 8904): 127.0.0.255 refuses the
+ * query; any other address in 127.0.0.0/8 is a listing (127.0.X.Y: Y
+ * the trustworthiness); an address outside 127/8 is a broken or
+ * poisoned list, ignored; NXDOMAIN and failures: not listed
+ */
+static void
+on_dnswl(void *arg, struct dns_answer *ans)
+{
+	struct sub *s = arg;
+	struct policy_check *pc = s->pc;
+	uint32_t v;
+	size_t i;
+
+	pc->wlq[s->slot] = NULL;
+	for (i = 0; ans->status == DNS_OK && ans->type == DNS_T_A &&
+	    i < ans->n; i++) {
+		v = ntohl(ans->rr[i].u.a.s_addr);
+		if (v == 0x7f0000ffu) {
+			dnswl_refused(pc, pc->cfg->dnswl_zones.v[s->slot]);
+			pc->listed[s->slot] = 0;
+			break;
+		}
+		if ((v >> 24) == 127 && pc->listed[s->slot] == 0)
+			pc->listed[s->slot] = v;
+	}
+	finish_if_done(pc);
+}
+
+/* dnswl_name - the question for zone: reversed octets or nibbles */
+static void
+dnswl_name(const struct policy_check *pc, const char *zone, char *buf,
+    size_t sz)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *a = pc->client;
+	struct strbuf b;
+	int i;
+
+	strbuf_init(&b, buf, sz);
+	if (cidr_addr_is_v4(a)) {
+		strbuf_printf(&b, "%u.%u.%u.%u.", a[15], a[14], a[13], a[12]);
+	} else {
+		for (i = 15; i >= 0; i--) {
+			strbuf_putc(&b, hex[a[i] & 15]);
+			strbuf_putc(&b, '.');
+			strbuf_putc(&b, hex[a[i] >> 4]);
+			strbuf_putc(&b, '.');
+		}
+	}
+	strbuf_puts(&b, zone);
+}
+
+/* trust_found - what phase two found, into the facts (MX first) */
+static void
+trust_found(struct policy_check *pc)
+{
+	struct decision_override *o = &pc->f.over;
+	size_t i;
+
+	if (pc->mx_trusted) {
+		o->by = TRUST_MX;
+		o->name = pc->mx_domain;
+		return;
+	}
+	for (i = 0; i < DECISION_MAX_DNSWL; i++) {
+		if (pc->listed[i] == 0)
+			continue;
+		snprintf(pc->wl_ip, sizeof(pc->wl_ip), "%u.%u.%u.%u",
+		    pc->listed[i] >> 24, pc->listed[i] >> 16 & 255,
+		    pc->listed[i] >> 8 & 255, pc->listed[i] & 255);
+		o->by = TRUST_DNSWL;
+		o->name = pc->cfg->dnswl_zones.v[i];
+		o->value = pc->wl_ip;
+		return;
+	}
+}
+
+/*
+ * phase_two - the checks are done: when the verdict would refuse for
+ * SPF, start the lookups that may lift it (all at once, within the
+ * request's deadline, which still runs) and return 1; decide() follows
+ * when they are done.  The second time, what they found goes into the
+ * facts and 0 is returned.
+ */
+static int
+phase_two(struct policy_check *pc)
+{
+	struct decision_plan2 p;
+	char name[512];
+	size_t i;
+
+	if (pc->phase2) {
+		trust_found(pc);
+		return 0;
+	}
+	pc->phase2 = 1;
+	if (!decision_plan2(pc->cfg, &pc->f, codec_get(pc->req,
+	    ATTR_RECIPIENT), &p))
+		return 0;
+	pc->pending = 1;        /* held until everything is started */
+	if (*p.mx_domain) {
+		memcpy(pc->mx_domain, p.mx_domain, sizeof(pc->mx_domain));
+		pc->f.over.recipient_asked = 1;
+		pc->pending++;
+		pc->mxq = dns_query(pc->mx_domain, DNS_T_MX, on_mx, pc);
+	}
+	for (i = 0; i < p.dnswl; i++) {
+		dnswl_name(pc, pc->cfg->dnswl_zones.v[i], name, sizeof(name));
+		pc->wlsub[i].pc = pc;
+		pc->wlsub[i].slot = (int)i;
+		pc->pending++;
+		pc->wlq[i] = dns_query(name, DNS_T_A, on_dnswl, &pc->wlsub[i]);
+	}
+	/* answers come from the loop, never from inside dns_query() */
+	--pc->pending;
+	return 1;
+}
+
 /* time_out - lookup_time is over: what has not answered is temperror */
 static void
 time_out(struct policy_check *pc)
@@ -456,6 +748,23 @@ time_out(struct policy_check *pc)
 		iprev_cancel(pc->ipchk);
 		pc->ipchk = NULL;
 		pc->f.iprev.o.result = IPREV_TEMPERROR;
+	}
+	/*
+	 * phase two unfinished: what answered counts (a trusted MX host
+	 * or a listing found), what did not is no trust (fail safe)
+	 */
+	if (pc->phase2) {
+		dns_cancel(pc->mxq);
+		pc->mxq = NULL;
+		for (i = 0; i < DECISION_MAX_MX; i++) {
+			dns_cancel(pc->mxa[i]);
+			pc->mxa[i] = NULL;
+		}
+		for (i = 0; i < DECISION_MAX_DNSWL; i++) {
+			dns_cancel(pc->wlq[i]);
+			pc->wlq[i] = NULL;
+		}
+		trust_found(pc);
 	}
 }
 

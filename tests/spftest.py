@@ -101,6 +101,34 @@ ZONES = {
         nibbles('2001:db8::2') + ' PTR elsewhere.example.com.',
     ],
 }
+# trust_recipient_mx: ourdomain.test's backup MX is 203.0.113.25 (and
+# 2001:db8:2::25); no SPF record lets it send for example.com
+ZONES['ourdomain.test'] = [
+    '@ MX 10 mx1.ourdomain.test.',
+    '@ MX 20 backup.ourdomain.test.',
+    'mx1 A 192.0.2.50',
+    'backup A 203.0.113.25',
+    'backup AAAA 2001:db8:2::25',
+]
+ZONES['nullmx.test'] = ['@ MX 0 .']
+
+
+def dnswl_v6(addr):
+    """The RFC 8904 labels of an IPv6 address: 32 nibbles reversed."""
+    full = ipaddress.IPv6Address(addr).exploded.replace(':', '')
+    return '.'.join(reversed(full))
+
+
+# dnswl_zones (RFC 8904): a listing, the "query refused" answer that
+# public lists give abusive resolvers, and an answer outside 127/8
+ZONES['list.dnswl.test'] = [
+    '10.2.0.192 A 127.0.10.2',
+    '11.2.0.192 A 127.0.0.255',
+    '12.2.0.192 A 192.0.2.1',
+    dnswl_v6('2001:db8:3::7') + ' A 127.0.5.1',
+]
+
+
 def long_record(n):
     """v=spf1 with n ip4: terms and -all, cut into 255-byte strings."""
     rec = 'v=spf1' + ''.join(' ip4:10.%d.%d.0/24' % (i // 256, i % 256)
@@ -443,6 +471,12 @@ def t_log_golden(ctx):
         ('192.0.2.10', 'a@example.com', 'spf_pass',
          dict(mail, instance='g10'))])
     got += decision_lines(ctx.last_log)
+    # an SPF fail lifted: the client is an MX host of the recipient's
+    # domain (trust_recipient_mx): trusted= and trusted_by=
+    ctx.expect('', [
+        ('203.0.113.25', 'a@example.com', spf('fail'),
+         dict(mail, instance='g11', rcpt='u@ourdomain.test'))])
+    got += decision_lines(ctx.last_log)
     if os.environ.get('SPFPD_GOLDEN_UPDATE') == '1':
         with open(GOLDEN_LOG, 'w') as f:
             f.write('\n'.join(got) + '\n')
@@ -641,6 +675,103 @@ def t_nat_warning(ctx):
           'container network, or behind a proxy without XCLIENT or the '
           'PROXY protocol, spfpd sees the proxy, not the client, and '
           'refuses legitimate mail' in lines[0], lines[0])
+
+
+def t_trust_mx(ctx):
+    """trust_recipient_mx: a backup MX relaying for our domain, whose
+    sender's SPF fails, is not refused: the header records the fail and
+    why it was accepted; the same client for another recipient domain is
+    refused, and a message's refusal holds for its recipients of that
+    domain only."""
+    ours = {'rcpt': 'u@OurDomain.test'}
+    note = has('; accepted: client is an MX host of ourdomain.test)')
+    refused = starts('550 5.7.23 ')
+    log = ctx.expect('', [
+        ('203.0.113.25', 'a@example.com', (spf('fail'), note), ours),
+        ('2001:db8:2::25', 'a@example.com', (spf('fail'), note), ours),
+        ('203.0.113.25', 'a@example.com', refused),
+        ('203.0.113.25', 'a@example.com', refused,
+         {'rcpt': 'u@nullmx.test'}),
+        ('203.0.113.25', 'a@example.com', refused, {'rcpt': ''}),
+        ('192.0.2.99', 'a@example.com', (spf('pass'),
+                                          lambda r: 'accepted' not in r),
+         ours),
+        # a message: refused for dest.test, again (remembered), then
+        # accepted for ourdomain.test (decided anew), DUNNO for another
+        # recipient there (one header per message), and refused again
+        # for dest.test: the MX hosts of ourdomain.test vouch for mail
+        # to ourdomain.test only (a domain whose MX is the forger's own
+        # host must not open the message to everyone else's)
+        ('203.0.113.25', 'a@example.com', refused, {'instance': 'm1'}),
+        ('203.0.113.25', 'a@example.com', refused,
+         {'instance': 'm1', 'rcpt': 'v@dest.test'}),
+        ('203.0.113.25', 'a@example.com', (spf('fail'), note),
+         dict(ours, instance='m1')),
+        ('203.0.113.25', 'a@example.com', 'DUNNO',
+         {'instance': 'm1', 'rcpt': 'x@ourdomain.test'}),
+        ('203.0.113.25', 'a@example.com', refused,
+         {'instance': 'm1', 'rcpt': 'w@dest.test'}),
+        # lifted first: the other domain is still refused, and the
+        # next recipient of the lifted domain gets DUNNO (one header)
+        ('203.0.113.25', 'a@example.com', (spf('fail'), note),
+         dict(ours, instance='m2')),
+        ('203.0.113.25', 'a@example.com', refused,
+         {'instance': 'm2', 'rcpt': 'w@dest.test'}),
+        ('203.0.113.25', 'a@example.com', 'DUNNO',
+         dict(ours, instance='m2'))])
+    check(re.search(r'instance=m1 .*recipient=<v@dest.test> '
+                    r'result=repeat ', log), log[-1500:])
+    check(re.search(r'recipient=<u@OurDomain.test> .* trusted=mx '
+                    r'trusted_by=ourdomain.test result=fail action=PREPEND',
+                    log), log[-1500:])
+    ctx.expect('header_type = authentication-results\n', [
+        ('203.0.113.25', 'a@example.com', (starts(
+            'PREPEND Authentication-Results: mx.test; spf=fail (domain of '
+            'a@example.com does not designate 203.0.113.25 as permitted '
+            'sender; accepted: client is an MX host of ourdomain.test) '
+            'smtp.mailfrom=example.com')), ours)])
+    ctx.expect('trust_recipient_mx = no\n', [
+        ('203.0.113.25', 'a@example.com', refused, ours)])
+    # a DNS failure is no trust (knotd refuses a zone it does not
+    # serve): refused as usual
+    ctx.expect('', [('203.0.113.25', 'a@example.com', refused,
+                     {'rcpt': 'u@dead.test'})])
+
+
+def t_dnswl(ctx):
+    """dnswl_zones (RFC 8904): a listed client's SPF refusal is lifted
+    and the listing recorded; 127.0.0.255 ("query refused") is no
+    listing, warned about once; an answer outside 127/8 is ignored."""
+    conf = 'dnswl_zones = list.dnswl.test\n'
+    refused = starts('550 5.7.23 ')
+    fail = 'a@nomail.example.com'
+    log = ctx.expect(conf, [
+        ('192.0.2.10', fail, (spf('fail'), has(
+            '; accepted: list.dnswl.test lists the client as '
+            '127.0.10.2)'))),
+        ('2001:db8:3::7', fail, (spf('fail'), has(
+            '; accepted: list.dnswl.test lists the client as '
+            '127.0.5.1)'))),
+        ('192.0.2.11', fail, refused),
+        ('192.0.2.11', 'b@nomail.example.com', refused),
+        ('192.0.2.12', fail, refused),
+        ('192.0.2.13', fail, refused),
+        # nothing refused: nothing looked up, no note
+        ('192.0.2.10', 'a@example.com', (spf('pass'),
+                                          lambda r: 'accepted' not in r))])
+    warn = [ln for ln in log.splitlines() if '127.0.0.255' in ln]
+    check(len(warn) == 1 and 'warning: ' in warn[0] and
+          'list.dnswl.test' in warn[0], 'warnings: %r' % warn)
+    check(re.search(r'client=192.0.2.10 .* trusted=dnswl '
+                    r'trusted_by=list.dnswl.test result=fail', log),
+          log[-1500:])
+    ctx.expect(conf + 'header_type = authentication-results\n', [
+        ('192.0.2.10', fail, (starts(
+            'PREPEND Authentication-Results: mx.test; spf=fail ('),
+            lambda r: r.endswith(
+                ' smtp.mailfrom=nomail.example.com; dnswl=pass '
+                'dns.zone=list.dnswl.test policy.ip=127.0.10.2'))),
+        ('192.0.2.12', fail, refused)])
 
 
 def t_temperror(ctx):
@@ -1069,6 +1200,8 @@ TESTS = [
     ('no_mail', t_no_mail),
     ('pass_class', t_pass_class),
     ('nat_warning', t_nat_warning),
+    ('trust_mx', t_trust_mx),
+    ('dnswl', t_dnswl),
     ('temperror', t_temperror),
     ('loop_not_blocked', t_loop_not_blocked),
     ('cache', t_cache),

@@ -139,6 +139,16 @@ static const struct {
 	    "a restriction class name\n" },
 	{ "reject_only_no_mail = maybe\n", "FILE:1: reject_only_no_mail: "
 	    "expected yes or no, not 'maybe'\n" },
+	{ "dnswl_zones = a..b\n", "FILE:1: dnswl_zones: 'a..b' is not a "
+	    "domain name\n" },
+	{ "dnswl_zones = " X10(X10("a.")) "a\n", "FILE:1: dnswl_zones: '"
+	    X10("a.a.a.a.a.") "' is too long for a DNSWL zone (at most 188 "
+	    "bytes)\n" },
+	{ "dnswl_zones = z1.example z2.example z3.example z4.example "
+	    "z5.example z6.example z7.example z8.example z9.example "
+	    "z10.example z11.example z12.example z13.example z14.example "
+	    "z15.example z16.example z17.example\n", "FILE:1: dnswl_zones: "
+	    "more than 16 zones\n" },
 	{ "reason_message = {a\n", "FILE:1: reason_message: unmatched '{'\n" },
 	{ "syslog_socket = /" X10(X10("a")) "aaaaaaa\n", "FILE:1: "
 	    "syslog_socket: expected an absolute path of at most 107 bytes, "
@@ -339,6 +349,8 @@ static const char every_option[] =
     "helo_pass_restriction = helo-pass_1\n"
     "mail_from_pass_restriction = spf_pass\n"
     "reject_only_no_mail = yes\n"
+    "trust_recipient_mx = no\n"
+    "dnswl_zones = List.DNSWL.example., wl.example\n"
     "ptr_check = reject\n"
     "ptr_reject_code = 450\n"
     "ptr_temperror_defer = no\n"

@@ -133,6 +133,35 @@ test_decisions(void **state)
 	free(d);
 }
 
+/* an SPF refusal lifted: counted by what lifted it, both series shown */
+static void
+test_overrides(void **state)
+{
+	struct decision_facts f;
+	struct decision *d = calloc(1, sizeof(*d));
+	char *text;
+
+	(void)state;
+	assert_non_null(d);
+	metrics_reset();
+	memset(&f, 0, sizeof(f));
+	f.spf_mailfrom.o.result = SPF_FAIL;
+	d->vd.spf = &f.spf_mailfrom;
+	d->vd.trusted = TRUST_MX;
+	strcpy(d->result, "fail");
+	strcpy(d->action, "PREPEND Received-SPF: fail");
+	metrics_decision(&f, d, 1200);
+	metrics_decision(&f, d, 1200);
+	d->vd.trusted = TRUST_DNSWL;
+	metrics_decision(&f, d, 1200);
+	text = render();
+	if (!has(text, "spfpd_overrides_total{by=\"mx\"} 2") ||
+	    !has(text, "spfpd_overrides_total{by=\"dnswl\"} 1"))
+		fail_msg("overrides:\n%s", text);
+	free(text);
+	free(d);
+}
+
 static void
 test_histogram(void **state)
 {
@@ -192,6 +221,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_decisions),
+		cmocka_unit_test(test_overrides),
 		cmocka_unit_test(test_histogram),
 		cmocka_unit_test(test_requests),
 	};

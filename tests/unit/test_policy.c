@@ -48,6 +48,13 @@ struct row {
 	const char *client;     /* NULL: 192.0.2.1 */
 	const char *sasl;       /* sasl_username; NULL: "" */
 	const char *wl;         /* a DNS whitelist that matched */
+	/*
+	 * What the second phase finds, if decision_plan2() asks: "mx" the
+	 * client is an MX host of the recipient's domain, "dnswl" the
+	 * first of dnswl_zones lists it as 127.0.10.2; NULL: nothing
+	 */
+	const char *trust;
+	const char *rcpt;       /* recipient; NULL: u@Example.NET */
 	enum verdict v;
 	const char *action;     /* the start of the reply */
 	const char *fields;     /* the log line's fields, whole */
@@ -117,6 +124,13 @@ struct row {
 
 #define REASON "reason_message=SPF {result} for {identity} {domain}: " \
 	"{rejectdefer}"
+
+#define MX_M_HDR RSPF "fail (mx.example.org: domain of a@example.com " \
+	"does not designate 192.0.2.1 as permitted sender; accepted: client " \
+	"is an MX host of example.net)" TAIL_M
+#define T_MX " trusted=mx trusted_by=example.net"
+#define T_WL " trusted=dnswl trusted_by=list.dnswl.test"
+#define WL_ZONE "dnswl_zones=List.DNSWL.test."
 
 static const struct row rows[] = {
 	/* defaults: helo_reject = fail, mail_from_reject = fail, MAIL FROM */
@@ -875,6 +889,107 @@ static const struct row rows[] = {
 	{ .conf = NM ";" HC, .dns = "pfp", .v = PREPEND, .action = FAIL_M_HDR,
 	    .fields = L("pass", "fail") DOM_M IPOK " result=fail",
 	    .mem = 'D' },
+
+	/*
+	 * trust_recipient_mx (default yes): an SPF refusal lifted for an MX
+	 * host of the recipient's domain; the header says so (policy.c
+	 * remembers a refusal for the recipients of the same domain only)
+	 */
+	{ .dns = "pfp", .trust = "mx", .v = PREPEND, .action = MX_M_HDR,
+	    .fields = L("pass", "fail") DOM_M IPOK T_MX " result=fail",
+	    .mem = 'D' },
+	{ .dns = "pfp", .v = REJECT, .action = REJ(URL_M, FAIL),
+	    .fields = L("pass", "fail") DOM_M IPOK " result=fail",
+	    .mem = 'A' },
+	{ .conf = "trust_recipient_mx=no", .dns = "pfp", .trust = "mx",
+	    .v = REJECT, .action = REJ(URL_M, FAIL),
+	    .fields = L("pass", "fail") DOM_M IPOK " result=fail",
+	    .mem = 'A' },
+	/* no recipient, <>, no domain: nothing to look up */
+	{ .dns = "pfp", .trust = "mx", .rcpt = "", .v = REJECT,
+	    .action = REJ(URL_M, FAIL),
+	    .fields = L("pass", "fail") DOM_M IPOK " result=fail",
+	    .mem = 'A' },
+	{ .dns = "pfp", .trust = "mx", .rcpt = "<>", .v = REJECT,
+	    .action = REJ(URL_M, FAIL),
+	    .fields = L("pass", "fail") DOM_M IPOK " result=fail",
+	    .mem = 'A' },
+	{ .dns = "pfp", .trust = "mx", .rcpt = "postmaster", .v = REJECT,
+	    .action = REJ(URL_M, FAIL),
+	    .fields = L("pass", "fail") DOM_M IPOK " result=fail",
+	    .mem = 'A' },
+	/* the HELO's fail, a softfail refused, a permerror refused */
+	{ .dns = "fpp", .trust = "mx", .v = PREPEND, .action = RSPF "fail "
+	    "(mx.example.org: domain of mail.example.com does not designate "
+	    "192.0.2.1 as permitted sender; accepted: client is an MX host "
+	    "of example.net)" TAIL_H,
+	    .fields = L("fail", "pass") DOM_H IPOK T_MX " result=fail",
+	    .mem = 'D' },
+	{ .conf = "mail_from_reject=softfail", .dns = "psp", .trust = "mx",
+	    .v = PREPEND, .action = RSPF "softfail (mx.example.org: "
+	    "transitioning domain of a@example.com does not designate "
+	    "192.0.2.1 as permitted sender; accepted: client is an MX host "
+	    "of example.net)" TAIL_M,
+	    .fields = L("pass", "softfail") DOM_M IPOK T_MX
+	    " result=softfail", .mem = 'D' },
+	{ .conf = "permerror_reject=yes", .dns = "pPp", .trust = "mx",
+	    .v = PREPEND, .action = RSPF "permerror (mx.example.org: "
+	    "permanent error in processing domain of a@example.com: bad "
+	    "record; accepted: client is an MX host of example.net)",
+	    .fields = L("pass", "permerror") DOM_M PROB("bad record") IPOK
+	    T_MX " result=permerror", .mem = 'D' },
+	/* not a temperror's defer, not ptr_check's refusal */
+	{ .conf = "temperror_defer=yes", .dns = "pTp", .trust = "mx",
+	    .v = DEFER, .action = TEMP(URL_M),
+	    .fields = L("pass", "temperror") DOM_M PROB("DNS timeout") IPOK
+	    " result=temperror", .mem = 'A' },
+	{ .conf = "ptr_check=reject", .dns = "pfP", .trust = "mx",
+	    .v = REJECT, .action = PTR_PERM,
+	    .fields = L("pass", "fail") DOM_M " iprev=permerror result=fail",
+	    .mem = 'A' },
+	/* test_only: nothing would be refused; END-OF-MESSAGE: no header */
+	{ .conf = "test_only=yes", .dns = "pfp", .trust = "mx", .v = PREPEND,
+	    .action = MX_M_HDR,
+	    .fields = L("pass", "fail") DOM_M IPOK T_MX " result=fail",
+	    .mem = 'D' },
+	{ .dns = "pfp", .trust = "mx", .state = "END-OF-MESSAGE",
+	    .v = DUNNO, .action = "DUNNO",
+	    .fields = L("pass", "fail") DOM_M IPOK T_MX " result=fail",
+	    .mem = 'D' },
+	/* no pass class for a lifted refusal: the header with its note */
+	{ .conf = "mail_from_pass_restriction=spf_pass", .dns = "fpp",
+	    .trust = "mx", .v = PREPEND, .action = RSPF "fail ",
+	    .fields = L("fail", "pass") DOM_H IPOK T_MX " result=fail",
+	    .mem = 'D' },
+
+	/* dnswl_zones (RFC 8904) */
+	{ .conf = WL_ZONE, .dns = "pfp", .trust = "dnswl", .rcpt = "",
+	    .v = PREPEND, .action = RSPF "fail (mx.example.org: domain of "
+	    "a@example.com does not designate 192.0.2.1 as permitted sender; "
+	    "accepted: list.dnswl.test lists the client as 127.0.10.2)"
+	    TAIL_M,
+	    .fields = L("pass", "fail") DOM_M IPOK T_WL " result=fail",
+	    .mem = 'D' },
+	{ .conf = WL_ZONE ";header_type=authentication-results",
+	    .dns = "pfp", .trust = "dnswl", .v = PREPEND,
+	    .action = AR "spf=fail (domain of a@example.com does not "
+	    "designate 192.0.2.1 as permitted sender; accepted: "
+	    "list.dnswl.test lists the client as 127.0.10.2) "
+	    "smtp.mailfrom=example.com; dnswl=pass dns.zone=list.dnswl.test "
+	    "policy.ip=127.0.10.2" AR_IPREV,
+	    .fields = L("pass", "fail") DOM_M IPOK T_WL " result=fail",
+	    .mem = 'D' },
+	{ .conf = WL_ZONE ";trust_recipient_mx=no", .dns = "pfp",
+	    .v = REJECT, .action = REJ(URL_M, FAIL),
+	    .fields = L("pass", "fail") DOM_M IPOK " result=fail",
+	    .mem = 'A' },
+	/* nothing refused: nothing looked up */
+	{ .conf = WL_ZONE, .dns = "psp", .trust = "dnswl", .v = PREPEND,
+	    .action = RSPF "softfail (mx.example.org: transitioning domain "
+	    "of a@example.com does not designate 192.0.2.1 as permitted "
+	    "sender)" TAIL_M,
+	    .fields = L("pass", "softfail") DOM_M IPOK " result=softfail",
+	    .mem = 'D' },
 };
 
 #define NROWS (sizeof(rows) / sizeof(rows[0]))
@@ -982,6 +1097,7 @@ decide(const struct row *r, const struct config *cfg, struct decision *d)
 	const char *dns = r->dns ? r->dns : "ppp";
 	struct decision_facts f;
 	struct decision_plan p;
+	struct decision_plan2 p2;
 
 	memset(&f, 0, sizeof(f));
 	f.stage = decision_stage(r->state ? r->state : "RCPT");
@@ -1008,6 +1124,20 @@ decide(const struct row *r, const struct config *cfg, struct decision *d)
 	}
 	if (p.whitelist > 0 || p.helo_whitelist)
 		f.skip = r->wl;
+	if (decision_plan2(cfg, &f, r->rcpt ? r->rcpt : "u@Example.NET",
+	    &p2)) {
+		f.over.recipient_asked = *p2.mx_domain != '\0';
+		if (r->trust && strcmp(r->trust, "mx") == 0 &&
+		    *p2.mx_domain) {
+			f.over.by = TRUST_MX;
+			f.over.name = p2.mx_domain;
+		} else if (r->trust && strcmp(r->trust, "dnswl") == 0 &&
+		    p2.dnswl > 0) {
+			f.over.by = TRUST_DNSWL;
+			f.over.name = cfg->dnswl_zones.v[0];
+			f.over.value = "127.0.10.2";
+		}
+	}
 	decision_take(cfg, &f, d);
 }
 
