@@ -89,7 +89,7 @@ inet_interfaces = 127.0.0.1
 inet_protocols = ipv4
 mynetworks = 192.0.2.254/32
 smtpd_authorized_xclient_hosts = 127.0.0.1
-virtual_mailbox_domains = dest.test
+virtual_mailbox_domains = dest.test ourdomain.test
 virtual_mailbox_base = {dir}/mail
 virtual_mailbox_maps = static:inbox/
 virtual_uid_maps = static:{uid}
@@ -450,6 +450,33 @@ def t_pass_class(w):
                     r'action=spf_pass_class ', log), log[-800:])
 
 
+def t_backup_mx(w):
+    """trust_recipient_mx (the default): our backup MX relays mail whose
+    sender's SPF fails (it queued it for us); Postfix accepts it for our
+    domain, with the header saying why, and still refuses the same
+    forgery for a recipient of another of our domains in the message."""
+    old = set(w.delivered())
+    s = Session(w.p1, '203.0.113.25', 'backup.ourdomain.test')
+    r = s.rcpts('a@example.com', ['u@ourdomain.test', 'v@dest.test'])
+    code, msg = s.data(MESSAGE)
+    s.close()
+    check(r[0][0] == 250, 'ourdomain.test: %r' % (r[0],))
+    check(r[1][0] == 550 and r[1][1].startswith('5.7.23 '),
+          'dest.test: %r' % (r[1],))
+    check(code == 250, 'DATA: %d %s' % (code, msg))
+    files = set(wait_delivered(w, len(old) + 1)) - old
+    check(len(files) == 1, 'delivered: %r' % sorted(files))
+    head = headers_of(files.pop())
+    spf = re.findall(r'^Received-SPF:.*(?:\n[ \t].*)*', head, re.M)
+    check(len(spf) == 1 and spf[0].startswith('Received-SPF: fail ') and
+          'accepted: client is an MX host of ourdomain.test' in spf[0],
+          'headers:\n%s' % head)
+    log = w.spfpd_log()
+    check(re.search(r'client=203\.0\.113\.25 .*recipient=<u@ourdomain'
+                    r'\.test> .* trusted=mx trusted_by=ourdomain\.test '
+                    r'result=fail action=PREPEND', log), log[-800:])
+
+
 def t_data_stage(w):
     """spfpd in smtpd_data_restrictions and smtpd_end_of_data_restrictions
     (nothing at RCPT): a forgery is refused at DATA; a legitimate message
@@ -530,6 +557,7 @@ TESTS = mode('daemon', lambda w: w.p1) + [
     ('daemon_no_ptr_refused', t_no_ptr_refused),
     ('daemon_sighup_same_connection', t_sighup_same_connection),
     ('daemon_pass_class', t_pass_class),
+    ('daemon_backup_mx', t_backup_mx),
 ] + mode('spawn', lambda w: w.p2) + [
     ('data_stage', t_data_stage),
     ('end_of_data_stage', t_end_of_data_stage),

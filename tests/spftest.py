@@ -83,6 +83,9 @@ ZONES = {
     ],
     '113.0.203.in-addr.arpa': [
         '7 PTR host.ptrd.example.com.',
+        # ourdomain.test's backup MX (postfixtest backup_mx: ptr_check
+        # = reject there, and its refusal is not one MX trust lifts)
+        '25 PTR backup.ourdomain.test.',
     ],
     # reverse DNS for the iprev tests
     '2.0.192.in-addr.arpa': [
