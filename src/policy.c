@@ -345,6 +345,22 @@ check_free(struct policy_check *pc)
 #define NAT_WARN_INTERVAL 600
 
 /*
+ * warn_due - may a warning repeated at most every interval seconds go
+ * out now?  *last: when it last did (CLOCK_MONOTONIC seconds, -1: never)
+ */
+static int
+warn_due(long long *last, long long interval)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (*last >= 0 && now.tv_sec - *last < interval)
+		return 0;
+	*last = now.tv_sec;
+	return 1;
+}
+
+/*
  * nat_warning - an SPF fail for a client address that no mail client on
  * the Internet has: most likely Postfix sees a NAT gateway, a container
  * bridge or a proxy instead of the client (at most one warning every
@@ -353,9 +369,8 @@ check_free(struct policy_check *pc)
 static void
 nat_warning(const struct policy_check *pc)
 {
-	static long long warned = -1;   /* CLOCK_MONOTONIC seconds */
+	static long long warned = -1;
 	const struct decision_facts *f = &pc->f;
-	struct timespec now;
 	const char *kind;
 	char esc[LOG_ESC_SIZE];
 
@@ -364,10 +379,8 @@ nat_warning(const struct policy_check *pc)
 		return;
 	if ((kind = cidr_addr_local(pc->client)) == NULL)
 		return;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (warned >= 0 && now.tv_sec - warned < NAT_WARN_INTERVAL)
+	if (!warn_due(&warned, NAT_WARN_INTERVAL))
 		return;
-	warned = now.tv_sec;
 	log_warnx("client_address=%s is a %s address and SPF failed: if "
 	    "Postfix runs behind NAT or a container network, or behind a "
 	    "proxy without XCLIENT or the PROXY protocol, spfpd sees the "
@@ -588,14 +601,11 @@ on_mx(void *arg, struct dns_answer *ans)
 static void
 dnswl_refused(const struct policy_check *pc, const char *zone)
 {
-	static long long warned = -1;   /* CLOCK_MONOTONIC seconds */
-	struct timespec now;
+	static long long warned = -1;
 	char esc[LOG_ESC_SIZE];
 
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (warned >= 0 && now.tv_sec - warned < DNSWL_WARN_INTERVAL)
+	if (!warn_due(&warned, DNSWL_WARN_INTERVAL))
 		return;
-	warned = now.tv_sec;
 	log_warnx("%s dnswl_zones: %s answered 127.0.0.255 (query refused, "
 	    "RFC 8904): it refuses the queries of this resolver (a public "
 	    "resolver, or too many queries); its listings are not used "

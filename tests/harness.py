@@ -602,6 +602,28 @@ def stop_process(proc, timeout=5):
             proc.wait()
 
 
+# master.cf's services of a private Postfix that delivers locally
+# (tests/postfixtest.py, tests/interoptest.py), after the smtpd lines
+POSTFIX_SERVICES = """\
+cleanup   unix  n - n - 0 cleanup
+qmgr      unix  n - n 300 1 qmgr
+rewrite   unix  - - n - - trivial-rewrite
+bounce    unix  - - n - 0 bounce
+defer     unix  - - n - 0 bounce
+trace     unix  - - n - 0 bounce
+verify    unix  - - n - 1 verify
+proxymap  unix  - - n - - proxymap
+showq     unix  n - n - - showq
+error     unix  - - n - - error
+retry     unix  - - n - - error
+discard   unix  - - n - - discard
+virtual   unix  - n n - - virtual
+anvil     unix  - - n - 1 anvil
+scache    unix  - - n - 1 scache
+postlog   unix-dgram n - n - 1 postlogd
+"""
+
+
 class Knot:
     """Debian's knotd as an authoritative server on loopback:
 

@@ -62,8 +62,9 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from harness import (Daemon, Fail, Knot, Suite, arg_parser,  # noqa: E402
-                     check, free_port, stop_process, wait_until)
+from harness import (POSTFIX_SERVICES, Daemon, Fail, Knot, Suite,  # noqa: E402,E501
+                     arg_parser, check, free_port, stop_process,
+                     wait_until)
 
 NS_ENV = 'SPFPD_INTEROP_NS'
 
@@ -97,23 +98,7 @@ AUTHSERV = 'mx.test'
 
 MASTER_CF = """\
 {ports}
-cleanup   unix  n - n - 0 cleanup
-qmgr      unix  n - n 300 1 qmgr
-rewrite   unix  - - n - - trivial-rewrite
-bounce    unix  - - n - 0 bounce
-defer     unix  - - n - 0 bounce
-trace     unix  - - n - 0 bounce
-verify    unix  - - n - 1 verify
-proxymap  unix  - - n - - proxymap
-showq     unix  n - n - - showq
-error     unix  - - n - - error
-retry     unix  - - n - - error
-discard   unix  - - n - - discard
-virtual   unix  - n n - - virtual
-anvil     unix  - - n - 1 anvil
-scache    unix  - - n - 1 scache
-postlog   unix-dgram n - n - 1 postlogd
-"""
+""" + POSTFIX_SERVICES
 
 SMTPD = """\
 127.0.0.1:{port} inet n - n - - smtpd
