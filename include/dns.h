@@ -75,9 +75,6 @@ struct dns_memo {
 
 struct dns_query;
 
-/* questions out at once; more wait their turn (dns.c, upstream_next) */
-#define DNS_MAX_INFLIGHT 1000
-
 typedef void dns_cb(void *arg, struct dns_answer *ans);
 
 /* dns_init - set up the resolver from the config; -1 with a logged error */

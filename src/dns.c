@@ -63,8 +63,6 @@ struct entry {
 	int in_lru, ready, cached;
 	int no_fail_cache;              /* its failure is not the servers' */
 	struct timespec sent;           /* asked upstream at (metrics) */
-	int asked;                      /* its question is out (inflight) */
-	struct entry *qnext;            /* waiting its turn (upstream_queue) */
 };
 
 struct sockev {
@@ -93,9 +91,6 @@ static struct {
 	int raw_ok;
 	char *servers;                  /* the channel's settings, to compare */
 	unsigned timeout, tries;
-	size_t inflight;                /* questions out (DNS_MAX_INFLIGHT) */
-	struct entry *q_head, *q_tail;  /* and those waiting their turn */
-	int draining;
 } dns;
 
 /* bound on what one cached answer may hold; bigger ones are not cached */
@@ -907,62 +902,6 @@ upstream_done(const struct entry *e, enum dns_status st)
 }
 
 /*
- * ----- the questions out -----
- *
- * At most DNS_MAX_INFLIGHT questions are out at once; the others wait
- * their turn in arrival order.  A cold burst (1,000 new connections)
- * asks 11,000 questions within milliseconds: more than a resolver's
- * socket holds (the bench's knotd dropped 246 of them), and every one
- * dropped costs its check c-ares's retry, 2 s later.
- */
-static void entry_answer(struct entry *, enum dns_xfer,
-    const unsigned char *, int);
-static const struct dns_upstream ares_upstream;
-
-static void
-upstream_ask(struct entry *e)
-{
-	/* a reload that could not make a channel: nothing to ask with */
-	if (dns.up == &ares_upstream && !dns.ch_ok) {
-		entry_answer(e, DNS_XFER_ERROR, NULL, 0);
-		return;
-	}
-	e->asked = 1;
-	dns.inflight++;
-	upstream_sent(e);
-	dns.up->ask(dns.up->ctx, e->name, e->type, (struct dns_ask *)e);
-}
-
-/* upstream_next - ask the waiting questions there is room for */
-static void
-upstream_next(void)
-{
-	struct entry *e;
-
-	if (dns.draining)               /* an ask() that answered at once */
-		return;
-	dns.draining = 1;
-	while (dns.inflight < DNS_MAX_INFLIGHT && (e = dns.q_head) != NULL) {
-		if ((dns.q_head = e->qnext) == NULL)
-			dns.q_tail = NULL;
-		e->qnext = NULL;
-		upstream_ask(e);
-	}
-	dns.draining = 0;
-}
-
-static void
-upstream_queue(struct entry *e)
-{
-	if (dns.q_tail)
-		dns.q_tail->qnext = e;
-	else
-		dns.q_head = e;
-	dns.q_tail = e;
-	upstream_next();
-}
-
-/*
  * entry_answer - the upstream's reply to entry e: parse, cache, wake the
  * waiters.  x says whether a reply came at all.
  */
@@ -974,12 +913,6 @@ entry_answer(struct entry *e, enum dns_xfer x, const unsigned char *abuf,
 	size_t bytes = 0, cost;
 	uint64_t ms;
 
-	int asked = e->asked;
-
-	if (asked) {
-		e->asked = 0;
-		dns.inflight--;
-	}
 	if (x == DNS_XFER_REPLY)
 		a = parse_answer(e->name, e->type, reply_status(abuf, alen),
 		    abuf, alen, &bytes);
@@ -988,8 +921,7 @@ entry_answer(struct entry *e, enum dns_xfer x, const unsigned char *abuf,
 		    DNS_TIMEOUT : x == DNS_XFER_SERVFAIL ? DNS_SERVFAIL :
 		    DNS_ERROR);
 	e->ans = a;
-	if (asked)
-		upstream_done(e, a->status);
+	upstream_done(e, a->status);
 	if ((ms = cache_ms(e, a, x, bytes)) > 0 && !is_answer(a->status))
 		a->ttl = (unsigned)(ms / 1000);         /* as cached */
 	log_debug("dns: %s %s: %s, %zu records, ttl %u", dns_type_str(e->type),
@@ -1005,7 +937,6 @@ entry_answer(struct entry *e, enum dns_xfer x, const unsigned char *abuf,
 		lru_push(e);
 	}
 	ready_push(e);
-	upstream_next();
 }
 
 void
@@ -1285,7 +1216,8 @@ dns_query(const char *qname, int type, dns_cb *cb, void *arg)
 		ready_push(e);
 		return q;
 	}
-	upstream_queue(e);
+	upstream_sent(e);
+	dns.up->ask(dns.up->ctx, name, type, (struct dns_ask *)e);
 	return q;
 }
 
@@ -1670,7 +1602,6 @@ dns_shutdown(void)
 	struct entry *e, *next;
 	size_t i;
 
-	dns.q_head = dns.q_tail = NULL;        /* freed below, unasked */
 	if (dns.ch_ok) {
 		dns.ch_ok = 0;
 		ares_destroy(dns.ch);   /* pending entries get answers */

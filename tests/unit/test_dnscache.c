@@ -12,8 +12,6 @@
  *              questions in flight still share one; dns_flush() and a
  *              reload forget them; what failed here (nothing sent) is
  *              not kept; negative answers are kept as before
- *   inflight   at most DNS_MAX_INFLIGHT questions out at once, the
- *              others asked in order as answers come
  *   memo       what a user keeps with an answer counts in
  *              dns_cache_bytes while cached and goes with the answer
  */
@@ -437,43 +435,6 @@ test_memo(void **state)
 	assert_int_equal(memo_frees, 6);        /* n.test's, with the cache */
 }
 
-/*
- * At most DNS_MAX_INFLIGHT questions are out at once (a cold burst must
- * not overflow the resolver's socket); the others are asked, in order,
- * as answers come, and every query is answered.
- */
-static void
-test_inflight(void **state)
-{
-	static struct got g[DNS_MAX_INFLIGHT + 100];
-	const int n = DNS_MAX_INFLIGHT + 100;
-	char name[64];
-	int i;
-
-	(void)state;
-	start("20000", "8M", "30s");
-	memset(g, 0, sizeof(g));
-	seam_hold();
-	for (i = 0; i < n; i++) {
-		snprintf(name, sizeof(name), "q%d.test", i);
-		assert_non_null(dns_query(name, DNS_T_A, on_answer, &g[i]));
-	}
-	assert_int_equal(seam_questions(), DNS_MAX_INFLIGHT);
-	/* a question asked again waits with the first: nothing more out */
-	assert_non_null(dns_query("q5.test", DNS_T_A, on_answer, &g[5]));
-	assert_int_equal(seam_questions(), DNS_MAX_INFLIGHT);
-	seam_release();
-	while (g[n - 1].done == 0)
-		event_base_loop(seam_base, EVLOOP_ONCE);
-	for (i = 0; i < n; i++) {
-		assert_int_equal(g[i].done, i == 5 ? 2 : 1);
-		assert_int_equal(g[i].st, DNS_NXDOMAIN);
-	}
-	assert_int_equal(seam_questions(), n);
-	assert_int_equal(stats().upstream, n);
-	seam_stop();
-}
-
 int
 main(void)
 {
@@ -486,7 +447,6 @@ main(void)
 		cmocka_unit_test(test_coalescing),
 		cmocka_unit_test(test_negative_unchanged),
 		cmocka_unit_test(test_memo),
-		cmocka_unit_test(test_inflight),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
