@@ -9,6 +9,7 @@
 #ifndef SPFPD_CIDR_H
 #define SPFPD_CIDR_H
 
+#include <netinet/in.h>
 #include <stddef.h>
 
 struct cidr {
@@ -23,6 +24,9 @@ struct cidr_list {
 
 /* cidr_addr_parse - parse a bare address into 16-byte form; 0 ok, -1 bad */
 int cidr_addr_parse(const char *s, unsigned char out[16]);
+
+/* cidr_addr_v4 - an IPv4 address in 16-byte form (IPv4-mapped) */
+void cidr_addr_v4(const struct in_addr *v4, unsigned char out[16]);
 
 /* cidr_addr_is_v4 - is the 16-byte address IPv4-mapped? */
 int cidr_addr_is_v4(const unsigned char a[16]);

@@ -19,6 +19,13 @@ cidr_addr_is_v4(const unsigned char a[16])
 	return memcmp(a, v4mapped, sizeof(v4mapped)) == 0;
 }
 
+void
+cidr_addr_v4(const struct in_addr *v4, unsigned char out[16])
+{
+	memcpy(out, v4mapped, sizeof(v4mapped));
+	memcpy(out + 12, v4, 4);
+}
+
 int
 cidr_addr_parse(const char *s, unsigned char out[16])
 {
@@ -27,8 +34,7 @@ cidr_addr_parse(const char *s, unsigned char out[16])
 	if (s == NULL || *s == '\0')
 		return -1;
 	if (inet_pton(AF_INET, s, &v4) == 1) {
-		memcpy(out, v4mapped, sizeof(v4mapped));
-		memcpy(out + 12, &v4, 4);
+		cidr_addr_v4(&v4, out);
 		return 0;
 	}
 	if (inet_pton(AF_INET6, s, out) == 1)

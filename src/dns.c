@@ -34,6 +34,7 @@
 #include <ares.h>
 #include <event2/event.h>
 
+#include "cidr.h"
 #include "config.h"
 #include "dns.h"
 #include "dnsraw.h"
@@ -195,6 +196,18 @@ dns_answer_unref(struct dns_answer *a)
 	free(a->rr);
 	free(a->name);
 	free(a);
+}
+
+int
+dns_answer_addr(const struct dns_answer *a, size_t i, unsigned char out[16])
+{
+	if (a->type == DNS_T_A)
+		cidr_addr_v4(&a->rr[i].u.a, out);
+	else if (a->type == DNS_T_AAAA)
+		memcpy(out, &a->rr[i].u.aaaa, 16);
+	else
+		return -1;
+	return 0;
 }
 
 static struct dns_answer *

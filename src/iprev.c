@@ -162,14 +162,8 @@ on_forward(void *arg, struct dns_answer *ans)
 	c->pending--;
 	if (ans->status == DNS_OK) {
 		for (i = 0; i < ans->n; i++) {
-			if (ans->type == DNS_T_A) {
-				memset(a, 0, 10);
-				a[10] = a[11] = 0xff;
-				memcpy(a + 12, &ans->rr[i].u.a, 4);
-			} else {
-				memcpy(a, &ans->rr[i].u.aaaa, 16);
-			}
-			if (memcmp(a, c->addr, 16) == 0) {
+			if (dns_answer_addr(ans, i, a) == 0 &&
+			    memcmp(a, c->addr, 16) == 0) {
 				iprev_finish(c, IPREV_PASS, f->name, NULL);
 				return;
 			}

@@ -514,19 +514,10 @@ on_helo_addr(void *arg, struct dns_answer *ans)
 	size_t i;
 
 	pc->hq = NULL;
-	for (i = 0; ans->status == DNS_OK && i < ans->n; i++) {
-		if (ans->type == DNS_T_A) {
-			memset(a, 0, 10);
-			a[10] = a[11] = 0xff;
-			memcpy(a + 12, &ans->rr[i].u.a, 4);
-		} else if (ans->type == DNS_T_AAAA) {
-			memcpy(a, &ans->rr[i].u.aaaa, 16);
-		} else {
-			continue;
-		}
-		if (memcmp(a, pc->client, 16) == 0 && pc->f.skip == NULL)
+	for (i = 0; ans->status == DNS_OK && i < ans->n; i++)
+		if (dns_answer_addr(ans, i, a) == 0 &&
+		    memcmp(a, pc->client, 16) == 0 && pc->f.skip == NULL)
 			pc->f.skip = "helo_whitelist";
-	}
 	finish_if_done(pc);
 }
 
@@ -534,22 +525,6 @@ on_helo_addr(void *arg, struct dns_answer *ans)
 
 /* how often the "DNSWL refused our query" warning may repeat, seconds */
 #define DNSWL_WARN_INTERVAL 600
-
-/* addr16 - an A or AAAA record in cidr.h's 16-byte form */
-static int
-addr16(const struct dns_answer *ans, size_t i, unsigned char a[16])
-{
-	if (ans->type == DNS_T_A) {
-		memset(a, 0, 10);
-		a[10] = a[11] = 0xff;
-		memcpy(a + 12, &ans->rr[i].u.a, 4);
-	} else if (ans->type == DNS_T_AAAA) {
-		memcpy(a, &ans->rr[i].u.aaaa, 16);
-	} else {
-		return -1;
-	}
-	return 0;
-}
 
 static void
 on_mx_addr(void *arg, struct dns_answer *ans)
@@ -561,7 +536,8 @@ on_mx_addr(void *arg, struct dns_answer *ans)
 
 	pc->mxa[s->slot] = NULL;
 	for (i = 0; ans->status == DNS_OK && i < ans->n; i++)
-		if (addr16(ans, i, a) == 0 && memcmp(a, pc->client, 16) == 0)
+		if (dns_answer_addr(ans, i, a) == 0 &&
+		    memcmp(a, pc->client, 16) == 0)
 			pc->mx_trusted = 1;
 	finish_if_done(pc);
 }

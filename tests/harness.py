@@ -624,12 +624,40 @@ postlog   unix-dgram n - n - 1 postlogd
 """
 
 
+# main.cf of a private Postfix on 127.0.0.1 that delivers to
+# {dir}/mail/inbox as uid:gid: {domains} replace()d with the mail
+# domains, then format() with dir, uid and gid (and the caller's own)
+POSTFIX_MAIN_CF = """\
+compatibility_level = 3.6
+queue_directory = {dir}/queue
+data_directory = {dir}/data
+mail_owner = postfix
+myhostname = mx.test
+mydomain = test
+myorigin = mx.test
+mydestination =
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+mynetworks = 192.0.2.254/32
+smtpd_authorized_xclient_hosts = 127.0.0.1
+virtual_mailbox_domains = {domains}
+virtual_mailbox_base = {dir}/mail
+virtual_mailbox_maps = static:inbox/
+virtual_uid_maps = static:{uid}
+virtual_gid_maps = static:{gid}
+alias_maps =
+alias_database =
+biff = no
+smtputf8_enable = no
+"""
+
+
 class Knot:
     """Debian's knotd as an authoritative server on loopback:
 
         k = Knot(tmpdir, {'example.com': ['@ TXT "v=spf1 -all"',
                                           'mx A 192.0.2.1']})
-        k.start()        # picks a free port: k.port
+        k.start()        # picks a free port: k.port (or port=53)
         ...
         k.stop()
 
@@ -638,12 +666,13 @@ class Knot:
     for zones it does not have; a timeout is made with a port that nobody
     answers (dead_port())."""
 
-    def __init__(self, tmpdir, zones, ttl=300):
+    def __init__(self, tmpdir, zones, ttl=300, port=None):
         self.dir = os.path.join(tmpdir, 'knot')
         os.makedirs(self.dir, exist_ok=True)
         self.zones = zones
         self.ttl = ttl
         self.proc = None
+        self.fixed_port = port          # None: a free one at start()
         self.port = None
 
     def write(self):
@@ -679,7 +708,7 @@ class Knot:
             f.write('\n'.join(lines) + '\n')
 
     def start(self):
-        self.port = free_port()
+        self.port = self.fixed_port or free_port()
         self.write()
         self.log = open(os.path.join(self.dir, 'knot.log'), 'w')
         self.proc = subprocess.Popen(
@@ -697,7 +726,8 @@ class Knot:
             if r.stdout.strip():
                 return
             time.sleep(0.1)
-        raise RuntimeError('knotd did not answer')
+        raise RuntimeError('knotd did not answer on 127.0.0.1:%d' %
+                           self.port)
 
     def stop(self):
         stop_process(self.proc)

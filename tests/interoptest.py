@@ -62,9 +62,9 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from harness import (POSTFIX_SERVICES, Daemon, Fail, Knot, Suite,  # noqa: E402,E501
-                     arg_parser, check, free_port, stop_process,
-                     wait_until)
+from harness import (POSTFIX_MAIN_CF, POSTFIX_SERVICES,  # noqa: E402
+                     Daemon, Fail, Knot, Suite, arg_parser, check,
+                     free_port, stop_process, wait_until)
 
 NS_ENV = 'SPFPD_INTEROP_NS'
 
@@ -106,28 +106,7 @@ SMTPD = """\
        reject_unauth_destination, check_policy_service unix:private/{name} }}
 """
 
-MAIN_CF = """\
-compatibility_level = 3.6
-queue_directory = {dir}/queue
-data_directory = {dir}/data
-mail_owner = postfix
-myhostname = mx.test
-mydomain = test
-myorigin = mx.test
-mydestination =
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
-mynetworks = 192.0.2.254/32
-smtpd_authorized_xclient_hosts = 127.0.0.1
-virtual_mailbox_domains = dest.test
-virtual_mailbox_base = {dir}/mail
-virtual_mailbox_maps = static:inbox/
-virtual_uid_maps = static:{uid}
-virtual_gid_maps = static:{gid}
-alias_maps =
-alias_database =
-biff = no
-smtputf8_enable = no
+MAIN_CF = POSTFIX_MAIN_CF.replace('{domains}', 'dest.test') + """\
 smtpd_milters = inet:127.0.0.1:{milter}
 non_smtpd_milters =
 milter_default_action = tempfail
@@ -269,31 +248,6 @@ def teardown_namespace(target):
         subprocess.run(['umount', target], capture_output=True)
 
 
-class Knot53(Knot):
-    """knotd on 127.0.0.1:53 (in our namespace: the system resolver's
-    server)."""
-
-    def start(self):
-        self.port = 53
-        self.write()
-        self.log = open(os.path.join(self.dir, 'knot.log'), 'w')
-        self.proc = subprocess.Popen(
-            ['knotd', '-c', os.path.join(self.dir, 'knot.conf')],
-            stdout=self.log, stderr=subprocess.STDOUT)
-        origin = next(iter(self.zones))
-        deadline = time.time() + 10
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError('knotd exited: see %s' % self.log.name)
-            r = subprocess.run(['kdig', '@127.0.0.1', origin, 'SOA',
-                                '+short', '+timeout=1', '+retry=0'],
-                               capture_output=True, text=True)
-            if r.stdout.strip():
-                return
-            time.sleep(0.1)
-        raise RuntimeError('knotd did not answer on 127.0.0.1:53')
-
-
 # ------------------------------------------------------------- the world
 
 def wait_port(port, what):
@@ -330,7 +284,8 @@ class World:
                     not os.path.exists('/usr/sbin/' + prog):
                 raise Fail('%s is not installed (contrib/install-deps.sh '
                            'installs it)' % prog)
-        self.knot = Knot53(self.dir, ZONES)
+        # on port 53: the system resolver's server in our namespace
+        self.knot = Knot(self.dir, ZONES, port=53)
         self.knot.start()
         used = set()
         while len(used) < len(SERVICES) + 1:

@@ -36,8 +36,9 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from harness import (POSTFIX_SERVICES, Daemon, Fail, Knot, Suite,  # noqa: E402,E501
-                     arg_parser, check, free_port, wait_until)
+from harness import (POSTFIX_MAIN_CF, POSTFIX_SERVICES,  # noqa: E402
+                     Daemon, Fail, Knot, Suite, arg_parser, check,
+                     free_port, wait_until)
 from spftest import ZONES  # noqa: E402
 
 MASTER_CF = """\
@@ -60,28 +61,8 @@ MASTER_CF = """\
 {spawn}
 """ + POSTFIX_SERVICES
 
-MAIN_CF = """\
-compatibility_level = 3.6
-queue_directory = {dir}/queue
-data_directory = {dir}/data
-mail_owner = postfix
-myhostname = mx.test
-mydomain = test
-myorigin = mx.test
-mydestination =
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
-mynetworks = 192.0.2.254/32
-smtpd_authorized_xclient_hosts = 127.0.0.1
-virtual_mailbox_domains = dest.test ourdomain.test
-virtual_mailbox_base = {dir}/mail
-virtual_mailbox_maps = static:inbox/
-virtual_uid_maps = static:{uid}
-virtual_gid_maps = static:{gid}
-alias_maps =
-alias_database =
-biff = no
-smtputf8_enable = no
+MAIN_CF = POSTFIX_MAIN_CF.replace('{domains}',
+                                  'dest.test ourdomain.test') + """\
 maillog_file_prefixes = {dir}
 maillog_file = {dir}/maillog
 """
