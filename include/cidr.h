@@ -41,6 +41,9 @@ int cidr_parse(const char *s, struct cidr *out, char *err, size_t errsz);
 
 /* cidr_format - "192.0.2.0/24" or "2001:db8::/32" back from the 16-byte form */
 const char *cidr_format(const struct cidr *c, char *buf, size_t bufsz);
+/* cidr_format_short - the same, but one address without "/32" or "/128" */
+const char *cidr_format_short(const struct cidr *c, char *buf,
+    size_t bufsz);
 
 int cidr_match(const struct cidr *c, const unsigned char a[16]);
 

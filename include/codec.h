@@ -33,6 +33,8 @@ enum attr {
 	ATTR_SERVER_ADDRESS,
 	ATTR_SERVER_PORT,
 	ATTR_CLIENT_PORT,
+	ATTR_POLICY_CONTEXT,    /* Postfix 3.1: check_policy_service
+	                           { ..., policy_context=X } */
 	ATTR_MAX
 };
 

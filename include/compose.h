@@ -41,12 +41,17 @@ struct compose_spf {
  * An SPF refusal that was lifted (decision.h, struct decision_override):
  * the note ends the SPF comment ("...; accepted: ..."); with dnswl_zone,
  * Authentication-Results also gets "dnswl=pass dns.zone=Z policy.ip=A"
- * (RFC 8904 4).  The comments are cut first, as ever.
+ * (RFC 8904 4); with forwarder, "policy.forwarder=F" in the SPF part.  The comments are cut first, as ever.
  */
 struct compose_trust {
 	const char *note;
 	const char *dnswl_zone;         /* NULL: no dnswl part */
 	const char *dnswl_ip;
+	const char *forwarder;          /* Authentication-Results: the SPF
+	                                   part ends "policy.forwarder=F"
+	                                   (RFC 8601 2.3, ptype policy: a
+	                                   local policy overrode the result);
+	                                   NULL: none */
 };
 
 /* Received-SPF: RESULT (COMMENT) client-ip=..; envelope-from=..; ... */

@@ -1,7 +1,10 @@
 /*
  * config - spfpd.conf: "key = value" lines, whole-line "#" comments, a line
  * starting with white space continues the one before (as in Postfix's
- * main.cf), lists separated by commas and/or white space.
+ * main.cf), lists separated by commas and/or white space.  A line
+ * "[KEY = v1, v2]" starts a section: until the next one or the end of the
+ * file, its lines override the global settings for the requests it
+ * matches (config_select()).
  *
  * Every option is a row in one table (type, bounds, default); each type
  * has its own parse, free and print operations, and defaults go through
@@ -57,6 +60,19 @@ enum ptr_reject_code {
 	PTR_CODE_550,           /* 550 5.7.25 */
 	PTR_CODE_450            /* 450 4.7.25 */
 };
+
+/*
+ * trusted_forwarders: addresses and CIDR blocks; "ptr:" domains (the
+ * client's forward-confirmed reverse DNS name is one or below one);
+ * "spf:" domains (the client passes their SPF record)
+ */
+struct forwarder_list {
+	struct cidr_list cidrs;
+	struct domain_list ptr;
+	struct domain_list spf;
+};
+
+#define CONFIG_MAX_FORWARDERS 16        /* ptr: and spf: items together */
 
 /* dns_servers: for c-ares, "1.2.3.4:53,[::1]:5353"; n == 0: resolv.conf */
 struct server_list {
@@ -122,6 +138,10 @@ struct config {
 	                                   domain's own MX hosts */
 	struct domain_list dnswl_zones; /* RFC 8904 lists: no SPF refusal
 	                                   for a listed client */
+	struct forwarder_list trusted_forwarders;       /* no SPF refusal
+	                                   for a forwarder */
+	char *recipient_delimiter;      /* Postfix's: sections match
+	                                   u+ext@d as u@d */
 
 	/* reverse DNS (iprev) */
 	enum ptr_check ptr_check;
@@ -134,7 +154,33 @@ struct config {
 	/* local checks */
 	struct cidr_list skip_addresses;
 	struct cidr_list whitelist;
+
+	/*
+	 * Sections ("[recipient = example.com]" ... to the next section or
+	 * the end of the file): each a whole config, the global settings
+	 * with the section's lines applied.  A section's config belongs to
+	 * the file's (root): its references are the root's.
+	 */
+	struct config *root;            /* a section's: the file's; else NULL */
+	const char *section;            /* a section's: "KEY = v1, v2" (the
+	                                   root's copy) */
+	struct config_section *sections;        /* the root's, in file order */
+	size_t nsections;
 };
+
+/* what a section is chosen by: the request's attributes ("" or NULL: none) */
+struct config_keys {
+	const char *recipient;
+	const char *policy_context;
+	const char *server_address;
+	const char *server_port;
+};
+
+/*
+ * config_select - the config for a request: that of the first section
+ * (in file order) that matches k, or the file's when none does
+ */
+struct config *config_select(struct config *c, const struct config_keys *k);
 
 typedef void config_err_fn(void *arg, const char *msg);
 
@@ -157,10 +203,14 @@ int domain_list_match(const struct domain_list *l, const char *name);
 #define REASON_KEYS { "rejectdefer", "spf", "url", "result", "identity", \
 	"domain" }
 
+/* a section's references are its root's */
 struct config *config_ref(struct config *c);
 void config_unref(struct config *c);
 
-/* config_dump - print every option and its value, as "key = value" */
+/*
+ * config_dump - print every option and its value, as "key = value"; then
+ * each section's line and the options where it differs
+ */
 void config_dump(const struct config *c, FILE *fp);
 
 #endif

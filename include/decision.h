@@ -36,6 +36,7 @@
 #include "log.h"
 #include "spf.h"
 
+struct cidr;
 struct config;
 
 /*
@@ -68,17 +69,21 @@ struct decision_iprev {
 /*
  * An SPF refusal lifted by what the second phase found (policy.c runs it
  * only when the verdict would refuse for SPF): the client is an MX host
- * of the recipient's domain (trust_recipient_mx), or listed by a DNSWL
- * zone (dnswl_zones, RFC 8904).  The header records the SPF result with
- * a note; the log says trusted=.
+ * of the recipient's domain (trust_recipient_mx), a trusted forwarder
+ * (trusted_forwarders), or listed by a DNSWL zone (dnswl_zones, RFC
+ * 8904).  The header records the SPF result with a note; the log says
+ * trusted=.
  */
-enum decision_trust { TRUST_NONE, TRUST_MX, TRUST_DNSWL };
+enum decision_trust { TRUST_NONE, TRUST_MX, TRUST_DNSWL, TRUST_FORWARDER };
 
 struct decision_override {
 	enum decision_trust by;
 	const char *name;               /* MX: the recipient's domain;
-	                                   DNSWL: the zone */
-	const char *value;              /* DNSWL: the address it returned */
+	                                   DNSWL: the zone; forwarder: the
+	                                   item ("ptr:lists.example.org") */
+	const char *value;              /* DNSWL: the address it returned;
+	                                   forwarder: its domain or CIDR
+	                                   block (policy.forwarder=) */
 	int recipient_asked;            /* the recipient's MX was looked up:
 	                                   a refusal holds for the recipients
 	                                   of that domain only (policy.c) */
@@ -143,6 +148,11 @@ struct decision_plan2 {
 	char mx_domain[256];            /* the recipient's domain, lower
 	                                   case; "": no MX lookup */
 	size_t dnswl;                   /* dnswl_zones to look up */
+	const struct cidr *forwarder;   /* the trusted_forwarders address
+	                                   item the client is in (no lookup
+	                                   needed, none made), or NULL */
+	int fwd_ptr;                    /* match its ptr: items */
+	size_t fwd_spf;                 /* its spf: items to check */
 };
 
 #define DECISION_ACTION_MAX (COMPOSE_MAX + 64)
@@ -178,8 +188,10 @@ void decision_plan(const struct config *cfg, struct decision_facts *f,
 /*
  * decision_plan2 - after the checks: 1 and p filled when the verdict
  * would refuse for SPF (a reject, also under test_only; not a temperror
- * defer, not ptr_check's refusal) and trust_recipient_mx or dnswl_zones
- * have something to look up; recipient is the request's (may be "").
+ * defer, not ptr_check's refusal) and trust_recipient_mx, dnswl_zones or
+ * trusted_forwarders have something to look up, or an address item of
+ * trusted_forwarders holds the client (p->forwarder, and nothing else
+ * is asked); recipient is the request's (may be "").
  */
 int decision_plan2(const struct config *cfg, const struct decision_facts *f,
     const char *recipient, struct decision_plan2 *p);

@@ -11,6 +11,9 @@
  * message, and DUNNO when it prepended a header (one header per message).
  * A refusal that trust_recipient_mx looked at holds only for the later
  * recipients of the same domain; one of another domain is decided anew.
+ * Each request is decided under its section of spfpd.conf (config_select)
+ * and a recipient under another section than the one that decided the
+ * message is decided anew too - without a second header.
  * Only one message is remembered per connection: smtpd handles one at a
  * time, so memory stays bounded.
  *

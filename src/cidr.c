@@ -104,6 +104,15 @@ cidr_format(const struct cidr *c, char *buf, size_t bufsz)
 	return buf;
 }
 
+const char *
+cidr_format_short(const struct cidr *c, char *buf, size_t bufsz)
+{
+	cidr_format(c, buf, bufsz);
+	if (c->bits == 128)
+		buf[strcspn(buf, "/")] = '\0';
+	return buf;
+}
+
 int
 cidr_match(const struct cidr *c, const unsigned char a[16])
 {

@@ -27,6 +27,7 @@ static const char *const attr_names[ATTR_MAX] = {
 	[ATTR_SERVER_ADDRESS] = "server_address",
 	[ATTR_SERVER_PORT] = "server_port",
 	[ATTR_CLIENT_PORT] = "client_port",
+	[ATTR_POLICY_CONTEXT] = "policy_context",
 };
 
 const char *

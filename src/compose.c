@@ -330,7 +330,8 @@ struct ar_parts {
 	char head[COMPOSE_MAX];         /* "Authentication-Results: ID" */
 	char spf[COMPOSE_MAX];          /* "; spf=RESULT" */
 	char comment[COMPOSE_MAX];      /* its sentence */
-	char spfv[COMPOSE_MAX];         /* " smtp.mailfrom=..." */
+	char spfv[COMPOSE_MAX];         /* " smtp.mailfrom=..." and a
+	                                   " policy.forwarder=..." */
 	char ipr[COMPOSE_MAX];          /* "; iprev=RESULT policy.iprev=IP" */
 	char wl[COMPOSE_MAX];           /* "; dnswl=pass dns.zone=Z ..." */
 	char name[COMPOSE_VALUE_MAX + 1];       /* the PTR name, or "" */
@@ -362,6 +363,11 @@ ar_parts(struct ar_parts *p, const char *authserv_id,
 		strbuf_puts(&v, helo ? " smtp.helo=" : " smtp.mailfrom=");
 		put_value(&v, helo ? c->helo : c->o->domain, is_token,
 		    QS_ESC, VALUE_OUT);
+		if (tr != NULL && tr->forwarder != NULL) {
+			strbuf_puts(&v, " policy.forwarder=");
+			put_value(&v, tr->forwarder, is_token, QS_ESC,
+			    ZONE_OUT);
+		}
 	}
 	strbuf_init(&t, p->wl, sizeof(p->wl));
 	if (c != NULL && tr != NULL && tr->dnswl_zone != NULL) {

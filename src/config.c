@@ -39,6 +39,7 @@ enum opt_type {
 	T_SERVERS,
 	T_DOMAINS,
 	T_CIDRS,
+	T_FORWARDERS,
 	T_NTYPES
 };
 
@@ -124,6 +125,8 @@ _Static_assert(sizeof(enum reject_level) == sizeof(unsigned) &&
 	OPT(#f, T_DOMAINS, f, struct domain_list, 0, 0, NULL, def)
 #define OPT_CIDRS(f, def) \
 	OPT(#f, T_CIDRS, f, struct cidr_list, 0, 0, NULL, def)
+#define OPT_FORWARDERS(f, def) \
+	OPT(#f, T_FORWARDERS, f, struct forwarder_list, 0, 0, NULL, def)
 
 #define SEC 1000UL
 #define KB 1024UL
@@ -181,6 +184,8 @@ static const struct option options[] = {
 	OPT_BOOL(reject_only_no_mail, "no"),
 	OPT_BOOL(trust_recipient_mx, "yes"),
 	OPT_DOMAINS(dnswl_zones, ""),
+	OPT_FORWARDERS(trusted_forwarders, ""),
+	OPT_STRING(recipient_delimiter, "+"),
 
 	OPT_ENUM(ptr_check, enum ptr_check, ptr_checks, "header"),
 	OPT_ENUM(ptr_reject_code, enum ptr_reject_code, ptr_codes, "550"),
@@ -194,6 +199,23 @@ static const struct option options[] = {
 };
 
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
+
+/*
+ * the options a section may set: how a request is judged, not how the
+ * process runs, listens, bounds its work or asks the DNS
+ */
+static const char *const section_options[] = {
+	"default_explanation", "helo_reject", "mail_from_reject",
+	"permerror_reject", "temperror_defer", "reject_not_pass_domains",
+	"header_type", "authserv_id", "hide_receiver", "test_only",
+	"skip_authenticated", "domain_whitelist", "helo_whitelist",
+	"reason_message", "helo_pass_restriction",
+	"mail_from_pass_restriction", "reject_only_no_mail",
+	"trust_recipient_mx", "dnswl_zones", "trusted_forwarders",
+	"ptr_check", "ptr_reject_code", "ptr_temperror_defer",
+	"ptr_whitelist", "ptr_domain_whitelist", "skip_addresses",
+	"whitelist",
+};
 
 static const struct {
 	const char *name;
@@ -672,6 +694,7 @@ union any_list {
 	struct server_list servers;
 	struct domain_list domains;
 	struct cidr_list cidrs;
+	struct forwarder_list forwarders;
 };
 
 /*
@@ -911,6 +934,75 @@ print_cidrs(const struct option *o, const void *field, FILE *fp)
 		    cidr_format(&l->v[i], a, sizeof(a)));
 }
 
+/*
+ * add_forwarder - an address or CIDR block, "ptr:DOMAIN" or "spf:DOMAIN";
+ * at most CONFIG_MAX_FORWARDERS of the last two, which cost lookups
+ */
+static int
+add_forwarder(const struct option *o, void *list, const char *item,
+    char *err, size_t errsz)
+{
+	struct forwarder_list *l = list;
+	struct domain_list *to;
+	char name[256], msg[256];
+	struct cidr cr;
+
+	if (strncasecmp(item, "ptr:", 4) == 0)
+		to = &l->ptr;
+	else if (strncasecmp(item, "spf:", 4) == 0)
+		to = &l->spf;
+	else if (cidr_parse(item, &cr, msg, sizeof(msg)) == 0) {
+		cidr_list_add(&l->cidrs, &cr);
+		return 0;
+	} else {
+		snprintf(err, errsz, "%s: '%.100s': expected an address or "
+		    "CIDR block, ptr:DOMAIN or spf:DOMAIN", o->name, item);
+		return -1;
+	}
+	if (domain_parse(item + 4, name, sizeof(name)) < 0 ||
+	    strchr(name, '.') == NULL) {
+		snprintf(err, errsz, "%s: '%.100s' is not a domain name",
+		    o->name, item + 4);
+		return -1;
+	}
+	if (l->ptr.n + l->spf.n >= CONFIG_MAX_FORWARDERS) {
+		snprintf(err, errsz, "%s: more than %d ptr: and spf: items",
+		    o->name, CONFIG_MAX_FORWARDERS);
+		return -1;
+	}
+	return strs_add(to, name, err, errsz);
+}
+
+static void
+release_forwarders(void *field)
+{
+	struct forwarder_list *l = field;
+
+	release_cidrs(&l->cidrs);
+	release_strs(&l->ptr);
+	release_strs(&l->spf);
+}
+
+static void
+print_forwarders(const struct option *o, const void *field, FILE *fp)
+{
+	const struct forwarder_list *l = field;
+	const char *sep = "";
+	char a[CIDR_STRLEN];
+	size_t i;
+
+	(void)o;
+	/* one address as "192.0.2.7": as the header and the log write it */
+	for (i = 0; i < l->cidrs.n; i++, sep = ",") {
+		fprintf(fp, "%s %s", sep, cidr_format_short(&l->cidrs.v[i], a,
+		    sizeof(a)));
+	}
+	for (i = 0; i < l->ptr.n; i++, sep = ",")
+		fprintf(fp, "%s ptr:%s", sep, l->ptr.v[i]);
+	for (i = 0; i < l->spf.n; i++, sep = ",")
+		fprintf(fp, "%s spf:%s", sep, l->spf.v[i]);
+}
+
 static const struct type_ops types[T_NTYPES] = {
 	[T_BOOL] = { parse_bool, NULL, print_bool, NULL, 0 },
 	[T_UINT] = { parse_uint, NULL, print_uint, NULL, 0 },
@@ -934,6 +1026,8 @@ static const struct type_ops types[T_NTYPES] = {
 	    sizeof(struct domain_list) },
 	[T_CIDRS] = { parse_list, release_cidrs, print_cidrs, add_cidr,
 	    sizeof(struct cidr_list) },
+	[T_FORWARDERS] = { parse_list, release_forwarders, print_forwarders,
+	    add_forwarder, sizeof(struct forwarder_list) },
 };
 
 /* ----- the config ----- */
@@ -979,36 +1073,348 @@ config_defaults(void)
 	return c;
 }
 
+/* option_text - the value of o in c as config_dump() prints it: " v" */
+static char *
+option_text(const struct option *o, const struct config *c)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *fp;
+
+	if ((fp = open_memstream(&text, &len)) == NULL) {
+		fprintf(stderr, "spfpd: config: out of memory\n");
+		exit(1);
+	}
+	types[o->type].print(o, (const char *)c + o->off, fp);
+	if (fclose(fp) != 0 || text == NULL) {
+		fprintf(stderr, "spfpd: config: out of memory\n");
+		exit(1);
+	}
+	return text;
+}
+
+/*
+ * config_clone - a config with from's values, through the printed form
+ * that spfpd -p promises to read back as the same value
+ */
+static struct config *
+config_clone(const struct config *from)
+{
+	struct config *c = xcalloc(1, sizeof(*c));
+	const struct option *o;
+	char err[256], *text;
+
+	for (o = options; o < options + NOPTIONS; o++) {
+		text = option_text(o, from);
+		if (set_value(c, o, text + strspn(text, " "), err,
+		    sizeof(err)) < 0) {
+			fprintf(stderr, "spfpd: config: %s does not read back: "
+			    "%s\n", o->name, err);
+			abort();
+		}
+		free(text);
+	}
+	return c;
+}
+
+/* ----- sections ----- */
+
+enum section_key {
+	SK_RECIPIENT, SK_POLICY_CONTEXT, SK_SERVER_ADDRESS, SK_SERVER_PORT,
+	SK_N
+};
+
+static const char *const section_keys[SK_N] = {
+	"recipient", "policy_context", "server_address", "server_port"
+};
+
+/* one line of a section, applied once the global settings are complete */
+struct section_line {
+	unsigned line;
+	const struct option *o;
+	char *value;
+};
+
+struct config_section {
+	enum section_key key;
+	char *text;                     /* "KEY = v1, v2" */
+	struct domain_list strs;        /* recipient: whole addresses (lower
+	                                   case, section_start); policy_context:
+	                                   values */
+	struct domain_list domains;     /* recipient: domains */
+	struct cidr_list cidrs;         /* server_address */
+	unsigned *ports;                /* server_port */
+	size_t nports;
+	struct config *cfg;             /* NULL until the file is read */
+	struct section_line *lines;     /* while the file is read */
+	size_t nlines;
+};
+
+static int
+option_in_section(const struct option *o)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(section_options) / sizeof(section_options[0]);
+	    i++)
+		if (strcmp(section_options[i], o->name) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * The recipient as the address values of sections see it: lower case, a
+ * quoted local part unquoted ("\"u\"@example.com" is u@example.com), no
+ * final dot, and also without its extension (recipient_delimiter, as in
+ * Postfix: u+list@example.com is u's mail too).  Otherwise a client could
+ * dodge a stricter section of one address by writing it another way.
+ */
+struct rcpt_forms {
+	char *full;                     /* NULL: no recipient */
+	char *base;                     /* without the extension */
+};
+
+static void
+rcpt_forms(struct rcpt_forms *rf, const char *r, const char *delims)
+{
+	const char *at = strrchr(r, '@'), *p, *end;
+	size_t n = strlen(r), ext = 0, i = 0;
+	char *o;
+
+	rf->full = rf->base = NULL;
+	if (at == NULL || at == r)
+		return;
+	o = rf->full = xmalloc(n + 1);
+	end = at;
+	p = r;
+	if (at - r >= 2 && r[0] == '"' && at[-1] == '"') {
+		p = r + 1;
+		end = at - 1;
+	}
+	for (; p < end; p++) {
+		if (end != at && *p == '\\' && p + 1 < end)
+			p++;
+		if (ext == 0 && i > 0 && *delims && strchr(delims, *p))
+			ext = i;
+		o[i++] = (char)tolower((unsigned char)*p);
+	}
+	for (p = at; *p != '\0'; p++)
+		o[i++] = (char)tolower((unsigned char)*p);
+	if (o[i - 1] == '.')
+		i--;
+	o[i] = '\0';
+	if (ext > 0) {
+		rf->base = xmalloc(n + 1);
+		memcpy(rf->base, o, ext);
+		strcpy(rf->base + ext, strrchr(o, '@'));
+	}
+}
+
+/* section_add - one value of a section line; -1 and err if it is bad */
+static int
+section_add(struct config_section *sec, const char *item, char *err,
+    size_t errsz)
+{
+	char name[256], msg[256];
+	struct rcpt_forms rf;
+	const char *at;
+	struct cidr cr;
+	unsigned long n;
+	char *end;
+
+	switch (sec->key) {
+	case SK_RECIPIENT:
+		if ((at = strrchr(item, '@')) == NULL) {
+			if (domain_parse(item, name, sizeof(name)) < 0) {
+				snprintf(err, errsz, "recipient: bad domain "
+				    "'%.100s'", item);
+				return -1;
+			}
+			return strs_add(&sec->domains, name, err, errsz);
+		}
+		if (at == item || domain_parse(at + 1, name, sizeof(name)) <
+		    0 || strlen(item) > 320) {
+			snprintf(err, errsz, "recipient: bad address '%.100s'",
+			    item);
+			return -1;
+		}
+		/* in the form the recipient is compared in */
+		rcpt_forms(&rf, item, "");
+		strs_add(&sec->strs, rf.full, err, errsz);
+		free(rf.full);
+		return 0;
+	case SK_POLICY_CONTEXT:
+		return strs_add(&sec->strs, item, err, errsz);
+	case SK_SERVER_ADDRESS:
+		if (cidr_parse(item, &cr, msg, sizeof(msg)) < 0) {
+			snprintf(err, errsz, "server_address: %s", msg);
+			return -1;
+		}
+		cidr_list_add(&sec->cidrs, &cr);
+		return 0;
+	default:
+		if (parse_ulong(item, &n, &end) < 0 || *end != '\0' ||
+		    n < 1 || n > 65535) {
+			snprintf(err, errsz, "server_port: bad port '%.100s'",
+			    item);
+			return -1;
+		}
+		sec->ports = xreallocarray(sec->ports, sec->nports + 1,
+		    sizeof(*sec->ports));
+		sec->ports[sec->nports++] = (unsigned)n;
+		return 0;
+	}
+}
+
+/* section_match - does the request, by k (rf: its recipient), belong? */
+static int
+section_match(const struct config_section *sec, const struct config_keys *k,
+    const struct rcpt_forms *rf)
+{
+	const char *v, *at;
+	unsigned long port;
+	char *end;
+	size_t i;
+
+	switch (sec->key) {
+	case SK_RECIPIENT:
+		if (rf->full == NULL)
+			return 0;
+		for (i = 0; i < sec->strs.n; i++)
+			if (strcmp(rf->full, sec->strs.v[i]) == 0 ||
+			    (rf->base && strcmp(rf->base, sec->strs.v[i]) == 0))
+				return 1;
+		at = strrchr(rf->full, '@');
+		return at[1] != '\0' && domain_list_match(&sec->domains,
+		    at + 1);
+	case SK_POLICY_CONTEXT:
+		if ((v = k->policy_context) == NULL || *v == '\0')
+			return 0;
+		for (i = 0; i < sec->strs.n; i++)
+			if (strcmp(v, sec->strs.v[i]) == 0)
+				return 1;
+		return 0;
+	case SK_SERVER_ADDRESS:
+		return k->server_address != NULL &&
+		    cidr_list_match(&sec->cidrs, k->server_address);
+	default:
+		if (k->server_port == NULL ||
+		    parse_ulong(k->server_port, &port, &end) < 0 ||
+		    *end != '\0')
+			return 0;
+		for (i = 0; i < sec->nports; i++)
+			if (sec->ports[i] == port)
+				return 1;
+		return 0;
+	}
+}
+
+struct config *
+config_select(struct config *c, const struct config_keys *k)
+{
+	struct config *found = NULL;
+	struct rcpt_forms rf = { NULL, NULL };
+	size_t i;
+
+	if (c->root != NULL)
+		c = c->root;
+	if (c->nsections == 0)
+		return c;
+	if (k->recipient != NULL)
+		rcpt_forms(&rf, k->recipient, c->recipient_delimiter);
+	for (i = 0; found == NULL && i < c->nsections; i++)
+		if (c->sections[i].cfg != NULL &&
+		    section_match(&c->sections[i], k, &rf))
+			found = c->sections[i].cfg;
+	free(rf.full);
+	free(rf.base);
+	return found ? found : c;
+}
+
+static void config_free(struct config *);
+
+static void
+section_free(struct config_section *sec)
+{
+	size_t i;
+
+	free(sec->text);
+	release_strs(&sec->strs);
+	release_strs(&sec->domains);
+	cidr_list_free(&sec->cidrs);
+	free(sec->ports);
+	config_free(sec->cfg);
+	for (i = 0; i < sec->nlines; i++)
+		free(sec->lines[i].value);
+	free(sec->lines);
+}
+
+/* ----- references ----- */
+
+static void
+config_free(struct config *c)
+{
+	const struct option *o;
+	size_t i;
+
+	if (c == NULL)
+		return;
+	for (o = options; o < options + NOPTIONS; o++)
+		if (types[o->type].release != NULL)
+			types[o->type].release((char *)c + o->off);
+	for (i = 0; i < c->nsections; i++)
+		section_free(&c->sections[i]);
+	free(c->sections);
+	free(c->path);
+	free(c);
+}
+
 struct config *
 config_ref(struct config *c)
 {
-	c->refs++;
+	(c->root != NULL ? c->root : c)->refs++;
 	return c;
 }
 
 void
 config_unref(struct config *c)
 {
-	const struct option *o;
-
-	if (c == NULL || --c->refs > 0)
+	if (c == NULL)
 		return;
-	for (o = options; o < options + NOPTIONS; o++)
-		if (types[o->type].release != NULL)
-			types[o->type].release((char *)c + o->off);
-	free(c->path);
-	free(c);
+	if (c->root != NULL)
+		c = c->root;
+	if (--c->refs > 0)
+		return;
+	config_free(c);
 }
 
 void
 config_dump(const struct config *c, FILE *fp)
 {
+	const struct config_section *sec;
 	const struct option *o;
+	char *mine, *theirs;
+	size_t i;
 
+	if (c->root != NULL)
+		c = c->root;
 	for (o = options; o < options + NOPTIONS; o++) {
 		fprintf(fp, "%s =", o->name);
 		types[o->type].print(o, (const char *)c + o->off, fp);
 		fputc('\n', fp);
+	}
+	for (i = 0; i < c->nsections; i++) {
+		sec = &c->sections[i];
+		fprintf(fp, "\n[%s]\n", sec->text);
+		for (o = options; sec->cfg != NULL && o < options + NOPTIONS;
+		    o++) {
+			mine = option_text(o, sec->cfg);
+			theirs = option_text(o, c);
+			if (strcmp(mine, theirs) != 0)
+				fprintf(fp, "%s =%s\n", o->name, mine);
+			free(mine);
+			free(theirs);
+		}
 	}
 }
 
@@ -1032,6 +1438,7 @@ struct reader {
 	struct logical l;               /* the pending "key = value" */
 	unsigned char seen[NOPTIONS];   /* set at line seen_line[] */
 	unsigned seen_line[NOPTIONS];
+	int in_section;                 /* the lines go to the last section */
 };
 
 /* report - "file:line: msg", or "file: msg" for line 0 */
@@ -1047,6 +1454,13 @@ report(struct reader *r, unsigned line, const char *msg)
 	r->errfn(r->arg, buf);
 }
 
+static void
+line_error(struct reader *r, const char *msg)
+{
+	report(r, r->lineno, msg);
+	r->errors++;
+}
+
 static char *
 trim(char *s)
 {
@@ -1058,6 +1472,132 @@ trim(char *s)
 	while (e > s && isspace((unsigned char)e[-1]))
 		*--e = '\0';
 	return s;
+}
+
+/*
+ * section_line - a line of the last section: kept until the global
+ * settings are complete (sections_build)
+ */
+static int
+section_line(struct reader *r, const struct option *o, const char *value)
+{
+	struct config_section *sec = &r->c->sections[r->c->nsections - 1];
+	char msg[512];
+	size_t i;
+
+	if (!option_in_section(o)) {
+		snprintf(msg, sizeof(msg), "%s cannot be set in a section",
+		    o->name);
+		report(r, r->l.line, msg);
+		return -1;
+	}
+	for (i = 0; i < sec->nlines; i++) {
+		if (sec->lines[i].o != o)
+			continue;
+		snprintf(msg, sizeof(msg), "%s: already set at line %u",
+		    o->name, sec->lines[i].line);
+		report(r, r->l.line, msg);
+		return -1;
+	}
+	sec->lines = xreallocarray(sec->lines, sec->nlines + 1,
+	    sizeof(*sec->lines));
+	sec->lines[sec->nlines].line = r->l.line;
+	sec->lines[sec->nlines].o = o;
+	sec->lines[sec->nlines++].value = xstrdup(value);
+	return 0;
+}
+
+/*
+ * section_start - "[KEY = v1, v2]" (s, trimmed) starts a section; a bad
+ * one is reported and still collects its lines, which are checked too
+ */
+static void
+section_start(struct reader *r, char *s)
+{
+	struct config *c = r->c;
+	struct config_section *sec;
+	char msg[512], *eq, *key, *cur, *item, *text = NULL;
+	size_t n = strlen(s), k, values = 0, bad = 0;
+
+	c->sections = xreallocarray(c->sections, c->nsections + 1,
+	    sizeof(*c->sections));
+	sec = &c->sections[c->nsections++];
+	memset(sec, 0, sizeof(*sec));
+	r->in_section = 1;
+	if (n < 2 || s[n - 1] != ']') {
+		line_error(r, "missing ']'");
+		return;
+	}
+	s[n - 1] = '\0';
+	if ((eq = strchr(s + 1, '=')) == NULL) {
+		snprintf(msg, sizeof(msg), "'%.100s' section without '='",
+		    trim(s + 1));
+		line_error(r, msg);
+		return;
+	}
+	*eq = '\0';
+	key = trim(s + 1);
+	for (k = 0; k < SK_N && strcmp(key, section_keys[k]) != 0; k++)
+		;
+	if (k == SK_N) {
+		snprintf(msg, sizeof(msg), "unknown section key '%.100s' "
+		    "(recipient, policy_context, server_address, server_port)",
+		    key);
+		line_error(r, msg);
+		return;
+	}
+	sec->key = (enum section_key)k;
+	csv_append(&text, key);
+	cur = eq + 1;
+	while ((item = split_list(&cur)) != NULL) {
+		if (sec->key == SK_RECIPIENT)   /* any case: one text */
+			for (eq = item; *eq; eq++)
+				*eq = (char)tolower((unsigned char)*eq);
+		if (section_add(sec, item, msg, sizeof(msg)) < 0) {
+			line_error(r, msg);
+			bad++;
+			continue;
+		}
+		text = xreallocarray(text, strlen(text) + strlen(item) + 4, 1);
+		strcat(text, values++ ? ", " : " = ");
+		strcat(text, item);
+	}
+	if (values == 0 && bad == 0)
+		line_error(r, "section without a value");
+	sec->text = text;
+}
+
+/*
+ * sections_build - each section's config: the global settings, then its
+ * own lines (their errors reported with their lines)
+ */
+static void
+sections_build(struct reader *r)
+{
+	struct config *c = r->c;
+	struct config_section *sec;
+	struct section_line *sl;
+	char msg[512];
+	size_t i, j;
+
+	for (i = 0; i < c->nsections; i++) {
+		sec = &c->sections[i];
+		sec->cfg = config_clone(c);
+		sec->cfg->root = c;
+		sec->cfg->section = sec->text;
+		for (j = 0; j < sec->nlines; j++) {
+			sl = &sec->lines[j];
+			if (set_value(sec->cfg, sl->o, sl->value, msg,
+			    sizeof(msg)) < 0) {
+				report(r, sl->line, msg);
+				r->errors++;
+			}
+			free(sl->value);
+		}
+		free(sec->lines);
+		sec->lines = NULL;
+		sec->nlines = 0;
+	}
 }
 
 /* apply_line - parse the pending logical "key = value" line */
@@ -1083,6 +1623,8 @@ apply_line(struct reader *r)
 		report(r, l->line, msg);
 		return -1;
 	}
+	if (r->in_section)
+		return section_line(r, o, value);
 	idx = (size_t)(o - options);
 	if (r->seen[idx]) {
 		snprintf(msg, sizeof(msg), "%s: already set at line %u",
@@ -1126,13 +1668,6 @@ logical_append(struct logical *l, const char *s)
 	l->len += n;
 }
 
-static void
-line_error(struct reader *r, const char *msg)
-{
-	report(r, r->lineno, msg);
-	r->errors++;
-}
-
 #define CONFIG_MAX_LINE 65536
 
 /*
@@ -1161,6 +1696,11 @@ read_line(struct reader *r, char *buf, size_t n)
 	}
 	if (*s == '#' || *s == '\0')
 		return;
+	if (!indented && *s == '[') {
+		flush(r);
+		section_start(r, s);
+		return;
+	}
 	if (indented && r->l.text == NULL) {
 		line_error(r, "continuation line without a line to continue");
 		return;
@@ -1213,6 +1753,7 @@ config_load(const char *path, int must_exist, config_err_fn *errfn, void *arg)
 	} else {
 		read_file(&r, fp);
 		fclose(fp);
+		sections_build(&r);
 	}
 	free(r.l.text);
 	if (r.errors) {

@@ -370,9 +370,12 @@ int
 decision_plan2(const struct config *cfg, const struct decision_facts *f,
     const char *recipient, struct decision_plan2 *p)
 {
+	const struct forwarder_list *fw = &cfg->trusted_forwarders;
 	struct decision_facts g = *f;
 	struct decision_verdict vd;
+	unsigned char a[16];
 	const char *at;
+	size_t i;
 
 	memset(p, 0, sizeof(*p));
 	memset(&g.over, 0, sizeof(g.over));
@@ -388,7 +391,21 @@ decision_plan2(const struct config *cfg, const struct decision_facts *f,
 	}
 	p->dnswl = cfg->dnswl_zones.n < DECISION_MAX_DNSWL ?
 	    cfg->dnswl_zones.n : DECISION_MAX_DNSWL;
-	return *p->mx_domain != '\0' || p->dnswl > 0;
+	/* a forwarder by address: no lookup needed, and none is made */
+	if (cidr_addr_parse(f->client, a) == 0) {
+		for (i = 0; i < fw->cidrs.n; i++) {
+			if (!cidr_match(&fw->cidrs.v[i], a))
+				continue;
+			p->forwarder = &fw->cidrs.v[i];
+			p->mx_domain[0] = '\0';
+			p->dnswl = 0;
+			return 1;
+		}
+	}
+	p->fwd_ptr = fw->ptr.n > 0;
+	p->fwd_spf = fw->spf.n;
+	return *p->mx_domain != '\0' || p->dnswl > 0 || p->fwd_ptr ||
+	    p->fwd_spf > 0;
 }
 
 /* ----- the text ----- */
@@ -510,6 +527,10 @@ header(struct strbuf *b, const struct config *cfg,
 		if (vd->trusted == TRUST_MX) {
 			strbuf_printf(&nb, "accepted: client is an MX host of "
 			    "%s", f->over.name);
+		} else if (vd->trusted == TRUST_FORWARDER) {
+			strbuf_printf(&nb, "accepted: trusted forwarder %s",
+			    f->over.name);
+			tr.forwarder = f->over.value;
 		} else {
 			strbuf_printf(&nb, "accepted: %s lists the client as "
 			    "%s", f->over.name, f->over.value);
@@ -547,6 +568,12 @@ checked_result(const struct decision_spf *r)
 	return r->checked ? spf_result_str(r->o.result) : "-";
 }
 
+/* the log's trusted= (README, Log lines) */
+static const char *const trust_names[] = {
+	[TRUST_NONE] = "none", [TRUST_MX] = "mx", [TRUST_DNSWL] = "dnswl",
+	[TRUST_FORWARDER] = "forwarder"
+};
+
 /* log_fields - what the log line says about the checks */
 static void
 log_fields(struct decision *d, const struct decision_facts *f)
@@ -577,8 +604,7 @@ log_fields(struct decision *d, const struct decision_facts *f)
 		    sizeof(esc), d->would, LOG_ESC_MAX));
 	/* trusted=: an SPF refusal lifted, and by what (README, Log lines) */
 	if (d->vd.trusted != TRUST_NONE) {
-		strbuf_printf(&b, " trusted=%s", d->vd.trusted == TRUST_MX ?
-		    "mx" : "dnswl");
+		strbuf_printf(&b, " trusted=%s", trust_names[d->vd.trusted]);
 		strbuf_printf(&b, " trusted_by=%s", log_escape(esc,
 		    sizeof(esc), f->over.name, LOG_ESC_MAX));
 	}

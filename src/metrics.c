@@ -67,7 +67,7 @@ static const char *const skips[] = {
 };
 
 /* what lifted an SPF refusal (decision.h, enum decision_trust - 1) */
-static const char *const overrides[] = { "mx", "dnswl" };
+static const char *const overrides[] = { "mx", "dnswl", "forwarder" };
 
 /* histogram buckets, microseconds and as the le label */
 static const uint64_t le_us[] = {
@@ -196,10 +196,9 @@ metrics_decision(const struct decision_facts *f, const struct decision *d,
 		M.iprev[f->iprev.o.result]++;
 	if (d->vd.test_only)
 		M.would_reject++;
-	if (d->vd.trusted == TRUST_MX)
-		M.overrides[0]++;
-	else if (d->vd.trusted == TRUST_DNSWL)
-		M.overrides[1]++;
+	if (d->vd.trusted != TRUST_NONE &&
+	    (size_t)d->vd.trusted - 1 < N(overrides))
+		M.overrides[d->vd.trusted - 1]++;
 	observe(&M.decision_time, us);
 }
 
@@ -349,7 +348,8 @@ metrics_render(struct evbuffer *b)
 	    "test_only = yes turned into a header or DUNNO.", M.would_reject);
 	labelled(b, "spfpd_overrides_total", "SPF refusals lifted for a "
 	    "trusted client: an MX host of the recipient's domain "
-	    "(trust_recipient_mx), a DNSWL listing (dnswl_zones).", "by",
+	    "(trust_recipient_mx), a DNSWL listing (dnswl_zones), a "
+	    "trusted forwarder (trusted_forwarders).", "by",
 	    overrides, M.overrides, N(overrides));
 	histogram(b, "spfpd_decision_duration_seconds", "From a request "
 	    "complete to its answer ready (the log's elapsed=).",

@@ -9,9 +9,10 @@
  * decision_take(), logged, remembered for the message's later
  * recipients, and delivered.  When that decision would refuse for SPF,
  * a second phase first looks up what may lift the refusal
- * (decision_plan2(): the recipient domain's MX hosts, dnswl_zones), all
- * at once and within the same deadline, and the decision is taken on
- * what it found.  An answer known at once is decided and
+ * (decision_plan2(): the recipient domain's MX hosts, dnswl_zones, the
+ * reverse DNS and SPF of trusted_forwarders), all at once and within the
+ * same deadline, and the decision is taken on what it found.  All of it
+ * under the config of the request's section (config_select()).  An answer known at once is decided and
  * logged at once, and delivered from the loop like the others.
  *
  * The check copies every string of an outcome it keeps: the checks that
@@ -23,6 +24,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -50,6 +52,8 @@ struct policy_memory {
 	                                   looked at: for this recipient
 	                                   domain only; NULL: for all */
 	int header;                     /* the message has its header */
+	struct config *cfg;             /* the section that decided it (a
+	                                   reference: compared, never used) */
 };
 
 struct sub {
@@ -88,6 +92,14 @@ struct policy_check {
 	struct dns_query *wlq[DECISION_MAX_DNSWL];      /* dnswl_zones */
 	struct sub wlsub[DECISION_MAX_DNSWL];
 	uint32_t listed[DECISION_MAX_DNSWL];    /* 127.x.y.z, 0: not */
+	struct iprev_check *fwd_ipchk;  /* trusted_forwarders' ptr: items */
+	char *fwd_name;                 /* the client's confirmed name */
+	struct spf_check *fwd[CONFIG_MAX_FORWARDERS];   /* its spf: items */
+	struct sub fwdsub[CONFIG_MAX_FORWARDERS];
+	unsigned char fwd_pass[CONFIG_MAX_FORWARDERS];
+	const struct cidr *fwd_cidr;    /* its address item holding the
+	                                   client */
+	char fwd_entry[300];            /* the item that matched, as text */
 	int mx_trusted;
 	char mx_domain[256];
 	char wl_ip[16];                 /* the listing's address, as text */
@@ -192,6 +204,8 @@ log_decision(const struct policy_check *pc)
 	put_field(&b, " sender=", "<", codec_get(req, ATTR_SENDER), ">");
 	put_field(&b, " recipient=", "<", codec_get(req, ATTR_RECIPIENT),
 	    ">");
+	if (pc->cfg->section != NULL)
+		put_field(&b, " section=", "\"", pc->cfg->section, "\"");
 	strbuf_putc(&b, ' ');
 	strbuf_puts(&b, pc->d.fields);
 	put_field(&b, " action=", "", pc->d.log_action, "");
@@ -210,6 +224,7 @@ policy_memory_free(struct policy_memory *m)
 	free(m->key);
 	free(m->action);
 	free(m->domain);
+	config_unref(m->cfg);
 	free(m);
 }
 
@@ -250,6 +265,8 @@ memory_store(struct policy_check *pc, const char *action)
 	free(m->key);
 	free(m->action);
 	free(m->domain);
+	config_unref(m->cfg);
+	m->cfg = config_ref(pc->cfg);
 	m->key = memory_key(pc->req);
 	m->action = m->key ? xstrdup(action) : NULL;
 	/*
@@ -299,7 +316,18 @@ memory_recall(struct policy_check *pc)
 		return NULL;
 	same = strcmp(key, m->key) == 0;
 	free(key);
-	if (same && m->domain != NULL) {
+	if (!same)
+		return NULL;
+	/*
+	 * a recipient under another section (or after a reload) is decided
+	 * anew under its own: a refusal does not carry over, nor does the
+	 * DUNNO that follows a header hide its section's refusal
+	 */
+	if (m->cfg != pc->cfg) {
+		pc->header_given = m->header;
+		return NULL;
+	}
+	if (m->domain != NULL) {
 		char d[256];
 
 		rcpt_domain(pc, d, sizeof(d));
@@ -308,7 +336,7 @@ memory_recall(struct policy_check *pc)
 			return NULL;
 		}
 	}
-	return same ? m->action : NULL;
+	return m->action;
 }
 
 /* ----- deciding and delivering ----- */
@@ -333,6 +361,10 @@ check_free(struct policy_check *pc)
 		dns_cancel(pc->mxa[i]);
 	for (i = 0; i < DECISION_MAX_DNSWL; i++)
 		dns_cancel(pc->wlq[i]);
+	for (i = 0; i < CONFIG_MAX_FORWARDERS; i++)
+		spf_check_cancel(pc->fwd[i]);
+	iprev_cancel(pc->fwd_ipchk);
+	free(pc->fwd_name);
 	iprev_cancel(pc->ipchk);
 	free(pc->ip_name);
 	free(pc->ip_problem);
@@ -573,6 +605,30 @@ on_mx(void *arg, struct dns_answer *ans)
 	finish_if_done(pc);
 }
 
+/* on_fwd_iprev - the reverse DNS for ptr: items: a confirmed name only */
+static void
+on_fwd_iprev(void *arg, const struct iprev_outcome *o)
+{
+	struct policy_check *pc = arg;
+
+	pc->fwd_ipchk = NULL;
+	if (o->result == IPREV_PASS && o->name != NULL)
+		pc->fwd_name = xstrdup(o->name);
+	finish_if_done(pc);
+}
+
+/* on_fwd_spf - an spf: item: does the client pass its record? */
+static void
+on_fwd_spf(void *arg, const struct spf_outcome *o)
+{
+	struct sub *s = arg;
+	struct policy_check *pc = s->pc;
+
+	pc->fwd[s->slot] = NULL;
+	pc->fwd_pass[s->slot] = o->result == SPF_PASS;
+	finish_if_done(pc);
+}
+
 /* dnswl_refused - a list said 127.0.0.255: it refuses our resolver */
 static void
 dnswl_refused(const struct policy_check *pc, const char *zone)
@@ -643,17 +699,90 @@ dnswl_name(const struct policy_check *pc, const char *zone, char *buf,
 	strbuf_puts(&b, zone);
 }
 
-/* trust_found - what phase two found, into the facts (MX first) */
+/*
+ * forwarders_start - the lookups of trusted_forwarders' ptr: items (the
+ * reverse DNS, unless the first phase has it) and spf: items
+ */
+static void
+forwarders_start(struct policy_check *pc, const struct decision_plan2 *p)
+{
+	const struct iprev_outcome *ip = &pc->f.iprev.o;
+	size_t i;
+
+	if (p->fwd_ptr && pc->f.iprev.checked) {
+		if (ip->result == IPREV_PASS && ip->name != NULL)
+			pc->fwd_name = xstrdup(ip->name);
+	} else if (p->fwd_ptr) {
+		pc->pending++;
+		pc->fwd_ipchk = iprev_start(pc->base, pc->f.client,
+		    pc->cfg->ptr_max_names, pc->cfg->lookup_time,
+		    on_fwd_iprev, pc);
+	}
+	for (i = 0; i < p->fwd_spf && i < CONFIG_MAX_FORWARDERS; i++) {
+		const char *d = pc->cfg->trusted_forwarders.spf.v[i];
+
+		pc->fwdsub[i].pc = pc;
+		pc->fwdsub[i].slot = (int)i;
+		pc->pending++;
+		pc->fwd[i] = spf_check_start(pc->f.client, d, d,
+		    pc->cfg->lookup_time, on_fwd_spf, &pc->fwdsub[i]);
+	}
+}
+
+/* forwarder_found - trusted_forwarders' item kind+v holds the client */
+static void
+forwarder_found(struct policy_check *pc, const char *kind, const char *v)
+{
+	struct strbuf b;
+
+	if (v != pc->fwd_entry) {
+		strbuf_init(&b, pc->fwd_entry, sizeof(pc->fwd_entry));
+		strbuf_puts(&b, kind);
+		strbuf_puts(&b, v);
+	}
+	pc->f.over.by = TRUST_FORWARDER;
+	pc->f.over.name = pc->fwd_entry;
+	pc->f.over.value = v;
+}
+
+/*
+ * trust_found - what phase two found, into the facts: a forwarder's
+ * address, the MX host, a forwarder's name or SPF, a DNSWL listing
+ */
 static void
 trust_found(struct policy_check *pc)
 {
+	const struct forwarder_list *fw = &pc->cfg->trusted_forwarders;
 	struct decision_override *o = &pc->f.over;
 	size_t i;
 
+	if (pc->fwd_cidr != NULL) {
+		/* "192.0.2.7", not "192.0.2.7/32": a token in the header */
+		cidr_format_short(pc->fwd_cidr, pc->fwd_entry,
+		    sizeof(pc->fwd_entry));
+		forwarder_found(pc, "", pc->fwd_entry);
+		return;
+	}
 	if (pc->mx_trusted) {
 		o->by = TRUST_MX;
 		o->name = pc->mx_domain;
 		return;
+	}
+	if (pc->fwd_name != NULL) {
+		for (i = 0; i < fw->ptr.n; i++) {
+			struct domain_list one = { &fw->ptr.v[i], 1 };
+
+			if (domain_list_match(&one, pc->fwd_name)) {
+				forwarder_found(pc, "ptr:", fw->ptr.v[i]);
+				return;
+			}
+		}
+	}
+	for (i = 0; i < fw->spf.n && i < CONFIG_MAX_FORWARDERS; i++) {
+		if (pc->fwd_pass[i]) {
+			forwarder_found(pc, "spf:", fw->spf.v[i]);
+			return;
+		}
 	}
 	for (i = 0; i < DECISION_MAX_DNSWL; i++) {
 		if (pc->listed[i] == 0)
@@ -690,6 +819,11 @@ phase_two(struct policy_check *pc)
 	if (!decision_plan2(pc->cfg, &pc->f, codec_get(pc->req,
 	    ATTR_RECIPIENT), &p))
 		return 0;
+	if (p.forwarder != NULL) {      /* by address: nothing to ask */
+		pc->fwd_cidr = p.forwarder;
+		trust_found(pc);
+		return 0;
+	}
 	pc->pending = 1;        /* held until everything is started */
 	if (*p.mx_domain) {
 		memcpy(pc->mx_domain, p.mx_domain, sizeof(pc->mx_domain));
@@ -704,7 +838,8 @@ phase_two(struct policy_check *pc)
 		pc->pending++;
 		pc->wlq[i] = dns_query(name, DNS_T_A, on_dnswl, &pc->wlsub[i]);
 	}
-	/* answers come from the loop, never from inside dns_query() */
+	forwarders_start(pc, &p);
+	/* answers come from the loop, never from inside their starts */
 	--pc->pending;
 	return 1;
 }
@@ -750,6 +885,12 @@ time_out(struct policy_check *pc)
 			dns_cancel(pc->wlq[i]);
 			pc->wlq[i] = NULL;
 		}
+		for (i = 0; i < CONFIG_MAX_FORWARDERS; i++) {
+			spf_check_cancel(pc->fwd[i]);
+			pc->fwd[i] = NULL;
+		}
+		iprev_cancel(pc->fwd_ipchk);
+		pc->fwd_ipchk = NULL;
 		trust_found(pc);
 	}
 }
@@ -840,6 +981,26 @@ run_checks(struct policy_check *pc)
 	evtimer_add(pc->ev, &tv);
 }
 
+/*
+ * select_config - the config for req: its section's, or the file's.  A
+ * recipient counts from the RCPT stage on (Postfix sends none before;
+ * another client that does must not choose a section with it).
+ */
+static struct config *
+select_config(struct config *cfg, const struct policy_request *req)
+{
+	const char *st = codec_get(req, ATTR_PROTOCOL_STATE);
+	struct config_keys k;
+
+	k.recipient = codec_get(req, ATTR_RECIPIENT);
+	if (decision_stage(st) == STAGE_SESSION || strcasecmp(st, "MAIL") == 0)
+		k.recipient = NULL;
+	k.policy_context = codec_get(req, ATTR_POLICY_CONTEXT);
+	k.server_address = codec_get(req, ATTR_SERVER_ADDRESS);
+	k.server_port = codec_get(req, ATTR_SERVER_PORT);
+	return config_select(cfg, &k);
+}
+
 static struct policy_check *
 check_new(struct event_base *base, const struct policy_request *req,
     struct config *cfg)
@@ -857,7 +1018,7 @@ check_new(struct event_base *base, const struct policy_request *req,
 	if ((pc->ev = evtimer_new(base, on_event, pc)) == NULL)
 		fatalx("policy: out of memory (event)");
 	pc->req = req;
-	pc->cfg = config_ref(cfg);
+	pc->cfg = config_ref(select_config(cfg, req));
 	pc->f.stage = decision_stage(codec_get(req, ATTR_PROTOCOL_STATE));
 	pc->f.client = codec_get(req, ATTR_CLIENT_ADDRESS);
 	pc->f.helo = codec_get(req, ATTR_HELO_NAME);
@@ -880,7 +1041,7 @@ policy_start(struct event_base *base, const struct policy_request *req,
 	pc->done = done;
 	pc->arg = arg;
 	metrics_request(codec_get(req, ATTR_PROTOCOL_STATE));
-	if (decision_local(cfg, &pc->f, &pc->d)) {
+	if (decision_local(pc->cfg, &pc->f, &pc->d)) {
 		log_decision(pc);
 		deliver_later(pc);
 	} else if ((again = memory_recall(pc)) != NULL) {

@@ -760,6 +760,138 @@ def t_sighup(ctx):
     check(d.alive(), "daemon died")
 
 
+def conf_sections(ctx, sections, **opts):
+    """ctx.conf(**opts), then the text sections as it is ("[KEY = VALUE]"
+    lines and their options, after the global settings)."""
+    path = ctx.conf(**opts)
+    with open(path, "a") as f:
+        f.write(sections)
+    return path
+
+
+def decision_line(log, instance):
+    """The decision line of instance (Fail without one)."""
+    m = re.search(r"^.* instance=%s .*$" % re.escape(instance), log, re.M)
+    check(m, "no decision line for %s: %s" % (instance, log[-600:]))
+    return m.group(0)
+
+
+@test("sighup-reload-section")
+def t_sighup_section(ctx):
+    """SIGHUP reloads the [KEY = VALUE] sections like the rest: a section
+    changed applies from the next request on the same connection; a
+    broken section keeps the running configuration, sections and all."""
+    wl = "whitelist = 192.0.2.0/24\n"
+    path = conf_sections(ctx, "[recipient = example.net]\n" + wl)
+    d = Daemon(ctx, path)
+    c = ctx.client()
+    c.dunno("hs.1")                     # rcpt b@example.net, 192.0.2.1
+    # a broken section: logged, the running config (and section) kept
+    conf_sections(ctx, "[recipient = example.net]\n" + wl +
+                  "[recipient = a..b]\n")
+    d.signal(signal.SIGHUP)
+    d.wait_log(r"warning: reload: errors in %s: keeping the running "
+               r"configuration" % re.escape(path))
+    check(re.search(r"%s:\d+: recipient: bad domain 'a\.\.b'" %
+                    re.escape(path), d.log()),
+          "the error itself is not logged: %s" % d.tail())
+    c.dunno("hs.2")
+    # the section now names another domain: the global settings apply
+    conf_sections(ctx, "[recipient = example.org]\n" + wl)
+    d.signal(signal.SIGHUP)
+    d.wait_log(r"reloaded configuration from %s" % re.escape(path))
+    c.dunno("hs.3")
+    # a section of another key
+    conf_sections(ctx, "[server_port = 587]\n" + wl)
+    d.signal(signal.SIGHUP)
+    wait_until(lambda: d.log().count("reloaded configuration from") >= 2,
+               TIMEOUT, "the second reload")
+    c.dunno("hs.4", server_port="587")
+    c.dunno("hs.5", server_port="25")
+    d.wait_log(r"instance=hs\.5 ")
+    log = d.log()
+    dec = {x[1]: x for x in decisions(log)}
+    want = {"hs.1": "skipped(whitelist)", "hs.2": "skipped(whitelist)",
+            "hs.3": "unchecked", "hs.4": "skipped(whitelist)",
+            "hs.5": "unchecked"}
+    got = {k: dec[k][3] if k in dec else None for k in want}
+    check(got == want, "results %r, expected %r" % (got, want))
+    for inst, section in (("hs.1", "recipient = example.net"),
+                          ("hs.2", "recipient = example.net"),
+                          ("hs.4", "server_port = 587")):
+        line = decision_line(log, inst)
+        check(' section="%s" ' % section in line, "%s: %s" % (inst, line))
+    for inst in ("hs.3", "hs.5"):
+        line = decision_line(log, inst)
+        check(" section=" not in line, "%s: %s" % (inst, line))
+    check(dec["hs.1"][0] == dec["hs.5"][0], "not the same connection")
+    check(d.alive(), "daemon died")
+
+
+@test("config-check-section-bad")
+def t_check_section_bad(ctx):
+    """spfpd -n: every error of the sections, as FILE:LINE: ..., exit 1;
+    the daemon does not start on such a file."""
+    with open(ctx.conf()) as f:
+        n = len(f.read().splitlines())  # the global part's lines
+    path = conf_sections(ctx,
+                         "[recipient = example.com]\n"      # n + 1
+                         "mail_from_reject = no\n"
+                         "listen = unix:/tmp/x.sock\n"
+                         "[foo = bar]\n"
+                         "[recipient = example.net]\n"      # n + 5
+                         "test_only = yes\n"
+                         "test_only = no\n"
+                         "[server_port = 99999]\n"
+                         "[recipient = example.org\n")
+    rc, out, err = ctx.run(["-n", "-c", path])
+    check(rc == 1, "exit %d, expected 1" % rc)
+    check("configuration OK" not in out, "stdout %r" % out)
+    want = ["%s:%d: listen cannot be set in a section" % (path, n + 3),
+            "%s:%d: unknown section key 'foo' (recipient, policy_context, "
+            "server_address, server_port)" % (path, n + 4),
+            "%s:%d: test_only: already set at line %d" % (path, n + 7,
+                                                          n + 6),
+            "%s:%d: server_port: bad port '99999'" % (path, n + 8),
+            "%s:%d: missing ']'" % (path, n + 9)]
+    check(err.splitlines() == want, "stderr %r, expected %r" % (err, want))
+    rc, out, err = ctx.run(["-d", "-c", path])
+    check(rc == 1, "daemon exit %d on a bad config, expected 1" % rc)
+    check("fatal: errors in %s" % path in err, "stderr %r" % err)
+
+
+@test("config-check-section-good")
+def t_check_section_good(ctx):
+    """spfpd -n on a file with sections: OK; -p prints them after the
+    global options, each with what it changes."""
+    path = conf_sections(ctx, "[recipient = example.com, Boss@Example.NET]\n"
+                         "mail_from_reject = no\n"
+                         "\n"
+                         "[policy_context = submission]\n"
+                         "[server_address = 192.0.2.0/24]\n"
+                         "trusted_forwarders = spf:fwd.example "
+                         "198.51.100.0/24\n")
+    rc, out, err = ctx.run(["-n", "-c", path])
+    check(rc == 0, "exit %d: %s" % (rc, err.strip()[:300]))
+    check(out == "configuration OK\n", "stdout %r" % out)
+    rc, out, err = ctx.run(["-p", "-c", path])
+    check(rc == 0, "-p exit %d: %s" % (rc, err.strip()[:300]))
+    lines = [ln for ln in out.splitlines() if ln.strip()]
+    heads = [i for i, ln in enumerate(lines) if ln.startswith("[")]
+    check(len(heads) == 3, "section lines: %r" % [lines[i] for i in heads])
+    check(lines[heads[0]].startswith("[recipient = example.com, ") and
+          lines[heads[0] + 1] == "mail_from_reject = no" and
+          lines[heads[1]] == "[policy_context = submission]" and
+          heads[2] == heads[1] + 1 and
+          lines[heads[2]] == "[server_address = 192.0.2.0/24]" and
+          lines[heads[2] + 1:] == ["trusted_forwarders = 198.51.100.0/24, "
+                                   "spf:fwd.example"],
+          "-p sections: %r" % lines[heads[0]:])
+    check(lines[heads[0] - 1].startswith("whitelist =") and
+          "mail_from_reject = no_check" in lines[:heads[0]],
+          "the global options before the sections: %r" % lines[:heads[0]])
+
+
 @test("sigterm-exit")
 def t_sigterm(ctx):
     d = ctx.daemon()

@@ -35,6 +35,12 @@ envelope-sender local part (plain, "+", "=" SRS0/VERP, "/"):
   forged    envelope sender @example.net from 198.51.100.1 (SPF pass for
             example.net), From: @example.org, no DKIM: dmarc=fail
 
+  forwarded envelope sender @example.org from 203.0.113.1, a trusted
+            forwarder (trusted_forwarders): spfpd records the SPF fail
+            and accepts; OpenDMARC must still say dmarc=fail (the note
+            and policy.forwarder= must not read as a pass), SpamAssassin
+            SPF_FAIL
+
 SpamAssassin (spamassassin, no spamd), run on the delivered files with a
 site configuration of its own (the .pre files of /etc/spamassassin, and
 "dns_available no": no network, while the "net" rules that read SPF
@@ -125,6 +131,7 @@ dns_servers = 127.0.0.1:53
 dns_timeout = 2s
 header_type = {header}
 test_only = {test_only}
+trusted_forwarders = 203.0.113.1
 """
 
 OPENDMARC_CONF = """\
@@ -602,6 +609,35 @@ def sa_test(service, header, result):
     return fn
 
 
+def forwarded_test(service, header):
+    def fn(suite):
+        w = suite.world
+        sender = 'alice@example.org'
+        path = w.send(service, '203.0.113.1', 'fwd.example.net', sender,
+                      'ceo@example.org')
+        ours = spf_header(path, header)
+        check(re.search(r'\bfail\b', ours.split(':', 1)[1][:40]) and
+              'accepted: trusted forwarder 203.0.113.1' in ours,
+              'spfpd did not record a lifted fail: ' + ours)
+        if header == 'authentication-results':
+            check(re.search(r'smtp\.mailfrom=example\.org '
+                            r'policy\.forwarder=203\.0\.113\.1(;|$)', ours),
+                  'no policy.forwarder: ' + ours)
+        v = dmarc_verdict(path)
+        status, tests, reused = spamassassin(suite, path)
+        suite.logf.write('%s forwarded <%s>:\n  spfpd: %s\n  opendmarc: %s'
+                         '\n  X-Spam-Status: %s\n' % (header, sender, ours,
+                                                      v, status))
+        suite.note('%s forwarded <%s>: %s; spamassassin tests=%s' % (
+            header, sender, v, ','.join(tests)))
+        check(re.search(r'dmarc=fail\b', v),
+              'want dmarc=fail; OpenDMARC added: %s; spfpd wrote: %s' % (
+                  v, ours))
+        check('SPF_FAIL' in tests, 'want SPF_FAIL; X-Spam-Status: %s; '
+              'spfpd wrote: %s' % (status, ours))
+    return fn
+
+
 def t_maillog_clean(suite):
     bad = [line for line in suite.world.maillog().splitlines()
            if re.search(r'milter|policy|spfpd', line) and
@@ -623,6 +659,10 @@ def tests():
         for result in ('pass', 'fail'):
             out.append(('spamassassin_%s_%s' % (service, result),
                         sa_test(service, header, result)))
+    for service, header in (('rs', 'received-spf'),
+                            ('ar', 'authentication-results')):
+        out.append(('forwarded_%s' % service,
+                    forwarded_test(service, header)))
     out.append(('maillog_clean', t_maillog_clean))
     return out
 

@@ -58,6 +58,8 @@ MASTER_CF = """\
        reject_unauth_destination }}
   -o {{ smtpd_end_of_data_restrictions =
        check_policy_service unix:private/spfpdd }}
+{p5} inet n - n - - smtpd
+  -o smtpd_recipient_restrictions=$spfpd_submission_restrictions
 {spawn}
 """ + POSTFIX_SERVICES
 
@@ -65,6 +67,15 @@ MAIN_CF = POSTFIX_MAIN_CF.replace('{domains}',
                                   'dest.test ourdomain.test') + """\
 maillog_file_prefixes = {dir}
 maillog_file = {dir}/maillog
+"""
+
+# the smtpd of {p5} (t_policy_context): the Postfix 3.1+ per-policy
+# setting policy_context, in the Postfix 3.0+ {...} syntax; a parameter
+# of our own, so that master.cf's -o needs no nested braces
+POLICY_CONTEXT_CF = """\
+spfpd_submission_restrictions = permit_mynetworks,
+  reject_unauth_destination,
+  check_policy_service {{ unix:private/spfpdd, policy_context=submission }}
 """
 
 # a restriction class for mail_from_pass_restriction (t_pass_class): it
@@ -114,11 +125,11 @@ class World:
         shutil.copy(spfpd, self.bin)
         os.chmod(self.bin, 0o755)
         ports = []
-        while len(ports) < 4:
+        while len(ports) < 5:
             p = free_port()
             if p not in ports:
                 ports.append(p)
-        self.p1, self.p2, self.p3, self.p4 = ports
+        self.p1, self.p2, self.p3, self.p4, self.p5 = ports
         self.daemon = None
         self.postfix_started = False
 
@@ -147,6 +158,7 @@ class World:
                                    gid=nobody.pw_gid))
             f.write(contrib('main.cf'))
             f.write(PASS_CLASS_CF)
+            f.write(POLICY_CONTEXT_CF.format())
         spawn = contrib('master.cf')
         spawn = must_replace(spawn, ' user=spfpd ', ' user=nobody ')
         spawn = must_replace(spawn, 'argv=/usr/local/sbin/spfpd --stdio',
@@ -157,6 +169,7 @@ class World:
                                      p2='127.0.0.1:%d' % self.p2,
                                      p3='127.0.0.1:%d' % self.p3,
                                      p4='127.0.0.1:%d' % self.p4,
+                                     p5='127.0.0.1:%d' % self.p5,
                                      spawn=spawn))
         self.etc = etc
         r = subprocess.run(['postfix', '-c', etc, 'start'],
@@ -165,7 +178,7 @@ class World:
         if r.returncode != 0:
             raise Fail('postfix start failed: %s %s\n%s' % (
                 r.stdout, r.stderr, self.maillog()[-2000:]))
-        for port in (self.p1, self.p2, self.p3, self.p4):
+        for port in (self.p1, self.p2, self.p3, self.p4, self.p5):
             wait_port(port)
 
     def start_spfpd(self):
@@ -496,6 +509,43 @@ def t_end_of_data_stage(w):
     check(not bad, '\n'.join(bad[:3]))
 
 
+def t_policy_context(w):
+    """A [policy_context = submission] section, chosen by the attribute
+    Postfix sends from check_policy_service { ..., policy_context=
+    submission } (the smtpd of p5): there the forgery is accepted with its
+    header (mail_from_reject = no), on p1 (no policy_context) it is
+    refused as before; a section of another context changes nothing."""
+    w.reconfigure('[policy_context = submission]\n'
+                  'mail_from_reject = no\n'
+                  '[policy_context = other]\n'
+                  'reason_message = other {result}\n')
+    try:
+        old = set(w.delivered())
+        s = Session(w.p5, '198.51.100.1', 'forger.example.com')
+        r = s.rcpts('a@example.com', ['u@dest.test'])
+        code, msg = s.data(MESSAGE)
+        s.close()
+        refused = rcpt(w.p1, '198.51.100.1', 'forger.example.com',
+                       'a@example.com')
+    finally:
+        w.reconfigure('')
+    check(r[0][0] == 250, 'submission: %r' % (r[0],))
+    check(code == 250, 'DATA: %d %s' % (code, msg))
+    check(refused[0] == 550 and refused[1].startswith('5.7.23 ') and
+          'Message rejected due to: SPF fail' in refused[1],
+          'no policy_context: %r' % (refused,))
+    files = set(wait_delivered(w, len(old) + 1)) - old
+    check(len(files) == 1, 'delivered: %r' % sorted(files))
+    head = headers_of(files.pop())
+    spf = re.findall(r'^Received-SPF:.*', head, re.M)
+    check(len(spf) == 1 and spf[0].startswith('Received-SPF: fail '),
+          'headers:\n%s' % head)
+    log = w.spfpd_log()
+    check(re.search(r'client=198\.51\.100\.1 .*recipient=<u@dest\.test> '
+                    r'section="policy_context = submission" .*result=fail '
+                    r'action=PREPEND', log), log[-1200:])
+
+
 def t_no_policy_trouble(w):
     log = w.maillog()
     bad = [line for line in log.splitlines()
@@ -523,6 +573,7 @@ TESTS = mode('daemon', lambda w: w.p1) + [
     ('daemon_sighup_same_connection', t_sighup_same_connection),
     ('daemon_pass_class', t_pass_class),
     ('daemon_backup_mx', t_backup_mx),
+    ('daemon_policy_context', t_policy_context),
 ] + mode('spawn', lambda w: w.p2) + [
     ('data_stage', t_data_stage),
     ('end_of_data_stage', t_end_of_data_stage),

@@ -26,7 +26,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (Suite, arg_parser, check,  # noqa: E402
+from harness import (Daemon, Suite, arg_parser, check,  # noqa: E402
                      request, spf_result, write_conf)
 
 
@@ -216,22 +216,34 @@ class Ctx(Suite):
         self.knot = None
         self.ptr_default = 'header' if suite == 'iprev' else 'no'
 
-    def daemon(self, extra, dns_servers=None):
+    def daemon(self, extra, dns_servers=None, sections=''):
         """spfpd -d with the tests' config, then extra ("key = value"
-        lines); DNS from knotd unless dns_servers."""
+        lines); DNS from knotd unless dns_servers.  sections: text
+        written as it is after the global settings ("[KEY = VALUE]"
+        lines and their options)."""
         if dns_servers is None:
             dns_servers = '127.0.0.1:%d' % self.knot.port
-        return Suite.daemon(self, {
+        opts = {
             'user': '', 'skip_addresses': '', 'authserv_id': 'mx.test',
             'dns_servers': dns_servers, 'dns_timeout': '300ms',
-            'dns_tries': '1', 'ptr_check': self.ptr_default}, extra)
+            'dns_tries': '1', 'ptr_check': self.ptr_default}
+        if not sections:
+            return Suite.daemon(self, opts, extra)
+        d = tempfile.mkdtemp(prefix='spfd-', dir=self.tmp)
+        sock = os.path.join(d, 's.sock')
+        conf = write_conf(os.path.join(d, 'spfpd.conf'),
+                          dict(opts, listen='unix:' + sock), extra)
+        with open(conf, 'a') as f:
+            f.write(sections)
+        return Daemon(self.spfpd, conf, os.path.join(d, 'spfpd.log'),
+                      sock=sock, logf=self.logf, track=self.daemons)
 
-    def expect(self, extra, cases, dns_servers=None):
+    def expect(self, extra, cases, dns_servers=None, sections=''):
         """A daemon with config extra is asked each case (client, sender,
         want[, more attributes of the request]) in turn on one connection;
         want is the whole reply, or a test of it.  The daemon is stopped
         (checked) before the verdict.  Returns its log."""
-        d = self.daemon(extra, dns_servers)
+        d = self.daemon(extra, dns_servers, sections)
         c = d.connect()
         bad = []
         for case in cases:
@@ -1177,6 +1189,613 @@ def t_query_mode(ctx):
         check('action: PREPEND Received-SPF: pass' in p.stdout, p.stdout)
 
 
+# ----- trusted_forwarders (issue 15 item 2) -----
+
+# The forwarders' clients: 198.51.100.20 (an address item), .30 (its PTR
+# relay.lists.fwd.test maps back), .33 (PTR lists.fwd.test itself, maps
+# back), .31 (PTR liar.lists.fwd.test, whose A is another address), .32
+# (PTR evillists.fwd.test, forward-confirmed, but not below
+# lists.fwd.test), .34 (PTR in a zone knotd does not serve: the forward
+# lookup fails), .40 (fwd.test's SPF record lists it); .50 is listed by
+# nothing, no PTR (the attacker).  example.com's SPF fails for all.
+ZONES['100.51.198.in-addr.arpa'] += [
+    '30 PTR relay.lists.fwd.test.',
+    '31 PTR liar.lists.fwd.test.',
+    '32 PTR evillists.fwd.test.',
+    '33 PTR lists.fwd.test.',
+    '34 PTR relay.fwd-dead.test.',
+    # two names: the one under lists.fwd.test is not confirmed, the
+    # confirmed one is elsewhere
+    '35 PTR liar2.lists.fwd.test.',
+    '35 PTR plain.fwd.test.',
+]
+ZONES['fwd.test'] = [
+    '@ TXT "v=spf1 ip4:198.51.100.40 ip4:198.51.100.30 ip4:192.0.2.10 '
+    '-all"',
+    'lists A 198.51.100.33',
+    'lists TXT "v=spf1 -all"',
+    'relay.lists A 198.51.100.30',
+    'liar.lists A 198.51.100.99',
+    'evillists A 198.51.100.32',
+    # a HELO name that resolves to the attacker's own address
+    'helo.lists A 198.51.100.50',
+    'sub TXT "v=spf1 -all"',
+    'soft TXT "v=spf1 ~all"',
+    'mac TXT "v=spf1 exists:%{l}.ok.fwd.test -all"',
+    'liar2.lists A 198.51.100.99',
+    'plain A 198.51.100.35',
+    'evil.ok A 127.0.0.2',
+]
+
+
+def fwd_note(entry):
+    """want: the note of a refusal lifted by trusted_forwarders ENTRY"""
+    return has('; accepted: trusted forwarder %s)' % entry)
+
+
+def ends(text):
+    """want: a reply that ends with text"""
+    return lambda r: r.endswith(text)
+
+
+def no_note(r):
+    return 'accepted' not in r
+
+
+FAIL = 'a@example.com'          # SPF fails for 198.51.100.0/24
+REFUSED = starts('550 5.7.23 ')
+
+
+def fwd_logged(log, client, entry):
+    """The decision line of client says trusted=forwarder trusted_by=entry,
+    before result= (a lifted fail: the header)."""
+    check(re.search(r'client=%s .* trusted=forwarder trusted_by=%s '
+                    r'result=fail action=PREPEND ' %
+                    (re.escape(client), re.escape(entry)), log),
+          'no trusted=forwarder trusted_by=%s for %s: %s' % (
+              entry, client, log[-1500:]))
+
+
+def t_forwarders(ctx):
+    """trusted_forwarders: an address or CIDR (no DNS), ptr:DOMAIN (the
+    client's forward-confirmed reverse DNS at or below DOMAIN, with
+    ptr_check = header and = no), spf:DOMAIN (the client passes DOMAIN's
+    SPF record) lift an SPF refusal: the header, with the note, the
+    Authentication-Results property and the log fields.  The HELO name,
+    the sender, a PTR name that only claims the domain, a look-alike
+    label and a DNS failure never match; passing mail gets no note."""
+    # address items
+    addr = ('trusted_forwarders = 198.51.100.16/28, 2001:db8:4::/48 '
+            '192.0.2.7\n')
+    log = ctx.expect(addr, [
+        ('198.51.100.20', FAIL,
+         'PREPEND Received-SPF: fail (mx.test: domain of a@example.com '
+         'does not designate 198.51.100.20 as permitted sender; accepted: '
+         'trusted forwarder 198.51.100.16/28) client-ip=198.51.100.20; '
+         'envelope-from="a@example.com"; helo=client.example.com; '
+         'identity=mailfrom; receiver=mx.test;'),
+        ('2001:db8:4::1', FAIL, (spf('fail'), fwd_note('2001:db8:4::/48'))),
+        ('192.0.2.7', 'a@nomail.example.com',
+         (spf('fail'), fwd_note('192.0.2.7'))),
+        ('198.51.100.50', FAIL, REFUSED),
+        ('198.51.100.32', FAIL, REFUSED),       # just past the /28
+        ('2001:db8:5::1', FAIL, REFUSED),
+        # nothing refused: no note
+        ('198.51.100.20', 'a@l2.example.com', (spf('pass'), no_note)),
+        ('198.51.100.20', 'a@soft.example.com', (spf('softfail'), no_note)),
+        # the HELO identity of the null sender (mail.example.com: a -all)
+        ('198.51.100.20', '', (spf('fail'), has('identity=helo'),
+                               fwd_note('198.51.100.16/28')), MAIL)])
+    fwd_logged(log, '198.51.100.20', '198.51.100.16/28')
+    fwd_logged(log, '2001:db8:4::1', '2001:db8:4::/48')
+    fwd_logged(log, '192.0.2.7', '192.0.2.7')
+    check(not re.search(r'client=198\.51\.100\.50 .* trusted=', log),
+          'the unlisted client logged as trusted: ' + log[-1500:])
+    ctx.expect(addr + AR, [
+        ('198.51.100.20', FAIL,
+         'PREPEND Authentication-Results: mx.test; spf=fail (domain of '
+         'a@example.com does not designate 198.51.100.20 as permitted '
+         'sender; accepted: trusted forwarder 198.51.100.16/28) '
+         'smtp.mailfrom=example.com policy.forwarder="198.51.100.16/28"'),
+        ('2001:db8:4::1', FAIL, ends(
+            ' smtp.mailfrom=example.com '
+            'policy.forwarder="2001:db8:4::/48"')),
+        ('192.0.2.7', 'a@nomail.example.com', ends(
+            ' smtp.mailfrom=nomail.example.com policy.forwarder=192.0.2.7')),
+        ('198.51.100.20', '', ends(
+            ' smtp.helo=mail.example.com '
+            'policy.forwarder="198.51.100.16/28"'), MAIL)])
+
+    # ptr: items, the reverse DNS looked up in the first phase (header)
+    # and only in the second (no)
+    relay = 'ptr:lists.fwd.test'
+    for ptr_check in ('header', 'no'):
+        conf = ('ptr_check = %s\nhelo_reject = no\n'
+                'trusted_forwarders = ptr:lists.fwd.test, '
+                'ptr:fwd-dead.test\n' % ptr_check)
+        log = ctx.expect(conf, [
+            ('198.51.100.30', FAIL, (spf('fail'), fwd_note(relay))),
+            ('198.51.100.33', FAIL, (spf('fail'), fwd_note(relay))),
+            # the PTR claims relay.lists, its A record is elsewhere
+            ('198.51.100.31', FAIL, REFUSED),
+            # a look-alike label: evillists.fwd.test
+            ('198.51.100.32', FAIL, REFUSED),
+            # a name under lists.fwd.test that is not confirmed, next to
+            # a confirmed one elsewhere
+            ('198.51.100.35', FAIL, REFUSED),
+            # the forward lookup of the PTR name fails (not served)
+            ('198.51.100.34', FAIL, REFUSED),
+            # the reverse lookup fails (a zone knotd does not serve)
+            ('192.0.3.7', FAIL, REFUSED),
+            # the attacker: the HELO name is the forwarder's, or one
+            # below it that resolves to the attacker; the sender's domain
+            # is the forwarder's
+            ('198.51.100.50', FAIL, REFUSED,
+             {'helo': 'relay.lists.fwd.test'}),
+            ('198.51.100.50', FAIL, REFUSED, {'helo': 'helo.lists.fwd.test'}),
+            ('198.51.100.50', 'a@lists.fwd.test', REFUSED),
+            ('198.51.100.50', 'a@lists.fwd.test', REFUSED,
+             {'helo': 'lists.fwd.test'}),
+            ('198.51.100.30', 'a@l2.example.com', (spf('pass'), no_note))])
+        fwd_logged(log, '198.51.100.30', relay)
+        fwd_logged(log, '198.51.100.33', relay)
+        check(not re.search(r'client=198\.51\.100\.(31|32|34|35|50) .* '
+                            r'trusted=', log),
+              'ptr_check = %s: an unconfirmed client logged as trusted: %s'
+              % (ptr_check, log[-2000:]))
+    ctx.expect('ptr_check = header\ntrusted_forwarders = ptr:lists.fwd.test\n'
+               + AR, [('198.51.100.30', FAIL, (
+                   fwd_note(relay),
+                   has(' smtp.mailfrom=example.com '
+                       'policy.forwarder=lists.fwd.test'),
+                   ends('; iprev=pass policy.iprev=198.51.100.30 '
+                        '(relay.lists.fwd.test)')))])
+    ctx.expect('trusted_forwarders = ptr:lists.fwd.test\n' + AR, [
+        ('198.51.100.33', FAIL, (fwd_note(relay), has(
+            ' smtp.mailfrom=example.com policy.forwarder=lists.fwd.test')))])
+
+    # spf: items
+    conf = 'helo_reject = no\ntrusted_forwarders = spf:fwd.test\n'
+    log = ctx.expect(conf, [
+        ('198.51.100.40', FAIL, (spf('fail'), fwd_note('spf:fwd.test'))),
+        ('198.51.100.41', FAIL, REFUSED),
+        # the attacker names the forwarder: HELO, sender domain
+        ('198.51.100.50', FAIL, REFUSED, {'helo': 'fwd.test'}),
+        ('198.51.100.50', 'a@fwd.test', REFUSED),
+        ('198.51.100.50', 'a@sub.fwd.test', REFUSED),
+        ('198.51.100.50', 'a@sub.fwd.test', REFUSED, {'helo': 'fwd.test'}),
+        ('198.51.100.40', 'a@l2.example.com', (spf('pass'), no_note))])
+    fwd_logged(log, '198.51.100.40', 'spf:fwd.test')
+    # the forwarder's record is evaluated for its own domain, not for
+    # the sender: %{l} is not the attacker's local part
+    ctx.expect('trusted_forwarders = spf:mac.fwd.test\n', [
+        ('198.51.100.50', 'evil@example.com', REFUSED)])
+    # only pass counts: softfail for soft.fwd.test's record
+    ctx.expect('trusted_forwarders = spf:soft.fwd.test\n', [
+        ('198.51.100.40', FAIL, REFUSED)])
+    # a DNS failure of the forwarder's record: refused
+    ctx.expect('trusted_forwarders = spf:nozone.test\n', [
+        ('198.51.100.40', FAIL, REFUSED)])
+    ctx.expect(conf + AR, [
+        ('198.51.100.40', FAIL, ends(
+            ' smtp.mailfrom=example.com policy.forwarder=fwd.test'))])
+    # a message of several recipients: one header, for every domain (a
+    # forwarder is trusted for all the recipients of its section)
+    log = ctx.expect('trusted_forwarders = ptr:lists.fwd.test\n', [
+        ('198.51.100.30', FAIL, fwd_note(relay),
+         {'instance': 'f1', 'rcpt': 'u@dest.test'}),
+        ('198.51.100.30', FAIL, 'DUNNO',
+         {'instance': 'f1', 'rcpt': 'v@other.test'}),
+        ('198.51.100.50', FAIL, REFUSED,
+         {'instance': 'f2', 'rcpt': 'u@dest.test'}),
+        ('198.51.100.50', FAIL, REFUSED,
+         {'instance': 'f2', 'rcpt': 'v@other.test'})])
+
+
+def t_forwarders_order(ctx):
+    """trusted_forwarders: which one is noted when several would lift a
+    refusal (address item, MX host, ptr:, spf:, DNSWL), and what it never
+    lifts (a temperror's defer, ptr_check's refusal); under test_only it
+    is looked at too."""
+    ours = {'rcpt': 'u@ourdomain.test'}
+    mx_note = has('; accepted: client is an MX host of ourdomain.test)')
+    # an address item before the MX host
+    ctx.expect('trusted_forwarders = 203.0.113.0/24\n', [
+        ('203.0.113.25', FAIL, (fwd_note('203.0.113.0/24'),
+                                lambda r: 'MX host' not in r), ours)])
+    # the MX host before ptr: (backup.ourdomain.test maps back)
+    log = ctx.expect('ptr_check = header\n'
+                     'trusted_forwarders = ptr:ourdomain.test\n', [
+        ('203.0.113.25', FAIL, (mx_note, lambda r: 'forwarder' not in r),
+         ours),
+        ('203.0.113.25', FAIL, fwd_note('ptr:ourdomain.test'))])
+    fwd_logged(log, '203.0.113.25', 'ptr:ourdomain.test')
+    # ptr: before spf:, whatever their order in the file
+    ctx.expect('ptr_check = header\n'
+               'trusted_forwarders = spf:fwd.test, ptr:lists.fwd.test\n', [
+        ('198.51.100.30', FAIL, fwd_note('ptr:lists.fwd.test'))])
+    # spf: before DNSWL (192.0.2.10 is listed), only one noted
+    log = ctx.expect('dnswl_zones = list.dnswl.test\n'
+                     'trusted_forwarders = spf:fwd.test\n' + AR, [
+        ('192.0.2.10', 'a@nomail.example.com', (
+            fwd_note('spf:fwd.test'), lambda r: 'dnswl' not in r,
+            ends(' smtp.mailfrom=nomail.example.com '
+                 'policy.forwarder=fwd.test')))])
+    fwd_logged(log, '192.0.2.10', 'spf:fwd.test')
+    # test_only: the refusal it holds back is looked at too
+    ctx.expect('test_only = yes\ntrusted_forwarders = 198.51.100.16/28\n', [
+        ('198.51.100.20', FAIL, (spf('fail'), fwd_note('198.51.100.16/28')))])
+    # ptr_check's refusal is not lifted (198.51.100.20 has no PTR)
+    ctx.expect('ptr_check = reject\ntrusted_forwarders = 198.51.100.16/28\n',
+               [('198.51.100.20', FAIL, starts('550 5.7.25 '))])
+    # nor a temperror's defer
+    dead = ctx.dead_dns()
+    ctx.expect('temperror_defer = yes\n'
+               'trusted_forwarders = 198.51.100.16/28\n', [
+        ('198.51.100.20', FAIL, starts('DEFER_IF_PERMIT 4.7.24 '))],
+        dns_servers=dead)
+
+
+def t_forwarders_lookups(ctx):
+    """trusted_forwarders: nothing is looked up for mail that is not
+    refused; with ptr_check = no the reverse DNS is looked up only in the
+    second phase (tests/dnsserver.py's query log)."""
+    zone = {'pass.test': [{'TXT': 'v=spf1 ip4:192.0.2.0/24 -all'}],
+            'fail.test': [{'TXT': 'v=spf1 -all'}],
+            'fwd.test': [{'TXT': 'v=spf1 ip4:192.0.2.67 -all'}],
+            '66.2.0.192.in-addr.arpa': [{'PTR': 'relay.fwd.test'}],
+            '67.2.0.192.in-addr.arpa': [{'PTR': 'other.test'}],
+            'relay.fwd.test': [{'A': '192.0.2.66'}]}
+    dns = ctx.dns(zone)
+    d = ctx.daemon('ptr_check = no\nhelo_reject = no_check\n'
+                   'dns_timeout = 2s\n'
+                   'trusted_forwarders = ptr:fwd.test, spf:fwd.test\n',
+                   dns_servers=dns.servers)
+    c = d.connect()
+    r = [c.ask('192.0.2.66', 'a@pass.test'),
+         c.ask('192.0.2.67', 'a@pass.test')]
+    check(all(spf_result(x) == 'pass' and no_note(x) for x in r), repr(r))
+    q = dns.queries()
+    check(dns.count('66.2.0.192.in-addr.arpa', 'PTR') == 0 and
+          dns.count('67.2.0.192.in-addr.arpa', 'PTR') == 0 and
+          dns.count('fwd.test') == 0,
+          'looked up for mail that passed: %r' % q)
+    r = c.ask('192.0.2.66', 'a@fail.test')
+    check(spf_result(r) == 'fail' and fwd_note('ptr:fwd.test')(r), r)
+    check(dns.count('66.2.0.192.in-addr.arpa', 'PTR') == 1,
+          'PTR of 192.0.2.66 asked %d times' %
+          dns.count('66.2.0.192.in-addr.arpa', 'PTR'))
+    r = c.ask('192.0.2.67', 'a@fail.test')
+    check(spf_result(r) == 'fail' and fwd_note('spf:fwd.test')(r), r)
+    r = c.ask('192.0.2.68', 'a@fail.test')
+    check(r.startswith('550 5.7.23 '), r)
+    c.close()
+    d.stop()
+    # an spf: forwarder whose DNS never answers: refused, within
+    # lookup_time (the second phase shares the request's deadline)
+    zone['slow.test'] = ['TIMEOUT']
+    dns = ctx.dns(zone)
+    d = ctx.daemon('helo_reject = no_check\nlookup_time = 2s\n'
+                   'dns_timeout = 5s\ntrusted_forwarders = spf:slow.test\n',
+                   dns_servers=dns.servers)
+    c = d.connect()
+    t0 = time.monotonic()
+    r = c.ask('192.0.2.67', 'a@fail.test')
+    took = time.monotonic() - t0
+    c.close()
+    d.stop()
+    check(r.startswith('550 5.7.23 '), r)
+    check(took < 3.5, 'answered after %.1fs, lookup_time is 2s' % took)
+
+
+# ----- sections (issue 15 item 6) -----
+
+SECTIONS = (
+    '[recipient = example.net, boss@dest.test]\n'
+    'mail_from_reject = no\n'
+    '\n'
+    '# an empty section: example.org keeps the global settings\n'
+    '[recipient = example.org]\n'
+    '[recipient = example.org, example.info]\n'
+    'reason_message = info {result}\n'
+    '[policy_context = submission]\n'
+    'reason_message = submission {result}\n'
+    '[server_port = 587]\n'
+    'reason_message = port {result}\n'
+    '[server_address = 192.0.2.200/32, 2001:db8:ff::/48]\n'
+    'reason_message = address {result}\n'
+    '[recipient = fwd-users.test]\n'
+    'trusted_forwarders = 198.51.100.16/28\n')
+
+GLOBAL_REFUSAL = starts('550 5.7.23 Message rejected due to: SPF fail')
+
+
+def section_logged(log, rcpt, section, result='fail'):
+    """The decision line of rcpt names the section, right after the
+    recipient (README, Log lines)."""
+    check(re.search(r'recipient=<%s> section="%s" (.* )?result=%s action=' %
+                    (re.escape(rcpt), re.escape(section), result), log),
+          'no section="%s" for <%s>: %s' % (section, rcpt, log[-2500:]))
+
+
+def t_sections(ctx):
+    """[KEY = VALUE] sections: recipient (domain and below, whole
+    address, any case), policy_context, server_address, server_port; the
+    first that matches applies, none: the global settings; an empty
+    section; trusted_forwarders for one recipient domain; the log's
+    section= field."""
+    ip = '198.51.100.1'
+
+    def rc(rcpt, **more):
+        return dict(more, rcpt=rcpt)
+    cases = [
+        (ip, FAIL, GLOBAL_REFUSAL, rc('u@dest.test')),
+        (ip, FAIL, spf('fail'), rc('u@example.net')),
+        (ip, FAIL, spf('fail'), rc('u@Sub.EXAMPLE.net')),
+        (ip, FAIL, GLOBAL_REFUSAL, rc('u@notexample.net')),
+        (ip, FAIL, GLOBAL_REFUSAL, rc('u@example.net.dest.test')),
+        (ip, FAIL, spf('fail'), rc('boss@dest.test')),
+        (ip, FAIL, spf('fail'), rc('BOSS@Dest.Test')),
+        (ip, FAIL, GLOBAL_REFUSAL, rc('xboss@dest.test')),
+        (ip, FAIL, GLOBAL_REFUSAL, rc('boss@sub.dest.test')),
+        # the address written another way: an extension
+        # (recipient_delimiter, default +), quoted, a final dot
+        (ip, FAIL, spf('fail'), rc('boss+list@dest.test')),
+        (ip, FAIL, spf('fail'), rc('"boss"@dest.test')),
+        (ip, FAIL, spf('fail'), rc('Boss@Dest.Test.')),
+        (ip, FAIL, GLOBAL_REFUSAL, rc('boss-list@dest.test')),
+        (ip, FAIL, spf('fail'), rc('u@example.net.')),
+        # the empty section comes first: the global settings
+        (ip, FAIL, GLOBAL_REFUSAL, rc('u@example.org')),
+        (ip, FAIL, '550 5.7.23 info fail', rc('u@example.info')),
+        (ip, FAIL, '550 5.7.23 submission fail',
+         rc('u@dest.test', policy_context='submission')),
+        (ip, FAIL, GLOBAL_REFUSAL,
+         rc('u@dest.test', policy_context='Submission')),
+        (ip, FAIL, GLOBAL_REFUSAL,
+         rc('u@dest.test', policy_context='submission2')),
+        # first match in file order
+        (ip, FAIL, spf('fail'),
+         rc('u@example.net', policy_context='submission')),
+        (ip, FAIL, '550 5.7.23 submission fail',
+         rc('u@dest.test', policy_context='submission', server_port='587')),
+        (ip, FAIL, '550 5.7.23 port fail', rc('u@dest.test',
+                                               server_port='587')),
+        (ip, FAIL, GLOBAL_REFUSAL, rc('u@dest.test', server_port='25')),
+        (ip, FAIL, GLOBAL_REFUSAL, rc('u@dest.test', server_port='5870')),
+        (ip, FAIL, '550 5.7.23 address fail',
+         rc('u@dest.test', server_address='192.0.2.200')),
+        (ip, FAIL, '550 5.7.23 address fail',
+         rc('u@dest.test', server_address='2001:db8:ff::25')),
+        (ip, FAIL, GLOBAL_REFUSAL,
+         rc('u@dest.test', server_address='192.0.2.201')),
+        (ip, FAIL, '550 5.7.23 port fail',
+         rc('u@dest.test', server_address='192.0.2.201', server_port='587')),
+        # before RCPT the recipient is not known (Postfix sends it empty)
+        (ip, FAIL, GLOBAL_REFUSAL, rc('', protocol_state='MAIL')),
+        # DATA with one recipient: known
+        (ip, FAIL, spf('fail'), rc('u@example.net', protocol_state='DATA',
+                                   recipient_count='1')),
+        (ip, FAIL, GLOBAL_REFUSAL, rc('', protocol_state='DATA',
+                                      recipient_count='2')),
+        # trusted_forwarders of one recipient domain's section
+        ('198.51.100.20', FAIL, (spf('fail'), fwd_note('198.51.100.16/28')),
+         rc('u@fwd-users.test')),
+        ('198.51.100.20', FAIL, GLOBAL_REFUSAL, rc('u@dest.test')),
+        # not refused there: nothing to lift, no note
+        ('198.51.100.20', FAIL, (spf('fail'), no_note), rc('u@example.net')),
+        # nothing refused: a header wherever
+        ('192.0.2.10', FAIL, spf('pass'), rc('u@example.info')),
+    ]
+    log = ctx.expect('', cases, sections=SECTIONS)
+    section_logged(log, 'u@example.net', 'recipient = example.net, '
+                   'boss@dest.test')
+    section_logged(log, 'BOSS@Dest.Test', 'recipient = example.net, '
+                   'boss@dest.test')
+    section_logged(log, 'u@example.org', 'recipient = example.org')
+    section_logged(log, 'u@example.info', 'recipient = example.org, '
+                   'example.info')
+    section_logged(log, 'u@example.info', 'recipient = example.org, '
+                   'example.info', 'pass')
+    check(re.search(r'> section="policy_context = submission" .* '
+                    r'result=fail', log), 'no policy_context section logged')
+    check(re.search(r'> section="server_port = 587" .* result=fail', log),
+          'no server_port section logged')
+    check(re.search(r'> section="server_address = 192\.0\.2\.200/32, '
+                    r'2001:db8:ff::/48" .* result=fail', log),
+          'no server_address section logged')
+    check(re.search(r'recipient=<u@fwd-users\.test> section="recipient = '
+                    r'fwd-users\.test" .* trusted=forwarder '
+                    r'trusted_by=198\.51\.100\.16/28 result=fail', log),
+          'no fwd-users.test section logged')
+    # recipient_delimiter = (empty): no extension, the rest as before
+    ctx.expect('recipient_delimiter =\n', [
+        (ip, FAIL, GLOBAL_REFUSAL, rc('boss+list@dest.test')),
+        (ip, FAIL, spf('fail'), rc('"boss"@dest.test')),
+        (ip, FAIL, spf('fail'), rc('boss@dest.test'))], sections=SECTIONS)
+    ctx.expect('recipient_delimiter = -+\n', [
+        (ip, FAIL, spf('fail'), rc('boss-list@dest.test')),
+        (ip, FAIL, spf('fail'), rc('boss+list@dest.test'))],
+        sections=SECTIONS)
+    glob = [ln for ln in log.splitlines() if 'recipient=<u@dest.test> ' in ln
+            and 'Message rejected' in ln]
+    check(glob and not any(' section=' in ln for ln in glob),
+          'the global settings logged with a section: %r' % glob[:2])
+    # the golden log line is unchanged without sections: t_log_golden
+
+
+def t_sections_phase2(ctx):
+    """What lifts an SPF refusal, set in a section: dnswl_zones for one
+    recipient domain, trust_recipient_mx = no for another, a ptr:
+    forwarder for a policy_context; the global settings elsewhere."""
+    nomail = 'a@nomail.example.com'
+    ours = {'rcpt': 'u@ourdomain.test'}
+    ctx.expect('', [
+        ('192.0.2.10', nomail, (spf('fail'), has(
+            '; accepted: list.dnswl.test lists the client as 127.0.10.2)')),
+         {'rcpt': 'u@example.net'}),
+        ('192.0.2.10', nomail, REFUSED, {'rcpt': 'u@dest.test'}),
+        # trust_mx (t_trust_mx) lifts this one under the global settings
+        ('203.0.113.25', FAIL, REFUSED, ours),
+        # the recipient's section comes first in the file
+        ('203.0.113.25', FAIL, REFUSED, dict(ours,
+                                             policy_context='submission')),
+        ('198.51.100.30', FAIL, fwd_note('ptr:lists.fwd.test'),
+         {'policy_context': 'submission'}),
+        ('198.51.100.30', FAIL, REFUSED, {'policy_context': 'other'})],
+        sections='[recipient = example.net]\n'
+        'dnswl_zones = list.dnswl.test\n'
+        '[recipient = ourdomain.test]\n'
+        'trust_recipient_mx = no\n'
+        '[policy_context = submission]\n'
+        'trusted_forwarders = ptr:lists.fwd.test\n')
+
+
+def t_sections_stage(ctx):
+    """SPEC.md: "earlier requests never match a recipient section": a
+    request before RCPT (protocol_state MAIL, or EHLO) does not match one
+    even when it carries a recipient attribute; RCPT, DATA and
+    END-OF-MESSAGE do."""
+    ip = '198.51.100.1'
+    ctx.expect('', [
+        (ip, FAIL, GLOBAL_REFUSAL, {'rcpt': 'u@example.net',
+                                    'protocol_state': 'MAIL'}),
+        (ip, '', (starts('550 5.7.23 '), has('s=helo')),
+         dict(BADHELO, rcpt='u@example.net', protocol_state='EHLO')),
+        (ip, FAIL, spf('fail'), {'rcpt': 'u@example.net',
+                                 'protocol_state': 'RCPT'}),
+        (ip, FAIL, 'DUNNO', {'rcpt': 'u@example.net',
+                             'protocol_state': 'END-OF-MESSAGE',
+                             'recipient_count': '1'})],
+        sections='[recipient = example.net]\nmail_from_reject = no\n'
+        'helo_reject = no\n')
+
+
+def t_sections_reload(ctx):
+    """SIGHUP while a request under a section waits for DNS: it is
+    answered under the section it started with (the old config is kept
+    while a request reads it; under ASan: no use after free), the next
+    one under the new file."""
+    zone = {'slow.test': [{'TXT': 'v=spf1 -all'}]}
+    dns = ctx.dns(zone, ['--delay-name', 'slow.test=1500'])
+    extra = 'lookup_time = 10s\ndns_timeout = 5s\nhelo_reject = no_check\n'
+    d = ctx.daemon(extra, dns_servers=dns.servers,
+                   sections='[recipient = example.net]\n'
+                   'reason_message = old {result}\n')
+    conf = d.cmd[d.cmd.index('-c') + 1]
+    c = d.connect()
+    c.send_request('192.0.2.10', 'a@slow.test', rcpt='u@example.net')
+    with open(conf) as f:
+        text = f.read()
+    with open(conf, 'w') as f:
+        f.write(text.replace('[recipient = example.net]',
+                             '[recipient = example.org]'))
+    d.signal(signal.SIGHUP)
+    d.wait_log(r'reloaded configuration from ')
+    r1 = c.reply()
+    r2 = c.ask('192.0.2.10', 'a@slow.test', rcpt='u@example.net')
+    r3 = c.ask('192.0.2.10', 'a@slow.test', rcpt='u@example.org')
+    c.close()
+    log = d.log()
+    d.stop()
+    check(r1 == '550 5.7.23 old fail', 'the request in flight: %r' % r1)
+    check(r2.startswith('550 5.7.23 Message rejected due to: SPF fail'),
+          'after the reload: %r' % r2)
+    check(r3 == '550 5.7.23 old fail', 'the new section: %r' % r3)
+    check(log.count('section="recipient = example.net"') == 1,
+          log[-1500:])
+
+
+def t_sections_message(ctx):
+    """One header per message whatever the sections of its recipients;
+    a refusal under one section is not carried over to a recipient of
+    another, nor hidden by the DUNNO after a header; recipients of the
+    same section get the remembered answer."""
+    sections = ('[recipient = example.net]\n'
+                'mail_from_reject = no\n'
+                '[recipient = example.info]\n'
+                'header_type = authentication-results\n'
+                'mail_from_reject = no\n'
+                '[recipient = example.org]\n'
+                'reason_message = org {result}\n'
+                '[recipient = white.test]\n'
+                'whitelist = 198.51.100.0/24\n'
+                '[recipient = strict.test]\n'
+                'ptr_check = reject\n'
+                '[recipient = fwd-users.test]\n'
+                'trusted_forwarders = 198.51.100.16/28\n')
+    ip = '198.51.100.1'
+    org = '550 5.7.23 org fail'
+    ar = starts('PREPEND Authentication-Results: mx.test; spf=fail (')
+
+    def m(inst, rcpt):
+        return {'instance': inst, 'rcpt': rcpt}
+    log = ctx.expect('', [
+        # refused first, then a header under another section
+        (ip, FAIL, GLOBAL_REFUSAL, m('s1', 'u@dest.test')),
+        (ip, FAIL, GLOBAL_REFUSAL, m('s1', 'v@dest.test')),
+        (ip, FAIL, spf('fail'), m('s1', 'u@example.net')),
+        (ip, FAIL, 'DUNNO', m('s1', 'w@example.net')),
+        # another header_type: no second header all the same
+        (ip, FAIL, 'DUNNO', m('s1', 'u@example.info')),
+        (ip, FAIL, GLOBAL_REFUSAL, m('s1', 'x@dest.test')),
+        (ip, FAIL, org, m('s1', 'u@example.org')),
+        (ip, FAIL, GLOBAL_REFUSAL, m('s1', 'y@dest.test')),
+        # the header first
+        (ip, FAIL, ar, m('s2', 'u@example.info')),
+        (ip, FAIL, 'DUNNO', m('s2', 'u@example.net')),
+        (ip, FAIL, GLOBAL_REFUSAL, m('s2', 'u@dest.test')),
+        (ip, FAIL, org, m('s2', 'u@example.org')),
+        (ip, FAIL, 'DUNNO', m('s2', 'v@example.info')),
+        (ip, FAIL, GLOBAL_REFUSAL, m('s2', 'v@dest.test')),
+        # a section's refusal first
+        (ip, FAIL, org, m('s3', 'u@example.org')),
+        (ip, FAIL, GLOBAL_REFUSAL, m('s3', 'u@dest.test')),
+        (ip, FAIL, org, m('s3', 'v@example.org')),
+        (ip, FAIL, spf('fail'), m('s3', 'u@example.net')),
+        (ip, FAIL, org, m('s3', 'w@example.org')),
+        # passing mail: one header for all its recipients
+        ('192.0.2.10', FAIL, spf('pass'), m('s4', 'u@dest.test')),
+        ('192.0.2.10', FAIL, 'DUNNO', m('s4', 'u@example.info')),
+        ('192.0.2.10', FAIL, 'DUNNO', m('s4', 'u@example.org')),
+        ('192.0.2.10', FAIL, 'DUNNO', m('s4', 'v@dest.test')),
+        # a whitelist in a section: not refused by the message's
+        # refusal, nor does it hide it
+        (ip, FAIL, 'DUNNO', m('s5', 'u@white.test')),
+        (ip, FAIL, GLOBAL_REFUSAL, m('s5', 'u@dest.test')),
+        (ip, FAIL, 'DUNNO', m('s5', 'v@white.test')),
+        (ip, FAIL, GLOBAL_REFUSAL, m('s5', 'v@dest.test')),
+        # ptr_check = reject in a section (198.51.100.50: no PTR), after
+        # the message's header: refused all the same, DUNNO after
+        ('198.51.100.50', 'a@l2.example.com', spf('pass'),
+         m('s6', 'u@dest.test')),
+        ('198.51.100.50', 'a@l2.example.com',
+         starts('550 5.7.25 Client host rejected: cannot find your '
+                'reverse hostname, [198.51.100.50]'), m('s6', 'u@strict.test')),
+        ('198.51.100.50', 'a@l2.example.com', 'DUNNO', m('s6', 'v@dest.test')),
+        # a forwarder trusted for one recipient domain only
+        ('198.51.100.20', FAIL, GLOBAL_REFUSAL, m('s7', 'u@dest.test')),
+        ('198.51.100.20', FAIL, (spf('fail'), fwd_note('198.51.100.16/28')),
+         m('s7', 'u@fwd-users.test')),
+        ('198.51.100.20', FAIL, GLOBAL_REFUSAL, m('s7', 'v@dest.test')),
+        ('198.51.100.20', FAIL, 'DUNNO', m('s7', 'v@fwd-users.test')),
+        ('198.51.100.20', FAIL, GLOBAL_REFUSAL, m('s7', 'w@dest.test'))],
+        sections=sections)
+    check(re.search(r'instance=s5 .*recipient=<u@white\.test> '
+                    r'section="recipient = white\.test" (.* )?'
+                    r'result=skipped\(whitelist\) ', log), log[-2000:])
+    check(re.search(r'instance=s1 .*recipient=<v@dest\.test> .*'
+                    r'result=repeat ', log), 'no repeat: ' + log[-2000:])
+    check(re.search(r'instance=s1 .*recipient=<u@example\.net> '
+                    r'section="recipient = example\.net" .* result=fail '
+                    r'action=PREPEND', log), log[-2000:])
+    # the next recipient of the same section: the remembered answer,
+    # logged as a repeat that names the section too
+    check(re.search(r'instance=s1 .*recipient=<w@example\.net> '
+                    r'section="recipient = example\.net" (.* )?result=repeat '
+                    r'action=DUNNO ', log), log[-2000:])
+
+
 IPREV_TESTS = [
     ('query_mode', t_query_mode),
     ('iprev_results', t_iprev_results),
@@ -1213,6 +1832,14 @@ TESTS = [
     ('dns_timeout', t_dns_timeout),
     ('macro_bomb', t_macro_bomb),
     ('dns_answers', t_dns_answers),
+    ('forwarders', t_forwarders),
+    ('forwarders_order', t_forwarders_order),
+    ('forwarders_lookups', t_forwarders_lookups),
+    ('sections', t_sections),
+    ('sections_phase2', t_sections_phase2),
+    ('sections_stage', t_sections_stage),
+    ('sections_reload', t_sections_reload),
+    ('sections_message', t_sections_message),
 ]
 
 

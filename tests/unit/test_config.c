@@ -3,7 +3,9 @@
  * numbers (one or more per option type), values of a good file, defaults,
  * continuation lines, what -p prints reads back the same, a value that
  * fails leaves the option as it was; and the address parser (addr.c)
- * behind listen and dns_servers.
+ * behind listen and dns_servers.  trusted_forwarders, and [KEY = VALUE]
+ * sections: their errors, the options a section may set, config_select()
+ * (the first section that matches), what -p prints of them.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -57,9 +59,11 @@ load_text(const char *text, struct errs *e)
 #define X10(s) s s s s s s s s s s
 
 /* golden: file text -> every error, in order, with "FILE" for the path */
-static const struct {
+struct bad_row {
 	const char *text, *want;
-} bad_rows[] = {
+};
+
+static const struct bad_row bad_rows[] = {
 	{ "nosuchoption = 1\n", "FILE:1: unknown option 'nosuchoption'\n" },
 	{ "# comment\n\nmax_connections\n",
 	    "FILE:3: missing '=' in 'max_connections'\n" },
@@ -182,20 +186,28 @@ replace_path(const char *in, char *out, size_t outsz)
 	out[o] = '\0';
 }
 
+/* check_rows - each file of rows fails to load with exactly its errors */
+static void
+check_rows(const struct bad_row *rows, size_t n, const char *what)
+{
+	struct errs e;
+	char want[2048];
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		print_message("%s row %zu\n", what, i);
+		assert_null(load_text(rows[i].text, &e));
+		replace_path(rows[i].want, want, sizeof(want));
+		assert_string_equal(e.buf, want);
+	}
+}
+
 static void
 test_errors(void **state)
 {
-	struct errs e;
-	char want[1024];
-	size_t i;
-
 	(void)state;
-	for (i = 0; i < sizeof(bad_rows) / sizeof(bad_rows[0]); i++) {
-		print_message("config row %zu\n", i);
-		assert_null(load_text(bad_rows[i].text, &e));
-		replace_path(bad_rows[i].want, want, sizeof(want));
-		assert_string_equal(e.buf, want);
-	}
+	check_rows(bad_rows, sizeof(bad_rows) / sizeof(bad_rows[0]),
+	    "config");
 	unlink(path);
 }
 
@@ -351,6 +363,8 @@ static const char every_option[] =
     "reject_only_no_mail = yes\n"
     "trust_recipient_mx = no\n"
     "dnswl_zones = List.DNSWL.example., wl.example\n"
+    "trusted_forwarders = 192.0.2.0/24 ptr:lists.example spf:fwd.example\n"
+    "recipient_delimiter = +-\n"
     "ptr_check = reject\n"
     "ptr_reject_code = 450\n"
     "ptr_temperror_defer = no\n"
@@ -429,6 +443,7 @@ test_set_keeps_value(void **state)
 		{ "helo_reject", "sometimes" },
 		{ "syslog_facility", "kern" },
 		{ "mail_from_pass_restriction", "a b" },
+		{ "trusted_forwarders", "192.0.2.0/24 foo:bar" },
 	};
 	struct config *c;
 	struct errs e;
@@ -574,6 +589,608 @@ test_listen_addr(void **state)
 	}
 }
 
+/* ----- trusted_forwarders and sections (issue 15 items 2 and 6) ----- */
+
+/* load_error_prefix - text fails to load with one error starting so */
+static void
+load_error_prefix(const char *text, const char *prefix)
+{
+	struct errs e;
+	char want[256];
+
+	print_message("config '%s'\n", text);
+	assert_null(load_text(text, &e));
+	replace_path(prefix, want, sizeof(want));
+	if (strncmp(e.buf, want, strlen(want)) != 0)
+		fail_msg("error '%s', expected it to start with '%s'", e.buf,
+		    want);
+	/* one error, one line */
+	assert_non_null(strchr(e.buf, '\n'));
+	assert_string_equal(strchr(e.buf, '\n'), "\n");
+}
+
+static void
+test_forwarders(void **state)
+{
+	static const char *const bad[] = {
+		"trusted_forwarders = foo:bar\n",
+		"trusted_forwarders = 192.0.2.0/24 ptr:a..b\n",
+		"trusted_forwarders = spf:\n",
+		"trusted_forwarders = ptr:\n",
+		"trusted_forwarders = spf:-x..example\n",
+		"trusted_forwarders = 192.0.2.0/33\n",
+		"trusted_forwarders = 10.0.0.1/8\n",
+		"trusted_forwarders = bogus\n",
+		"trusted_forwarders = example.com\n",
+		"trusted_forwarders = ptr:a.example, spf:b.example\n"
+		    "  mx:c.example\n",
+	};
+	char text[1024];
+	struct config *c;
+	struct errs e;
+	size_t len, i;
+	char *buf;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		load_error_prefix(bad[i], "FILE:1: trusted_forwarders: ");
+
+	c = load_text("debug = no\n"
+	    "trusted_forwarders = spf:Fwd.Example., 192.0.2.0/24\n"
+	    "  ptr:Lists.Example 2001:db8::/32, ptr:b.example\n", &e);
+	assert_string_equal(e.buf, "");
+	assert_non_null(c);
+	assert_int_equal(c->trusted_forwarders.cidrs.n, 2);
+	assert_true(cidr_list_match(&c->trusted_forwarders.cidrs,
+	    "192.0.2.77"));
+	assert_true(cidr_list_match(&c->trusted_forwarders.cidrs,
+	    "2001:db8:1::1"));
+	assert_false(cidr_list_match(&c->trusted_forwarders.cidrs,
+	    "198.51.100.1"));
+	assert_int_equal(c->trusted_forwarders.ptr.n, 2);
+	assert_string_equal(c->trusted_forwarders.ptr.v[0], "lists.example");
+	assert_string_equal(c->trusted_forwarders.ptr.v[1], "b.example");
+	assert_int_equal(c->trusted_forwarders.spf.n, 1);
+	assert_string_equal(c->trusted_forwarders.spf.v[0], "fwd.example");
+	/* label boundary, as for every domain list */
+	assert_true(domain_list_match(&c->trusted_forwarders.ptr,
+	    "a.lists.example"));
+	assert_false(domain_list_match(&c->trusted_forwarders.ptr,
+	    "evillists.example"));
+	/* -p: addresses, then ptr:, then spf: */
+	buf = dump_text(c);
+	assert_non_null(strstr(buf, "\ntrusted_forwarders = 192.0.2.0/24, "
+	    "2001:db8::/32, ptr:lists.example, ptr:b.example, "
+	    "spf:fwd.example\n"));
+	free(buf);
+	config_unref(c);
+
+	/* the default: empty */
+	c = config_load(NULL, 0, collect, &e);
+	assert_int_equal(c->trusted_forwarders.cidrs.n, 0);
+	assert_int_equal(c->trusted_forwarders.ptr.n, 0);
+	assert_int_equal(c->trusted_forwarders.spf.n, 0);
+	buf = dump_text(c);
+	assert_non_null(strstr(buf, "\ntrusted_forwarders =\n"));
+	free(buf);
+	config_unref(c);
+
+	/* at most 16 ptr: and spf: items together; addresses apart */
+	len = (size_t)snprintf(text, sizeof(text), "trusted_forwarders = "
+	    "192.0.2.1 192.0.2.2 192.0.2.3");
+	for (i = 0; i < 16; i++)
+		len += (size_t)snprintf(text + len, sizeof(text) - len,
+		    " %s:f%zu.example", i % 2 ? "ptr" : "spf", i);
+	snprintf(text + len, sizeof(text) - len, "\n");
+	c = load_text(text, &e);
+	assert_string_equal(e.buf, "");
+	assert_non_null(c);
+	assert_int_equal(c->trusted_forwarders.cidrs.n, 3);
+	assert_int_equal(c->trusted_forwarders.ptr.n +
+	    c->trusted_forwarders.spf.n, 16);
+	config_unref(c);
+	snprintf(text + len, sizeof(text) - len, " ptr:f16.example\n");
+	load_error_prefix(text, "FILE:1: trusted_forwarders: ");
+	snprintf(text + len, sizeof(text) - len, " spf:f16.example\n");
+	load_error_prefix(text, "FILE:1: trusted_forwarders: ");
+	unlink(path);
+}
+
+#define KEYS_MSG "(recipient, policy_context, server_address, server_port)"
+
+/* golden: section errors, with their line numbers */
+static const struct bad_row section_rows[] = {
+	{ "[foo = bar]\n", "FILE:1: unknown section key 'foo' " KEYS_MSG
+	    "\n" },
+	{ "debug = no\n\n[rcpt = example.com]\n", "FILE:3: unknown "
+	    "section key 'rcpt' " KEYS_MSG "\n" },
+	{ "debug = no\n[recipient = example.com\n", "FILE:2: missing ']'\n" },
+	{ "[recipient = ]\n", "FILE:1: section without a value\n" },
+	{ "[recipient =]\n", "FILE:1: section without a value\n" },
+	{ "[policy_context = ]\n", "FILE:1: section without a value\n" },
+	{ "[recipient]\n", "FILE:1: 'recipient' section without '='\n" },
+	{ "[server_port]\n", "FILE:1: 'server_port' section without '='\n" },
+	{ "[recipient = a..b]\n", "FILE:1: recipient: bad domain 'a..b'\n" },
+	{ "[recipient = example.com, a..b]\n", "FILE:1: recipient: bad "
+	    "domain 'a..b'\n" },
+	{ "[server_port = 0]\n", "FILE:1: server_port: bad port '0'\n" },
+	{ "[server_port = 65536]\n", "FILE:1: server_port: bad port "
+	    "'65536'\n" },
+	{ "[server_port = 25x]\n", "FILE:1: server_port: bad port '25x'\n" },
+	{ "[server_port = 25, smtp]\n", "FILE:1: server_port: bad port "
+	    "'smtp'\n" },
+	{ "[server_port = -25]\n", "FILE:1: server_port: bad port '-25'\n" },
+	{ "[recipient = example.com]\nlisten = unix:/tmp/x.sock\n",
+	    "FILE:2: listen cannot be set in a section\n" },
+	{ "[recipient = example.com]\n\n# no\nlookup_time = 5s\n",
+	    "FILE:4: lookup_time cannot be set in a section\n" },
+	{ "[server_port = 587]\nptr_max_names = 5\n", "FILE:2: "
+	    "ptr_max_names cannot be set in a section\n" },
+	{ "[server_port = 587]\ndns_servers = 192.0.2.53\n", "FILE:2: "
+	    "dns_servers cannot be set in a section\n" },
+	{ "test_only = yes\n[recipient = example.com]\ntest_only = no\n"
+	    "mail_from_reject = no\n\ntest_only = yes\n", "FILE:6: test_only: "
+	    "already set at line 3\n" },
+	{ "[recipient = example.com]\nmail_from_reject = sometimes\n",
+	    "FILE:2: mail_from_reject: expected one of fail, softfail, "
+	    "not_pass, no, no_check; not 'sometimes'\n" },
+	/* every error of the file, each at its line */
+	{ "debug = no\n"
+	  "[recipient = example.com]\n"
+	  "lookup_time = 5s\n"
+	  "test_only = yes\n"
+	  "test_only = no\n"
+	  "[server_port = 0]\n"
+	  "[recipient = example.net]\n"
+	  "test_only = no\n"
+	  "user = nobody\n"
+	  "[nope = 1]\n",
+	  "FILE:3: lookup_time cannot be set in a section\n"
+	  "FILE:5: test_only: already set at line 4\n"
+	  "FILE:6: server_port: bad port '0'\n"
+	  "FILE:9: user cannot be set in a section\n"
+	  "FILE:10: unknown section key 'nope' " KEYS_MSG "\n" },
+};
+
+static void
+test_section_errors(void **state)
+{
+	(void)state;
+	check_rows(section_rows, sizeof(section_rows) /
+	    sizeof(section_rows[0]), "section");
+	/* a bad address: an error of its own line, named by the key */
+	load_error_prefix("[server_address = bogus]\n",
+	    "FILE:1: server_address: ");
+	load_error_prefix("[server_address = 192.0.2.0/24, 10.0.0.1/8]\n",
+	    "FILE:1: server_address: ");
+	unlink(path);
+}
+
+/* the options a section may set (SPEC.md), and only those */
+static const char *const section_options[] = {
+	"helo_reject", "mail_from_reject", "permerror_reject",
+	"temperror_defer", "reject_not_pass_domains", "reject_only_no_mail",
+	"test_only", "header_type", "authserv_id", "hide_receiver",
+	"reason_message", "default_explanation", "skip_authenticated",
+	"skip_addresses", "whitelist", "domain_whitelist", "helo_whitelist",
+	"ptr_check", "ptr_reject_code", "ptr_temperror_defer", "ptr_whitelist",
+	"ptr_domain_whitelist", "helo_pass_restriction",
+	"mail_from_pass_restriction", "trust_recipient_mx", "dnswl_zones",
+	"trusted_forwarders",
+};
+
+static int
+section_option(const char *name, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(section_options) / sizeof(section_options[0]);
+	    i++)
+		if (strlen(section_options[i]) == n &&
+		    strncmp(section_options[i], name, n) == 0)
+			return 1;
+	return 0;
+}
+
+/* each option, at its default value, in a section: allowed or refused */
+static void
+test_section_options(void **state)
+{
+	struct config *defaults, *c;
+	char text[4096], want[512], *def, *p, *eq;
+	size_t n, allowed = 0, refused = 0;
+	struct errs e;
+
+	(void)state;
+	defaults = config_load(NULL, 0, collect, &e);
+	def = dump_text(defaults);
+	for (p = def; *p != '\0' && *p != '['; p = strchr(p, '\n') + 1) {
+		n = strcspn(p, "\n");
+		eq = strstr(p, " =");
+		assert_non_null(eq);
+		snprintf(text, sizeof(text), "debug = no\n[recipient = "
+		    "example.com]\n%.*s\n", (int)n, p);
+		print_message("%s", text);
+		if (section_option(p, (size_t)(eq - p))) {
+			c = load_text(text, &e);
+			assert_string_equal(e.buf, "");
+			assert_non_null(c);
+			config_unref(c);
+			allowed++;
+		} else {
+			assert_null(load_text(text, &e));
+			snprintf(text, sizeof(text), "FILE:3: %.*s cannot be "
+			    "set in a section\n", (int)(eq - p), p);
+			replace_path(text, want, sizeof(want));
+			assert_string_equal(e.buf, want);
+			refused++;
+		}
+	}
+	/* every option of the list is one -p prints */
+	assert_int_equal(allowed, sizeof(section_options) /
+	    sizeof(section_options[0]));
+	assert_true(refused >= 20);
+	free(def);
+	config_unref(defaults);
+	unlink(path);
+}
+
+static const char sections_text[] =
+    "# global\n"
+    "authserv_id = mx.example\n"
+    "lookup_time = 5s\n"
+    "mail_from_reject = softfail\n"
+    "test_only = no\n"
+    "\n"
+    "[recipient = example.com, example.net]\n"
+    "test_only = yes\n"
+    "# the same as the global settings: not printed by -p\n"
+    "mail_from_reject = softfail\n"
+    "[ recipient=boss@example.org ]\n"
+    "header_type = authentication-results\n"
+    "whitelist = 192.0.2.0/24\n"
+    "[recipient = example.org]\n"
+    "[policy_context = submission]\n"
+    "mail_from_reject = no\n"
+    "[server_address = 192.0.2.0/24, 2001:db8::/32]\n"
+    "hide_receiver = yes\n"
+    "[server_port = 587,465]\n"
+    "permerror_reject = yes\n"
+    "[recipient = sub.example.com]\n"
+    "test_only = no\n"
+    "[recipient = fwd.example]\n"
+    "trusted_forwarders = 198.51.100.0/24 ptr:Lists.Example. "
+    "spf:fwd.example\n"
+    "test_only = yes\n";
+
+/* sel - config_select() of these keys ("" and NULL: none) */
+static struct config *
+sel(struct config *c, const char *rcpt, const char *context,
+    const char *addr, const char *port)
+{
+	struct config_keys k;
+
+	memset(&k, 0, sizeof(k));
+	k.recipient = rcpt;
+	k.policy_context = context;
+	k.server_address = addr;
+	k.server_port = port;
+	return config_select(c, &k);
+}
+
+static void
+assert_section(struct config *s, const char *want)
+{
+	if (want == NULL) {
+		if (s->section != NULL)
+			fail_msg("section '%s', expected the global settings",
+			    s->section);
+		return;
+	}
+	if (s->section == NULL)
+		fail_msg("the global settings, expected section '%s'", want);
+	assert_string_equal(s->section, want);
+}
+
+static void
+test_section_select(void **state)
+{
+	static const struct {
+		const char *rcpt, *context, *addr, *port, *want;
+	} rows[] = {
+		{ "u@example.com", NULL, NULL, NULL,
+		    "recipient = example.com, example.net" },
+		{ "U@EXAMPLE.NET", NULL, NULL, NULL,
+		    "recipient = example.com, example.net" },
+		/* first match: sub.example.com is below example.com */
+		{ "u@a.Sub.Example.com", NULL, NULL, NULL,
+		    "recipient = example.com, example.net" },
+		{ "u@badexample.com", NULL, NULL, NULL, NULL },
+		{ "u@example.com.evil.example", NULL, NULL, NULL, NULL },
+		{ "Boss@Example.ORG", NULL, NULL, NULL,
+		    "recipient = boss@example.org" },
+		{ "boss@sub.example.org", NULL, NULL, NULL,
+		    "recipient = example.org" },
+		{ "xboss@example.org", NULL, NULL, NULL,
+		    "recipient = example.org" },
+		{ "other@example.org", NULL, NULL, NULL,
+		    "recipient = example.org" },
+		{ "u@fwd.example", NULL, NULL, NULL,
+		    "recipient = fwd.example" },
+		{ NULL, "submission", NULL, NULL,
+		    "policy_context = submission" },
+		{ "", "submission", "", "", "policy_context = submission" },
+		{ NULL, "Submission", NULL, NULL, NULL },
+		{ NULL, "submission2", NULL, NULL, NULL },
+		{ NULL, NULL, "192.0.2.9", NULL,
+		    "server_address = 192.0.2.0/24, 2001:db8::/32" },
+		{ NULL, NULL, "2001:db8:1::1", NULL,
+		    "server_address = 192.0.2.0/24, 2001:db8::/32" },
+		{ NULL, NULL, "198.51.100.1", NULL, NULL },
+		{ NULL, NULL, "bogus", NULL, NULL },
+		{ NULL, NULL, NULL, "465", "server_port = 587, 465" },
+		{ NULL, NULL, NULL, "587", "server_port = 587, 465" },
+		{ NULL, NULL, NULL, "4650", NULL },
+		{ NULL, NULL, NULL, "25", NULL },
+		/* first match in file order, whatever the key */
+		{ "u@example.com", "submission", "192.0.2.9", "587",
+		    "recipient = example.com, example.net" },
+		{ "u@dest.example", "submission", "192.0.2.9", "587",
+		    "policy_context = submission" },
+		{ "u@dest.example", "other", "192.0.2.9", "587",
+		    "server_address = 192.0.2.0/24, 2001:db8::/32" },
+		{ "u@dest.example", "other", "198.51.100.1", "587",
+		    "server_port = 587, 465" },
+		{ NULL, NULL, NULL, NULL, NULL },
+		{ "", "", "", "", NULL },
+	};
+	struct config *c, *s;
+	struct errs e;
+	size_t i;
+
+	(void)state;
+	c = load_text(sections_text, &e);
+	assert_string_equal(e.buf, "");
+	assert_non_null(c);
+	assert_null(c->section);
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		print_message("select row %zu\n", i);
+		s = sel(c, rows[i].rcpt, rows[i].context, rows[i].addr,
+		    rows[i].port);
+		assert_non_null(s);
+		assert_section(s, rows[i].want);
+		if (rows[i].want == NULL)
+			assert_ptr_equal(s, c);
+	}
+
+	/* a section: the global settings, with its own on top */
+	s = sel(c, "u@example.com", NULL, NULL, NULL);
+	assert_ptr_not_equal(s, c);
+	assert_int_equal(s->test_only, 1);
+	assert_int_equal(s->mail_from_reject, REJECT_SOFTFAIL);
+	assert_string_equal(s->authserv_id, "mx.example");
+	assert_int_equal(s->lookup_time, 5000);
+	assert_int_equal(s->header_type, HEADER_RECEIVED_SPF);
+	assert_int_equal(c->test_only, 0);
+	s = sel(c, "boss@example.org", NULL, NULL, NULL);
+	assert_int_equal(s->header_type, HEADER_AUTH_RESULTS);
+	assert_true(cidr_list_match(&s->whitelist, "192.0.2.1"));
+	assert_false(cidr_list_match(&c->whitelist, "192.0.2.1"));
+	assert_int_equal(s->test_only, 0);
+	assert_int_equal(s->mail_from_reject, REJECT_SOFTFAIL);
+	/* the empty section: the global settings */
+	s = sel(c, "x@example.org", NULL, NULL, NULL);
+	assert_int_equal(s->test_only, 0);
+	assert_int_equal(s->header_type, HEADER_RECEIVED_SPF);
+	assert_int_equal(s->mail_from_reject, REJECT_SOFTFAIL);
+	assert_string_equal(s->authserv_id, "mx.example");
+	s = sel(c, NULL, "submission", NULL, NULL);
+	assert_int_equal(s->mail_from_reject, REJECT_NO);
+	s = sel(c, NULL, NULL, "192.0.2.1", NULL);
+	assert_int_equal(s->hide_receiver, 1);
+	assert_int_equal(c->hide_receiver, 0);
+	s = sel(c, NULL, NULL, NULL, "465");
+	assert_int_equal(s->permerror_reject, 1);
+	assert_int_equal(c->permerror_reject, 0);
+	s = sel(c, "u@fwd.example", NULL, NULL, NULL);
+	assert_int_equal(s->test_only, 1);
+	assert_int_equal(s->trusted_forwarders.cidrs.n, 1);
+	assert_true(cidr_list_match(&s->trusted_forwarders.cidrs,
+	    "198.51.100.7"));
+	assert_int_equal(s->trusted_forwarders.ptr.n, 1);
+	assert_string_equal(s->trusted_forwarders.ptr.v[0], "lists.example");
+	assert_int_equal(s->trusted_forwarders.spf.n, 1);
+	assert_string_equal(s->trusted_forwarders.spf.v[0], "fwd.example");
+	assert_int_equal(c->trusted_forwarders.cidrs.n +
+	    c->trusted_forwarders.ptr.n + c->trusted_forwarders.spf.n, 0);
+	config_unref(c);
+
+	/* no section: config_select() is the config itself */
+	c = load_text("test_only = yes\n", &e);
+	assert_non_null(c);
+	assert_ptr_equal(sel(c, "u@example.com", "submission", "192.0.2.1",
+	    "587"), c);
+	config_unref(c);
+	unlink(path);
+}
+
+/*
+ * an address value of a [recipient] section also matches the recipient
+ * with an extension (recipient_delimiter, Postfix's), a quoted local
+ * part and a final dot; recipient_delimiter = (empty): no extension
+ */
+static void
+test_section_recipient_forms(void **state)
+{
+	static const struct {
+		const char *delim;      /* recipient_delimiter; NULL: default */
+		const char *rcpt, *want;
+	} rows[] = {
+		{ NULL, "boss@example.com", "recipient = boss@example.com" },
+		{ NULL, "boss+x@example.com", "recipient = boss@example.com" },
+		{ NULL, "Boss+List@EXAMPLE.com", "recipient = boss@example.com" },
+		{ NULL, "boss@example.com.", "recipient = boss@example.com" },
+		{ NULL, "\"boss\"@example.com", "recipient = boss@example.com" },
+		{ NULL, "\"Boss\"@Example.Com.", "recipient = boss@example.com" },
+		{ NULL, "boss-x@example.com", NULL },
+		{ NULL, "bossx@example.com", NULL },
+		{ NULL, "x+boss@example.com", NULL },
+		{ NULL, "boss@sub.example.com", NULL },
+		{ NULL, "u@example.net.", "recipient = example.net" },
+		{ NULL, "u+x@Sub.Example.NET.", "recipient = example.net" },
+		{ "+-", "boss-x@example.com", "recipient = boss@example.com" },
+		{ "+-", "boss+x@example.com", "recipient = boss@example.com" },
+		{ "+-", "bossx@example.com", NULL },
+		{ "", "boss+x@example.com", NULL },
+		{ "", "boss@example.com", "recipient = boss@example.com" },
+		{ "", "\"boss\"@example.com.", "recipient = boss@example.com" },
+		/* an extension of the section's own address: exact match */
+		{ NULL, "list+news@example.com", "recipient = list+news@example.com" },
+		{ NULL, "list+other@example.com", NULL },
+	};
+	char text[512];
+	struct config *c;
+	struct errs e;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		print_message("delimiter '%s', recipient '%s'\n",
+		    rows[i].delim ? rows[i].delim : "(default)", rows[i].rcpt);
+		snprintf(text, sizeof(text), "%s%s%s"
+		    "[recipient = boss@example.com]\ntest_only = yes\n"
+		    "[recipient = list+news@example.com]\ntest_only = yes\n"
+		    "[recipient = example.net]\ntest_only = yes\n",
+		    rows[i].delim ? "recipient_delimiter = " : "",
+		    rows[i].delim ? rows[i].delim : "",
+		    rows[i].delim ? "\n" : "");
+		c = load_text(text, &e);
+		assert_string_equal(e.buf, "");
+		assert_non_null(c);
+		assert_section(sel(c, rows[i].rcpt, NULL, NULL, NULL),
+		    rows[i].want);
+		config_unref(c);
+	}
+	/* a global option only */
+	assert_null(load_text("[recipient = example.com]\n"
+	    "recipient_delimiter = -\n", &e));
+	replace_path("FILE:2: recipient_delimiter cannot be set in a "
+	    "section\n", text, sizeof(text));
+	assert_string_equal(e.buf, text);
+	unlink(path);
+}
+
+/* a section that sets what the global part sets: fine, its own value */
+static void
+test_section_global_same(void **state)
+{
+	struct config *c, *s;
+	struct errs e;
+
+	(void)state;
+	c = load_text("test_only = yes\n"
+	    "[recipient = example.com]\n"
+	    "test_only = no\n"
+	    "[recipient = example.net]\n"
+	    "test_only = no\n"
+	    "[server_port = 587]\n"
+	    "test_only = yes\n", &e);
+	assert_string_equal(e.buf, "");
+	assert_non_null(c);
+	assert_int_equal(c->test_only, 1);
+	s = sel(c, "u@example.com", NULL, NULL, NULL);
+	assert_int_equal(s->test_only, 0);
+	s = sel(c, "u@example.net", NULL, NULL, NULL);
+	assert_int_equal(s->test_only, 0);
+	s = sel(c, "u@dest.example", NULL, NULL, "587");
+	assert_int_equal(s->test_only, 1);
+	config_unref(c);
+	unlink(path);
+}
+
+/*
+ * section_body - the dump a has the line header, followed (blank lines
+ * left out) by exactly the lines want, up to the next section or the end
+ */
+static void
+section_body(const char *a, const char *header, const char *want)
+{
+	char got[2048], line[512];
+	const char *p, *e;
+	size_t len = 0, n;
+
+	snprintf(line, sizeof(line), "\n%s\n", header);
+	if ((p = strstr(a, line)) == NULL)
+		fail_msg("no line '%s' in:\n%s", header, a);
+	got[0] = '\0';
+	for (p += strlen(line); *p != '\0' && *p != '['; p = e) {
+		e = strchr(p, '\n');
+		e = e ? e + 1 : p + strlen(p);
+		n = (size_t)(e - p);
+		if (n > 1 && len + n < sizeof(got)) {
+			memcpy(got + len, p, n);
+			got[len += n] = '\0';
+		}
+	}
+	print_message("section %s\n", header);
+	assert_string_equal(got, want);
+}
+
+/* -p: the global options, then each section and what it changes */
+static void
+test_section_dump(void **state)
+{
+	struct config *c, *d;
+	struct errs e;
+	char *a, *b, *first, *p;
+
+	(void)state;
+	c = load_text(sections_text, &e);
+	assert_non_null(c);
+	a = dump_text(c);
+	/* the global options first, as without sections */
+	first = strstr(a, "\n[");
+	assert_non_null(first);
+	p = strstr(a, "\nwhitelist =");
+	assert_non_null(p);
+	assert_true(p < first);
+	assert_non_null(strstr(a, "\nauthserv_id = mx.example\n"));
+	assert_non_null(strstr(a, "\nmail_from_reject = softfail\n"));
+	/* each section, with the options that differ from the global ones */
+	section_body(a, "[recipient = example.com, example.net]",
+	    "test_only = yes\n");
+	section_body(a, "[recipient = boss@example.org]",
+	    "header_type = authentication-results\n"
+	    "whitelist = 192.0.2.0/24\n");
+	section_body(a, "[recipient = example.org]", "");
+	section_body(a, "[policy_context = submission]",
+	    "mail_from_reject = no\n");
+	section_body(a, "[server_address = 192.0.2.0/24, 2001:db8::/32]",
+	    "hide_receiver = yes\n");
+	section_body(a, "[server_port = 587, 465]",
+	    "permerror_reject = yes\n");
+	section_body(a, "[recipient = sub.example.com]", "");
+	section_body(a, "[recipient = fwd.example]", "test_only = yes\n"
+	    "trusted_forwarders = 198.51.100.0/24, ptr:lists.example, "
+	    "spf:fwd.example\n");
+	/* in the order of the file: boss@ before example.org */
+	assert_true(strstr(a, "[recipient = boss@example.org]") <
+	    strstr(a, "[recipient = example.org]"));
+	/* and it reads back the same */
+	d = load_text(a, &e);
+	assert_string_equal(e.buf, "");
+	assert_non_null(d);
+	b = dump_text(d);
+	assert_string_equal(a, b);
+	assert_section(sel(d, "U@Example.NET", NULL, NULL, NULL),
+	    "recipient = example.com, example.net");
+	free(a);
+	free(b);
+	config_unref(c);
+	config_unref(d);
+	unlink(path);
+}
+
 int
 main(void)
 {
@@ -587,6 +1204,13 @@ main(void)
 		cmocka_unit_test(test_many_domains),
 		cmocka_unit_test(test_servers),
 		cmocka_unit_test(test_listen_addr),
+		cmocka_unit_test(test_forwarders),
+		cmocka_unit_test(test_section_errors),
+		cmocka_unit_test(test_section_options),
+		cmocka_unit_test(test_section_select),
+		cmocka_unit_test(test_section_global_same),
+		cmocka_unit_test(test_section_recipient_forms),
+		cmocka_unit_test(test_section_dump),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
