@@ -166,6 +166,7 @@ struct config {
 	                                   root's copy) */
 	struct config_section *sections;        /* the root's, in file order */
 	size_t nsections;
+	struct section_index *sindex;   /* how config_select() finds them */
 };
 
 /* what a section is chosen by: the request's attributes ("" or NULL: none) */

@@ -11,6 +11,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1266,27 +1267,154 @@ section_add(struct config_section *sec, const char *item, char *err,
 	}
 }
 
-/* section_match - does the request, by k (rf: its recipient), belong? */
-static int
-section_match(const struct config_section *sec, const struct config_keys *k,
-    const struct rcpt_forms *rf)
+/*
+ * The recipient sections' addresses and domains are hashed (name -> the
+ * first section that lists it): choosing a section costs a few lookups,
+ * not a pass over every section - a migrated Per_User file has one per
+ * user.  The sections of the other keys are few and tried in order.
+ */
+struct name_slot {
+	const char *name;               /* a section's; NULL: empty */
+	size_t sec;
+};
+
+struct name_table {
+	struct name_slot *v;
+	size_t cap, n;                  /* cap: a power of 2, or 0 */
+};
+
+struct section_index {
+	struct name_table addrs, domains;
+	size_t *others;                 /* the other keys' sections, in order */
+	size_t nothers;
+};
+
+static size_t
+name_hash(const char *s)
 {
-	const char *v, *at;
+	size_t h = 2166136261u;
+
+	while (*s != '\0')
+		h = (h ^ (unsigned char)*s++) * 16777619u;
+	return h;
+}
+
+/* table_find - the first section listing name, or SIZE_MAX */
+static size_t
+table_find(const struct name_table *t, const char *name)
+{
+	size_t i;
+
+	if (t->cap == 0)
+		return SIZE_MAX;
+	for (i = name_hash(name) & (t->cap - 1); t->v[i].name != NULL;
+	    i = (i + 1) & (t->cap - 1))
+		if (strcmp(t->v[i].name, name) == 0)
+			return t->v[i].sec;
+	return SIZE_MAX;
+}
+
+/* table_add - name listed by section sec (the first one stays) */
+static void
+table_add(struct name_table *t, const char *name, size_t sec)
+{
+	struct name_table old = *t;
+	size_t i;
+
+	if (table_find(t, name) != SIZE_MAX)
+		return;
+	if (2 * (t->n + 1) > t->cap) {          /* at most half full */
+		t->cap = t->cap ? 2 * t->cap : 16;
+		t->v = xcalloc(t->cap, sizeof(*t->v));
+		t->n = 0;
+		for (i = 0; i < old.cap; i++)
+			if (old.v[i].name != NULL)
+				table_add(t, old.v[i].name, old.v[i].sec);
+		free(old.v);
+	}
+	for (i = name_hash(name) & (t->cap - 1); t->v[i].name != NULL;
+	    i = (i + 1) & (t->cap - 1))
+		;
+	t->v[i].name = name;
+	t->v[i].sec = sec;
+	t->n++;
+}
+
+static void
+index_build(struct config *c)
+{
+	struct section_index *ix = xcalloc(1, sizeof(*ix));
+	struct config_section *sec;
+	size_t i, j;
+
+	for (i = 0; i < c->nsections; i++) {
+		sec = &c->sections[i];
+		if (sec->key != SK_RECIPIENT) {
+			ix->others = xreallocarray(ix->others, ix->nothers + 1,
+			    sizeof(*ix->others));
+			ix->others[ix->nothers++] = i;
+			continue;
+		}
+		for (j = 0; j < sec->strs.n; j++)
+			table_add(&ix->addrs, sec->strs.v[j], i);
+		for (j = 0; j < sec->domains.n; j++)
+			table_add(&ix->domains, sec->domains.v[j], i);
+	}
+	c->sindex = ix;
+}
+
+static void
+index_free(struct section_index *ix)
+{
+	if (ix == NULL)
+		return;
+	free(ix->addrs.v);
+	free(ix->domains.v);
+	free(ix->others);
+	free(ix);
+}
+
+/* min_sec - the earlier of two sections (SIZE_MAX: none) */
+static size_t
+min_sec(size_t a, size_t b)
+{
+	return a < b ? a : b;
+}
+
+/*
+ * rcpt_section - the first recipient section of rf: by the address, the
+ * address without its extension, the domain and each domain above it
+ * (at most 253 bytes: no listed domain is longer)
+ */
+static size_t
+rcpt_section(const struct section_index *ix, const struct rcpt_forms *rf)
+{
+	size_t best = SIZE_MAX, n;
+	const char *d;
+
+	if (rf->full == NULL)
+		return SIZE_MAX;
+	best = table_find(&ix->addrs, rf->full);
+	if (rf->base != NULL)
+		best = min_sec(best, table_find(&ix->addrs, rf->base));
+	d = strrchr(rf->full, '@') + 1;
+	for (n = strlen(d); *d != '\0'; n--, d++) {
+		if (n <= 253 && (d[-1] == '@' || d[-1] == '.'))
+			best = min_sec(best, table_find(&ix->domains, d));
+	}
+	return best;
+}
+
+/* section_match - does the request, by k, belong to sec (not recipient)? */
+static int
+section_match(const struct config_section *sec, const struct config_keys *k)
+{
+	const char *v;
 	unsigned long port;
 	char *end;
 	size_t i;
 
 	switch (sec->key) {
-	case SK_RECIPIENT:
-		if (rf->full == NULL)
-			return 0;
-		for (i = 0; i < sec->strs.n; i++)
-			if (strcmp(rf->full, sec->strs.v[i]) == 0 ||
-			    (rf->base && strcmp(rf->base, sec->strs.v[i]) == 0))
-				return 1;
-		at = strrchr(rf->full, '@');
-		return at[1] != '\0' && domain_list_match(&sec->domains,
-		    at + 1);
 	case SK_POLICY_CONTEXT:
 		if ((v = k->policy_context) == NULL || *v == '\0')
 			return 0;
@@ -1312,23 +1440,26 @@ section_match(const struct config_section *sec, const struct config_keys *k,
 struct config *
 config_select(struct config *c, const struct config_keys *k)
 {
-	struct config *found = NULL;
+	const struct section_index *ix;
 	struct rcpt_forms rf = { NULL, NULL };
-	size_t i;
+	size_t i, best;
 
 	if (c->root != NULL)
 		c = c->root;
-	if (c->nsections == 0)
+	if ((ix = c->sindex) == NULL)
 		return c;
-	if (k->recipient != NULL)
+	if (k->recipient != NULL && (ix->addrs.n || ix->domains.n))
 		rcpt_forms(&rf, k->recipient, c->recipient_delimiter);
-	for (i = 0; found == NULL && i < c->nsections; i++)
-		if (c->sections[i].cfg != NULL &&
-		    section_match(&c->sections[i], k, &rf))
-			found = c->sections[i].cfg;
+	best = rcpt_section(ix, &rf);
 	free(rf.full);
 	free(rf.base);
-	return found ? found : c;
+	for (i = 0; i < ix->nothers && ix->others[i] < best; i++) {
+		if (section_match(&c->sections[ix->others[i]], k)) {
+			best = ix->others[i];
+			break;
+		}
+	}
+	return best == SIZE_MAX ? c : c->sections[best].cfg;
 }
 
 static void config_free(struct config *);
@@ -1362,6 +1493,7 @@ config_free(struct config *c)
 	for (o = options; o < options + NOPTIONS; o++)
 		if (types[o->type].release != NULL)
 			types[o->type].release((char *)c + o->off);
+	index_free(c->sindex);
 	for (i = 0; i < c->nsections; i++)
 		section_free(&c->sections[i]);
 	free(c->sections);
@@ -1598,6 +1730,8 @@ sections_build(struct reader *r)
 		sec->lines = NULL;
 		sec->nlines = 0;
 	}
+	if (c->nsections > 0)
+		index_build(c);
 }
 
 /* apply_line - parse the pending logical "key = value" line */

@@ -74,10 +74,16 @@ dns_cache_bytes = {cache_bytes}
 
 
 def spfpd_conf(args, sock, ptr):
-    return SPFPD_CONF.format(sock=sock, ptr=ptr,
+    conf = SPFPD_CONF.format(sock=sock, ptr=ptr,
                              entries=max(100000, 8 * args.domains),
                              cache_bytes=max(64 << 20,
                                              2304 * args.domains))
+    # --sections N: a migrated Per_User file, one section per address,
+    # none matching the bench's recipients: every request scans them all
+    for i in range(args.sections):
+        conf += ('\n[recipient = user%d@per-user.invalid]\n'
+                 'mail_from_reject = softfail\n' % i)
+    return conf
 
 
 CEILING = 'null-policy'
@@ -523,6 +529,10 @@ def main():
                     help='no null-policy rows (the ceiling: a policy '
                     'server that answers DUNNO at once)')
     ap.add_argument('--no-callgrind', action='store_true')
+    ap.add_argument('--sections', type=int, default=0,
+                    help='spfpd.conf ends with this many [recipient = '
+                    'ADDRESS] sections that match no request (the cost of '
+                    'choosing a section)')
     ap.add_argument('--syslog', help='be syslogd on this socket')
     ap.add_argument('--logsink', help='tests/bench/logsink, built')
     ap.add_argument('--command', default=' '.join(map(shlex.quote,

@@ -892,6 +892,55 @@ assert_section(struct config *s, const char *want)
 	assert_string_equal(s->section, want);
 }
 
+/*
+ * A migrated Per_User file: thousands of sections, found through the
+ * hash tables (grown many times over), the first that lists a name
+ * winning, a section of another key before them still first
+ */
+static void
+test_section_many(void **state)
+{
+	enum { N = 3000 };
+	char *text, name[64], want[128];
+	struct config *c;
+	struct errs e;
+	size_t len = 0, cap = N * 80 + 256, i;
+
+	(void)state;
+	text = malloc(cap);
+	assert_non_null(text);
+	len += (size_t)snprintf(text + len, cap - len,
+	    "[server_port = 2525]\ntest_only = yes\n");
+	for (i = 0; i < N; i++)
+		len += (size_t)snprintf(text + len, cap - len,
+		    "[recipient = u%zu@big.example, d%zu.example]\n", i, i);
+	/* listed again, later: never chosen */
+	snprintf(text + len, cap - len, "[recipient = u7@big.example]\n"
+	    "[recipient = d9.example]\n");
+	c = load_text(text, &e);
+	free(text);
+	assert_string_equal(e.buf, "");
+	assert_non_null(c);
+	for (i = 0; i < N; i += 97) {
+		snprintf(want, sizeof(want), "recipient = u%zu@big.example, "
+		    "d%zu.example", i, i);
+		snprintf(name, sizeof(name), "U%zu+ext@Big.Example.", i);
+		assert_section(sel(c, name, NULL, NULL, NULL), want);
+		snprintf(name, sizeof(name), "x@a.b.d%zu.example", i);
+		assert_section(sel(c, name, NULL, NULL, NULL), want);
+	}
+	assert_section(sel(c, "u7@big.example", NULL, NULL, NULL),
+	    "recipient = u7@big.example, d7.example");
+	assert_section(sel(c, "x@d9.example", NULL, NULL, NULL),
+	    "recipient = u9@big.example, d9.example");
+	assert_section(sel(c, "u5@big.example", NULL, NULL, "2525"),
+	    "server_port = 2525");
+	assert_section(sel(c, "u3000@big.example", NULL, NULL, NULL), NULL);
+	assert_section(sel(c, "x@xd9.example", NULL, NULL, NULL), NULL);
+	config_unref(c);
+	unlink(path);
+}
+
 static void
 test_section_select(void **state)
 {
@@ -1208,6 +1257,7 @@ main(void)
 		cmocka_unit_test(test_section_errors),
 		cmocka_unit_test(test_section_options),
 		cmocka_unit_test(test_section_select),
+		cmocka_unit_test(test_section_many),
 		cmocka_unit_test(test_section_global_same),
 		cmocka_unit_test(test_section_recipient_forms),
 		cmocka_unit_test(test_section_dump),
