@@ -22,6 +22,7 @@
 #include "cidr.h"
 
 #define CONFIG_DEFAULT_PATH "/etc/spfpd/spfpd.conf"
+#define CONFIG_MAX_OPTIONS 96           /* rows of config.c's options[] */
 
 /*
  * a list of strings: the domain options hold names in lower case, without
@@ -161,12 +162,16 @@ struct config {
 	 * with the section's lines applied.  A section's config belongs to
 	 * the file's (root): its references are the root's.
 	 */
+	unsigned long id;               /* this config's, unique in the process
+	                                   (a section's too): which decided */
 	struct config *root;            /* a section's: the file's; else NULL */
 	const char *section;            /* a section's: "KEY = v1, v2" (the
 	                                   root's copy) */
 	struct config_section *sections;        /* the root's, in file order */
 	size_t nsections;
 	struct section_index *sindex;   /* how config_select() finds them */
+	unsigned char borrowed[CONFIG_MAX_OPTIONS];     /* a section's: this
+	                                   option's field is the root's */
 };
 
 /* what a section is chosen by: the request's attributes ("" or NULL: none) */

@@ -201,6 +201,8 @@ static const struct option options[] = {
 
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
 
+_Static_assert(NOPTIONS <= CONFIG_MAX_OPTIONS, "struct config, borrowed[]");
+
 /*
  * the options a section may set: how a request is judged, not how the
  * process runs, listens, bounds its work or asks the DNS
@@ -1054,6 +1056,9 @@ config_set(struct config *c, const char *key, const char *value,
 	return set_value(c, o, value, err, errsz);
 }
 
+/* the ids of configs, for telling them apart (config.h) */
+static unsigned long config_ids;
+
 static struct config *
 config_defaults(void)
 {
@@ -1063,6 +1068,7 @@ config_defaults(void)
 
 	c = xcalloc(1, sizeof(*c));
 	c->refs = 1;
+	c->id = ++config_ids;
 	for (i = 0; i < NOPTIONS; i++) {
 		if (set_value(c, &options[i], options[i].def, err,
 		    sizeof(err)) < 0) {
@@ -1095,27 +1101,43 @@ option_text(const struct option *o, const struct config *c)
 }
 
 /*
- * config_clone - a config with from's values, through the printed form
- * that spfpd -p promises to read back as the same value
+ * config_share - a section's config: from's values, its fields shared
+ * (borrowed, never freed by it) until the section sets one (section_set)
  */
 static struct config *
-config_clone(const struct config *from)
+config_share(const struct config *from)
 {
-	struct config *c = xcalloc(1, sizeof(*c));
-	const struct option *o;
-	char err[256], *text;
+	struct config *c = xmalloc(sizeof(*c));
 
-	for (o = options; o < options + NOPTIONS; o++) {
-		text = option_text(o, from);
-		if (set_value(c, o, text + strspn(text, " "), err,
-		    sizeof(err)) < 0) {
-			fprintf(stderr, "spfpd: config: %s does not read back: "
-			    "%s\n", o->name, err);
-			abort();
-		}
-		free(text);
-	}
+	*c = *from;
+	c->refs = 0;
+	c->id = ++config_ids;
+	c->path = NULL;
+	c->root = NULL;
+	c->section = NULL;
+	c->sections = NULL;
+	c->nsections = 0;
+	c->sindex = NULL;
+	memset(c->borrowed, 1, sizeof(c->borrowed));
 	return c;
+}
+
+/* section_set - o's value in a section's config: its own from now on */
+static int
+section_set(struct config *c, const struct option *o, const char *value,
+    char *err, size_t errsz)
+{
+	const struct type_ops *t = &types[o->type];
+	size_t idx = (size_t)(o - options);
+
+	if (c->borrowed[idx]) {
+		/* the parser frees the old value: not the root's */
+		if (t->release != NULL)
+			memset((char *)c + o->off, 0, t->list_size ?
+			    t->list_size : sizeof(char *));
+		c->borrowed[idx] = 0;
+	}
+	return set_value(c, o, value, err, errsz);
 }
 
 /* ----- sections ----- */
@@ -1147,6 +1169,7 @@ struct config_section {
 	unsigned *ports;                /* server_port */
 	size_t nports;
 	struct config *cfg;             /* NULL until the file is read */
+	unsigned line;                  /* of its section line */
 	struct section_line *lines;     /* while the file is read */
 	size_t nlines;
 };
@@ -1166,26 +1189,32 @@ option_in_section(const struct option *o)
 /*
  * The recipient as the address values of sections see it: lower case, a
  * quoted local part unquoted ("\"u\"@example.com" is u@example.com), no
- * final dot, and also without its extension (recipient_delimiter, as in
- * Postfix: u+list@example.com is u's mail too).  Otherwise a client could
- * dodge a stricter section of one address by writing it another way.
+ * final dot; also without its extension (recipient_delimiter, as in
+ * Postfix: u+list@example.com is u's mail too), and the address it routes
+ * to: when the domain is one of its own, Postfix strips it and delivers
+ * to what the local part names ("u@d"@localhost, u%d@localhost,
+ * d!u@localhost are u@d).  Each form is looked up and the first section
+ * any of them matches applies: otherwise a client could dodge a
+ * stricter section of one address by writing it another way.
  */
+#define RCPT_FORMS 8
+
 struct rcpt_forms {
-	char *full;                     /* NULL: no recipient */
-	char *base;                     /* without the extension */
+	char *v[RCPT_FORMS];
+	size_t n;
 };
 
-static void
-rcpt_forms(struct rcpt_forms *rf, const char *r, const char *delims)
+/* rcpt_norm - r as compared, or NULL: no '@', or nothing before it */
+static char *
+rcpt_norm(const char *r)
 {
 	const char *at = strrchr(r, '@'), *p, *end;
-	size_t n = strlen(r), ext = 0, i = 0;
+	size_t i = 0;
 	char *o;
 
-	rf->full = rf->base = NULL;
 	if (at == NULL || at == r)
-		return;
-	o = rf->full = xmalloc(n + 1);
+		return NULL;
+	o = xmalloc(strlen(r) + 1);
 	end = at;
 	p = r;
 	if (at - r >= 2 && r[0] == '"' && at[-1] == '"') {
@@ -1195,8 +1224,6 @@ rcpt_forms(struct rcpt_forms *rf, const char *r, const char *delims)
 	for (; p < end; p++) {
 		if (end != at && *p == '\\' && p + 1 < end)
 			p++;
-		if (ext == 0 && i > 0 && *delims && strchr(delims, *p))
-			ext = i;
 		o[i++] = (char)tolower((unsigned char)*p);
 	}
 	for (p = at; *p != '\0'; p++)
@@ -1204,11 +1231,88 @@ rcpt_forms(struct rcpt_forms *rf, const char *r, const char *delims)
 	if (o[i - 1] == '.')
 		i--;
 	o[i] = '\0';
-	if (ext > 0) {
-		rf->base = xmalloc(n + 1);
-		memcpy(rf->base, o, ext);
-		strcpy(rf->base + ext, strrchr(o, '@'));
+	if (o[0] == '@') {              /* "" quoted: nothing */
+		free(o);
+		return NULL;
 	}
+	return o;
+}
+
+/* rcpt_base - a without its extension, or NULL: it has none */
+static char *
+rcpt_base(const char *a, const char *delims)
+{
+	const char *at = strrchr(a, '@');
+	size_t ext;
+	char *o;
+
+	if (*delims == '\0')
+		return NULL;
+	ext = 1 + strcspn(a + 1, delims);       /* never the first byte */
+	if (a + ext >= at)
+		return NULL;
+	o = xmalloc(ext + strlen(at) + 1);
+	memcpy(o, a, ext);
+	strcpy(o + ext, at);
+	return o;
+}
+
+/* rcpt_routed - the address a's local part routes to, or NULL */
+static char *
+rcpt_routed(const char *a)
+{
+	size_t n = (size_t)(strrchr(a, '@') - a);
+	char *l, *p, *o;
+
+	if (strcspn(a, "@%!") == n)     /* the usual case: not routed */
+		return NULL;
+	l = xmalloc(n + 2);
+	memcpy(l, a, n);
+	l[n] = '\0';
+	if (strchr(l, '@') != NULL)
+		return l;                       /* "u@d"@host */
+	if ((p = strrchr(l, '%')) != NULL) {
+		*p = '@';                       /* u%d@host */
+		return l;
+	}
+	if ((p = strchr(l, '!')) != NULL) {     /* d!u@host */
+		*p = '\0';
+		o = xmalloc(n + 2);
+		snprintf(o, n + 2, "%s@%s", p + 1, l);
+		free(l);
+		return o;
+	}
+	free(l);
+	return NULL;
+}
+
+static void
+rcpt_forms(struct rcpt_forms *rf, const char *r, const char *delims)
+{
+	char *a, *next;
+
+	rf->n = 0;
+	a = rcpt_norm(r);
+	while (a != NULL) {
+		if (rf->n + 2 > RCPT_FORMS) {   /* routes that long: enough */
+			free(a);
+			return;
+		}
+		rf->v[rf->n++] = a;
+		if ((next = rcpt_base(a, delims)) != NULL)
+			rf->v[rf->n++] = next;
+		if ((next = rcpt_routed(a)) == NULL)
+			return;
+		a = rcpt_norm(next);
+		free(next);
+	}
+}
+
+static void
+rcpt_forms_free(struct rcpt_forms *rf)
+{
+	while (rf->n > 0)
+		free(rf->v[--rf->n]);
 }
 
 /* section_add - one value of a section line; -1 and err if it is bad */
@@ -1216,8 +1320,7 @@ static int
 section_add(struct config_section *sec, const char *item, char *err,
     size_t errsz)
 {
-	char name[256], msg[256];
-	struct rcpt_forms rf;
+	char name[256], msg[256], *norm;
 	const char *at;
 	struct cidr cr;
 	unsigned long n;
@@ -1231,6 +1334,11 @@ section_add(struct config_section *sec, const char *item, char *err,
 				    "'%.100s'", item);
 				return -1;
 			}
+			if (strchr(name, '.') == NULL) {
+				snprintf(err, errsz, "recipient: '%.100s' is "
+				    "no domain (no dot) and no address", item);
+				return -1;
+			}
 			return strs_add(&sec->domains, name, err, errsz);
 		}
 		if (at == item || domain_parse(at + 1, name, sizeof(name)) <
@@ -1240,9 +1348,13 @@ section_add(struct config_section *sec, const char *item, char *err,
 			return -1;
 		}
 		/* in the form the recipient is compared in */
-		rcpt_forms(&rf, item, "");
-		strs_add(&sec->strs, rf.full, err, errsz);
-		free(rf.full);
+		if ((norm = rcpt_norm(item)) == NULL) {
+			snprintf(err, errsz, "recipient: bad address '%.100s'",
+			    item);
+			return -1;
+		}
+		strs_add(&sec->strs, norm, err, errsz);
+		free(norm);
 		return 0;
 	case SK_POLICY_CONTEXT:
 		return strs_add(&sec->strs, item, err, errsz);
@@ -1382,25 +1494,23 @@ min_sec(size_t a, size_t b)
 }
 
 /*
- * rcpt_section - the first recipient section of rf: by the address, the
- * address without its extension, the domain and each domain above it
- * (at most 253 bytes: no listed domain is longer)
+ * rcpt_section - the first recipient section of rf: by each form's
+ * address, its domain and each domain above it (at most 253 bytes: no
+ * listed domain is longer)
  */
 static size_t
 rcpt_section(const struct section_index *ix, const struct rcpt_forms *rf)
 {
-	size_t best = SIZE_MAX, n;
+	size_t best = SIZE_MAX, n, i;
 	const char *d;
 
-	if (rf->full == NULL)
-		return SIZE_MAX;
-	best = table_find(&ix->addrs, rf->full);
-	if (rf->base != NULL)
-		best = min_sec(best, table_find(&ix->addrs, rf->base));
-	d = strrchr(rf->full, '@') + 1;
-	for (n = strlen(d); *d != '\0'; n--, d++) {
-		if (n <= 253 && (d[-1] == '@' || d[-1] == '.'))
-			best = min_sec(best, table_find(&ix->domains, d));
+	for (i = 0; i < rf->n; i++) {
+		best = min_sec(best, table_find(&ix->addrs, rf->v[i]));
+		d = strrchr(rf->v[i], '@') + 1;
+		for (n = strlen(d); *d != '\0'; n--, d++)
+			if (n <= 253 && (d[-1] == '@' || d[-1] == '.'))
+				best = min_sec(best, table_find(&ix->domains,
+				    d));
 	}
 	return best;
 }
@@ -1441,18 +1551,18 @@ struct config *
 config_select(struct config *c, const struct config_keys *k)
 {
 	const struct section_index *ix;
-	struct rcpt_forms rf = { NULL, NULL };
+	struct rcpt_forms rf;
 	size_t i, best;
 
 	if (c->root != NULL)
 		c = c->root;
 	if ((ix = c->sindex) == NULL)
 		return c;
+	rf.n = 0;
 	if (k->recipient != NULL && (ix->addrs.n || ix->domains.n))
 		rcpt_forms(&rf, k->recipient, c->recipient_delimiter);
 	best = rcpt_section(ix, &rf);
-	free(rf.full);
-	free(rf.base);
+	rcpt_forms_free(&rf);
 	for (i = 0; i < ix->nothers && ix->others[i] < best; i++) {
 		if (section_match(&c->sections[ix->others[i]], k)) {
 			best = ix->others[i];
@@ -1491,7 +1601,8 @@ config_free(struct config *c)
 	if (c == NULL)
 		return;
 	for (o = options; o < options + NOPTIONS; o++)
-		if (types[o->type].release != NULL)
+		if (types[o->type].release != NULL &&
+		    !c->borrowed[o - options])
 			types[o->type].release((char *)c + o->off);
 	index_free(c->sindex);
 	for (i = 0; i < c->nsections; i++)
@@ -1655,6 +1766,7 @@ section_start(struct reader *r, char *s)
 	    sizeof(*c->sections));
 	sec = &c->sections[c->nsections++];
 	memset(sec, 0, sizeof(*sec));
+	sec->line = r->lineno;
 	r->in_section = 1;
 	if (n < 2 || s[n - 1] != ']') {
 		line_error(r, "missing ']'");
@@ -1700,6 +1812,45 @@ section_start(struct reader *r, char *s)
 }
 
 /*
+ * sections_shadowed - a recipient value that an earlier section already
+ * catches (the same name, or its domain or one above) is an error: that
+ * section would never apply to it
+ */
+static void
+sections_shadowed(struct reader *r)
+{
+	const struct config *c = r->c;
+	const struct config_section *sec;
+	struct rcpt_forms rf;
+	char msg[512], probe[300];
+	size_t i, j, first;
+
+	for (i = 0; i < c->nsections; i++) {
+		sec = &c->sections[i];
+		if (sec->key != SK_RECIPIENT)
+			continue;
+		for (j = 0; j < sec->strs.n + sec->domains.n; j++) {
+			const char *v = j < sec->strs.n ? sec->strs.v[j] :
+			    sec->domains.v[j - sec->strs.n];
+
+			/* a domain as the address of someone in it */
+			snprintf(probe, sizeof(probe), "%s%s", j < sec->strs.n ?
+			    "" : "@", v);
+			rf.n = 0;
+			rf.v[rf.n++] = probe;
+			first = rcpt_section(c->sindex, &rf);
+			if (first >= i)
+				continue;
+			snprintf(msg, sizeof(msg), "recipient: %s never gets "
+			    "this section: the section at line %u comes first",
+			    v, c->sections[first].line);
+			report(r, sec->line, msg);
+			r->errors++;
+		}
+	}
+}
+
+/*
  * sections_build - each section's config: the global settings, then its
  * own lines (their errors reported with their lines)
  */
@@ -1714,12 +1865,12 @@ sections_build(struct reader *r)
 
 	for (i = 0; i < c->nsections; i++) {
 		sec = &c->sections[i];
-		sec->cfg = config_clone(c);
+		sec->cfg = config_share(c);
 		sec->cfg->root = c;
 		sec->cfg->section = sec->text;
 		for (j = 0; j < sec->nlines; j++) {
 			sl = &sec->lines[j];
-			if (set_value(sec->cfg, sl->o, sl->value, msg,
+			if (section_set(sec->cfg, sl->o, sl->value, msg,
 			    sizeof(msg)) < 0) {
 				report(r, sl->line, msg);
 				r->errors++;
@@ -1730,8 +1881,10 @@ sections_build(struct reader *r)
 		sec->lines = NULL;
 		sec->nlines = 0;
 	}
-	if (c->nsections > 0)
+	if (c->nsections > 0) {
 		index_build(c);
+		sections_shadowed(r);
+	}
 }
 
 /* apply_line - parse the pending logical "key = value" line */
@@ -1837,6 +1990,12 @@ read_line(struct reader *r, char *buf, size_t n)
 	}
 	if (indented && r->l.text == NULL) {
 		line_error(r, "continuation line without a line to continue");
+		return;
+	}
+	/* not "[::1]:53" continuing a list: a section line, indented */
+	if (indented && *s == '[' && s[strlen(s) - 1] == ']' &&
+	    strchr(s, '=') != NULL) {
+		line_error(r, "a section line must start in the first column");
 		return;
 	}
 	if (!indented) {

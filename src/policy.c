@@ -52,8 +52,8 @@ struct policy_memory {
 	                                   looked at: for this recipient
 	                                   domain only; NULL: for all */
 	int header;                     /* the message has its header */
-	struct config *cfg;             /* the section that decided it (a
-	                                   reference: compared, never used) */
+	unsigned long cfg_id;           /* the config (section) that decided
+	                                   it: config.h's id */
 };
 
 struct sub {
@@ -224,7 +224,6 @@ policy_memory_free(struct policy_memory *m)
 	free(m->key);
 	free(m->action);
 	free(m->domain);
-	config_unref(m->cfg);
 	free(m);
 }
 
@@ -265,8 +264,7 @@ memory_store(struct policy_check *pc, const char *action)
 	free(m->key);
 	free(m->action);
 	free(m->domain);
-	config_unref(m->cfg);
-	m->cfg = config_ref(pc->cfg);
+	m->cfg_id = pc->cfg->id;
 	m->key = memory_key(pc->req);
 	m->action = m->key ? xstrdup(action) : NULL;
 	/*
@@ -323,7 +321,7 @@ memory_recall(struct policy_check *pc)
 	 * anew under its own: a refusal does not carry over, nor does the
 	 * DUNNO that follows a header hide its section's refusal
 	 */
-	if (m->cfg != pc->cfg) {
+	if (m->cfg_id != pc->cfg->id) {
 		pc->header_given = m->header;
 		return NULL;
 	}
@@ -768,7 +766,8 @@ trust_found(struct policy_check *pc)
 		o->name = pc->mx_domain;
 		return;
 	}
-	if (pc->fwd_name != NULL) {
+	/* a PTR name "a\\.lists.example.org" is not below lists.example.org */
+	if (pc->fwd_name != NULL && strchr(pc->fwd_name, '\\') == NULL) {
 		for (i = 0; i < fw->ptr.n; i++) {
 			struct domain_list one = { &fw->ptr.v[i], 1 };
 

@@ -1494,9 +1494,10 @@ SECTIONS = (
     '[recipient = example.net, boss@dest.test]\n'
     'mail_from_reject = no\n'
     '\n'
-    '# an empty section: example.org keeps the global settings\n'
+    '# an empty section: example.org keeps the global settings, the\n'
+    '# later section of another key does not catch its mail\n'
     '[recipient = example.org]\n'
-    '[recipient = example.org, example.info]\n'
+    '[recipient = example.info]\n'
     'reason_message = info {result}\n'
     '[policy_context = submission]\n'
     'reason_message = submission {result}\n'
@@ -1545,8 +1546,17 @@ def t_sections(ctx):
         (ip, FAIL, spf('fail'), rc('Boss@Dest.Test.')),
         (ip, FAIL, GLOBAL_REFUSAL, rc('boss-list@dest.test')),
         (ip, FAIL, spf('fail'), rc('u@example.net.')),
+        # routed through a domain Postfix takes as its own (localhost):
+        # Postfix delivers to boss@dest.test
+        (ip, FAIL, spf('fail'), rc('"boss@dest.test"@localhost')),
+        (ip, FAIL, spf('fail'), rc('boss%dest.test@localhost')),
+        (ip, FAIL, spf('fail'), rc('dest.test!boss@localhost')),
+        (ip, FAIL, spf('fail'), rc('u%example.net@[192.0.2.1]')),
+        (ip, FAIL, GLOBAL_REFUSAL, rc('boss%sub.dest.test@localhost')),
         # the empty section comes first: the global settings
         (ip, FAIL, GLOBAL_REFUSAL, rc('u@example.org')),
+        (ip, FAIL, GLOBAL_REFUSAL,
+         rc('u@example.org', policy_context='submission')),
         (ip, FAIL, '550 5.7.23 info fail', rc('u@example.info')),
         (ip, FAIL, '550 5.7.23 submission fail',
          rc('u@dest.test', policy_context='submission')),
@@ -1593,10 +1603,9 @@ def t_sections(ctx):
     section_logged(log, 'BOSS@Dest.Test', 'recipient = example.net, '
                    'boss@dest.test')
     section_logged(log, 'u@example.org', 'recipient = example.org')
-    section_logged(log, 'u@example.info', 'recipient = example.org, '
-                   'example.info')
-    section_logged(log, 'u@example.info', 'recipient = example.org, '
-                   'example.info', 'pass')
+    section_logged(log, 'u@example.info', 'recipient = example.info')
+    section_logged(log, 'u@example.info', 'recipient = example.info',
+                   'pass')
     check(re.search(r'> section="policy_context = submission" .* '
                     r'result=fail', log), 'no policy_context section logged')
     check(re.search(r'> section="server_port = 587" .* result=fail', log),

@@ -706,6 +706,21 @@ static const struct bad_row section_rows[] = {
 	    "section key 'rcpt' " KEYS_MSG "\n" },
 	{ "debug = no\n[recipient = example.com\n", "FILE:2: missing ']'\n" },
 	{ "[recipient = ]\n", "FILE:1: section without a value\n" },
+	/* sections that could never apply */
+	{ "[recipient = example.com]\n[recipient = Boss@Example.com]\n",
+	    "FILE:2: recipient: boss@example.com never gets this section: "
+	    "the section at line 1 comes first\n" },
+	{ "[recipient = example.com]\n\n[recipient = a.b.example.com, "
+	    "example.org]\n[recipient = example.org]\n",
+	    "FILE:3: recipient: a.b.example.com never gets this section: "
+	    "the section at line 1 comes first\n"
+	    "FILE:4: recipient: example.org never gets this section: "
+	    "the section at line 3 comes first\n" },
+	{ "[recipient = postmaster]\n", "FILE:1: recipient: 'postmaster' "
+	    "is no domain (no dot) and no address\n" },
+	/* indented: it would continue the line before */
+	{ "default_explanation = x\n  [recipient = example.com]\n",
+	    "FILE:2: a section line must start in the first column\n" },
 	{ "[recipient =]\n", "FILE:1: section without a value\n" },
 	{ "[policy_context = ]\n", "FILE:1: section without a value\n" },
 	{ "[recipient]\n", "FILE:1: 'recipient' section without '='\n" },
@@ -856,7 +871,7 @@ static const char sections_text[] =
     "hide_receiver = yes\n"
     "[server_port = 587,465]\n"
     "permerror_reject = yes\n"
-    "[recipient = sub.example.com]\n"
+    "[recipient = sub.example.info]\n"
     "test_only = no\n"
     "[recipient = fwd.example]\n"
     "trusted_forwarders = 198.51.100.0/24 ptr:Lists.Example. "
@@ -901,7 +916,7 @@ static void
 test_section_many(void **state)
 {
 	enum { N = 3000 };
-	char *text, name[64], want[128];
+	char *text, name[64], want[512];
 	struct config *c;
 	struct errs e;
 	size_t len = 0, cap = N * 80 + 256, i;
@@ -914,13 +929,19 @@ test_section_many(void **state)
 	for (i = 0; i < N; i++)
 		len += (size_t)snprintf(text + len, cap - len,
 		    "[recipient = u%zu@big.example, d%zu.example]\n", i, i);
-	/* listed again, later: never chosen */
-	snprintf(text + len, cap - len, "[recipient = u7@big.example]\n"
-	    "[recipient = d9.example]\n");
 	c = load_text(text, &e);
-	free(text);
 	assert_string_equal(e.buf, "");
 	assert_non_null(c);
+	/* listed again, later: it would never apply, an error */
+	snprintf(text + len, cap - len, "[recipient = u7@big.example]\n"
+	    "[recipient = x.d9.example]\n");
+	assert_null(load_text(text, &e));
+	free(text);
+	replace_path("FILE:3003: recipient: u7@big.example never gets this "
+	    "section: the section at line 10 comes first\n"
+	    "FILE:3004: recipient: x.d9.example never gets this section: the "
+	    "section at line 12 comes first\n", want, sizeof(want));
+	assert_string_equal(e.buf, want);
 	for (i = 0; i < N; i += 97) {
 		snprintf(want, sizeof(want), "recipient = u%zu@big.example, "
 		    "d%zu.example", i, i);
@@ -951,7 +972,7 @@ test_section_select(void **state)
 		    "recipient = example.com, example.net" },
 		{ "U@EXAMPLE.NET", NULL, NULL, NULL,
 		    "recipient = example.com, example.net" },
-		/* first match: sub.example.com is below example.com */
+		/* below example.com */
 		{ "u@a.Sub.Example.com", NULL, NULL, NULL,
 		    "recipient = example.com, example.net" },
 		{ "u@badexample.com", NULL, NULL, NULL, NULL },
@@ -1096,6 +1117,34 @@ test_section_recipient_forms(void **state)
 		/* an extension of the section's own address: exact match */
 		{ NULL, "list+news@example.com", "recipient = list+news@example.com" },
 		{ NULL, "list+other@example.com", NULL },
+		/*
+		 * routed through a domain Postfix may take as its own: it
+		 * strips it and delivers to the rest (quoted "@", the
+		 * rightmost "%", a "!" path), extension and all
+		 */
+		{ NULL, "\"boss@example.com\"@localhost",
+		    "recipient = boss@example.com" },
+		{ NULL, "boss%example.com@localhost",
+		    "recipient = boss@example.com" },
+		{ NULL, "Boss+x%Example.COM@[192.0.2.1]",
+		    "recipient = boss@example.com" },
+		{ NULL, "example.com!boss@localhost",
+		    "recipient = boss@example.com" },
+		{ NULL, "u%v%example.net@localhost", "recipient = example.net" },
+		{ NULL, "example.net!u@localhost", "recipient = example.net" },
+		/* u%boss at example.com: not boss's */
+		{ NULL, "\"u%boss@example.com\"@localhost", NULL },
+		/* two hops: "a@b"@c and a%b@c */
+		{ NULL, "\"boss%example.com@localhost\"@localhost",
+		    "recipient = boss@example.com" },
+		{ NULL, "boss%example.org@localhost", NULL },
+		{ NULL, "example.org!boss@localhost", NULL },
+		/* the first section that any form matches */
+		{ NULL, "boss%example.com@example.net",
+		    "recipient = boss@example.com" },
+		{ NULL, "list+news%example.net@localhost",
+		    "recipient = example.net" },
+		{ NULL, "\"\"@example.com", NULL },
 	};
 	char text[512];
 	struct config *c;
@@ -1218,7 +1267,7 @@ test_section_dump(void **state)
 	    "hide_receiver = yes\n");
 	section_body(a, "[server_port = 587, 465]",
 	    "permerror_reject = yes\n");
-	section_body(a, "[recipient = sub.example.com]", "");
+	section_body(a, "[recipient = sub.example.info]", "");
 	section_body(a, "[recipient = fwd.example]", "test_only = yes\n"
 	    "trusted_forwarders = 198.51.100.0/24, ptr:lists.example, "
 	    "spf:fwd.example\n");
