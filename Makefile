@@ -23,7 +23,7 @@ CC       ?= cc
 B        ?= build
 SANITIZE ?=
 
-PKGS      = libevent libcares libsystemd
+PKGS      = libevent libcares libsystemd libidn2
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

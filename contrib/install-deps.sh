@@ -9,6 +9,7 @@
 set -eu
 
 PKGS="gcc make pkg-config libc6-dev libevent-dev libspf2-dev libc-ares-dev
+      libidn2-dev
       libcmocka-dev python3 python3-yaml python3-dnspython netcat-openbsd
       knot knot-dnsutils iproute2 procps python3-spf postfix clang
       libsystemd-dev systemd prometheus opendmarc spamassassin gpg-agent

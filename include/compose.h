@@ -41,7 +41,8 @@ struct compose_spf {
  * An SPF refusal that was lifted (decision.h, struct decision_override):
  * the note ends the SPF comment ("...; accepted: ..."); with dnswl_zone,
  * Authentication-Results also gets "dnswl=pass dns.zone=Z policy.ip=A"
- * (RFC 8904 4); with forwarder, "policy.forwarder=F" in the SPF part.  The comments are cut first, as ever.
+ * (RFC 8904 4); with forwarder, "policy.forwarder=F" in the SPF part.
+ * The comments are cut first, as ever.
  */
 struct compose_trust {
 	const char *note;

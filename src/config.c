@@ -19,6 +19,8 @@
 #include <syslog.h>
 #include <sys/un.h>
 
+#include <idn2.h>
+
 #include "addr.h"
 #include "config.h"
 #include "xmalloc.h"
@@ -1204,6 +1206,56 @@ struct rcpt_forms {
 	size_t n;
 };
 
+/*
+ * domain_ascii - a UTF-8 domain name (SMTPUTF8) in its ASCII form, the
+ * one Postfix looks its domains up in (IDNA2008, UTS #46 mapping: case
+ * and NFC folded); NULL: not a valid one.  Free it.
+ */
+static char *
+domain_ascii(const char *d)
+{
+	char *out = NULL;
+
+	if (idn2_to_ascii_8z(d, &out, IDN2_NFC_INPUT |
+	    IDN2_NONTRANSITIONAL) != IDN2_OK) {
+		idn2_free(out);
+		return NULL;
+	}
+	return out;
+}
+
+/* is_ascii - has s no byte above 127? */
+static int
+is_ascii(const char *s)
+{
+	while (*s != '\0')
+		if ((unsigned char)*s++ > 127)
+			return 0;
+	return 1;
+}
+
+/*
+ * domain_ascii_in - s (malloc'd) with its tail d, a domain, in ASCII
+ * form (s itself when it is ASCII already, or not a valid name)
+ */
+static char *
+domain_ascii_in(char *s, const char *d)
+{
+	size_t head = (size_t)(d - s);
+	char *a, *o;
+
+	if (is_ascii(d) || (a = domain_ascii(d)) == NULL)
+		return s;
+	o = xmalloc(head + strlen(a) + 1);
+	memcpy(o, s, head);
+	strcpy(o + head, a);
+	for (d = o + head; *d != '\0'; d++)
+		o[d - o] = (char)tolower((unsigned char)*d);
+	idn2_free(a);
+	free(s);
+	return o;
+}
+
 /* rcpt_norm - r as compared, or NULL: no '@', or nothing before it */
 static char *
 rcpt_norm(const char *r)
@@ -1235,7 +1287,7 @@ rcpt_norm(const char *r)
 		free(o);
 		return NULL;
 	}
-	return o;
+	return domain_ascii_in(o, strrchr(o, '@') + 1);
 }
 
 /* rcpt_base - a without its extension, or NULL: it has none */
@@ -1315,47 +1367,62 @@ rcpt_forms_free(struct rcpt_forms *rf)
 		free(rf->v[--rf->n]);
 }
 
+/* section_recipient - an address or domain of a recipient section */
+static int
+section_recipient(struct config_section *sec, const char *item, char *err,
+    size_t errsz)
+{
+	const char *at;
+	char name[256], *norm;
+
+	if ((at = strrchr(item, '@')) == NULL) {
+		if (domain_parse(item, name, sizeof(name)) < 0) {
+			snprintf(err, errsz, "recipient: bad domain '%.100s'",
+			    item);
+			return -1;
+		}
+		if (strchr(name, '.') == NULL) {
+			snprintf(err, errsz, "recipient: '%.100s' is no domain "
+			    "(no dot) and no address", item);
+			return -1;
+		}
+		return strs_add(&sec->domains, name, err, errsz);
+	}
+	/* the address in the form the recipient is compared in */
+	if (at == item || domain_parse(at + 1, name, sizeof(name)) < 0 ||
+	    strlen(item) > 320 || (norm = rcpt_norm(item)) == NULL) {
+		snprintf(err, errsz, "recipient: bad address '%.100s'", item);
+		return -1;
+	}
+	strs_add(&sec->strs, norm, err, errsz);
+	free(norm);
+	return 0;
+}
+
 /* section_add - one value of a section line; -1 and err if it is bad */
 static int
 section_add(struct config_section *sec, const char *item, char *err,
     size_t errsz)
 {
-	char name[256], msg[256], *norm;
+	char msg[256], *norm, *end;
 	const char *at;
 	struct cidr cr;
 	unsigned long n;
-	char *end;
+	int rc;
 
 	switch (sec->key) {
 	case SK_RECIPIENT:
-		if ((at = strrchr(item, '@')) == NULL) {
-			if (domain_parse(item, name, sizeof(name)) < 0) {
-				snprintf(err, errsz, "recipient: bad domain "
-				    "'%.100s'", item);
-				return -1;
-			}
-			if (strchr(name, '.') == NULL) {
-				snprintf(err, errsz, "recipient: '%.100s' is "
-				    "no domain (no dot) and no address", item);
-				return -1;
-			}
-			return strs_add(&sec->domains, name, err, errsz);
-		}
-		if (at == item || domain_parse(at + 1, name, sizeof(name)) <
-		    0 || strlen(item) > 320) {
-			snprintf(err, errsz, "recipient: bad address '%.100s'",
-			    item);
-			return -1;
-		}
-		/* in the form the recipient is compared in */
-		if ((norm = rcpt_norm(item)) == NULL) {
-			snprintf(err, errsz, "recipient: bad address '%.100s'",
-			    item);
-			return -1;
-		}
-		strs_add(&sec->strs, norm, err, errsz);
+		if (is_ascii(item))
+			return section_recipient(sec, item, err, errsz);
+		/* a UTF-8 domain: as requests are compared, in ASCII form */
+		norm = xstrdup(item);
+		at = strrchr(norm, '@');
+		norm = domain_ascii_in(norm, at ? at + 1 : norm);
+		if ((rc = section_recipient(sec, norm, err, errsz)) < 0)
+			snprintf(err, errsz, "recipient: bad domain or address "
+			    "'%.100s'", item);
 		free(norm);
-		return 0;
+		return rc;
 	case SK_POLICY_CONTEXT:
 		return strs_add(&sec->strs, item, err, errsz);
 	case SK_SERVER_ADDRESS:

@@ -12,8 +12,9 @@
  * (decision_plan2(): the recipient domain's MX hosts, dnswl_zones, the
  * reverse DNS and SPF of trusted_forwarders), all at once and within the
  * same deadline, and the decision is taken on what it found.  All of it
- * under the config of the request's section (config_select()).  An answer known at once is decided and
- * logged at once, and delivered from the loop like the others.
+ * under the config of the request's section (config_select()).  An
+ * answer known at once is decided and logged at once, and delivered
+ * from the loop like the others.
  *
  * The check copies every string of an outcome it keeps: the checks that
  * lend them are freed after their callbacks.  Out of memory is fatal

@@ -962,6 +962,57 @@ test_section_many(void **state)
 	unlink(path);
 }
 
+/*
+ * SMTPUTF8: Postfix looks a UTF-8 domain up in its ASCII form (IDNA2008,
+ * case and NFC folded), so sections do too, on both sides
+ */
+#define BUCHER "recipient = b\xc3\xbc" "cher.example"
+
+static void
+test_section_idn(void **state)
+{
+	static const struct {
+		const char *rcpt, *want;
+	} rows[] = {
+		{ "x@b\xc3\xbc" "cher.example", BUCHER },
+		/* BÜCHER: upper case, folded */
+		{ "x@B\xc3\x9c" "CHER.Example", BUCHER },
+		{ "x@XN--bcher-kva.example", BUCHER },
+		{ "x@sub.b\xc3\xbc" "cher.example", BUCHER },
+		/* u + combining diaeresis: NFC makes it ü */
+		{ "x@bu\xcc\x88" "cher.example", BUCHER },
+		{ "j@m\xc3\xbcller.example",
+		    "recipient = j@xn--mller-kva.example" },
+		{ "j+x%M\xc3\xbcller.example@localhost",
+		    "recipient = j@xn--mller-kva.example" },
+		{ "x@bucher.example", NULL },
+		/* not a valid name: compared as it is, matches nothing */
+		{ "x@b\xc3\xbc..example", NULL },
+		{ "x@\xff\xfe.example", NULL },
+	};
+	struct config *c;
+	struct errs e;
+	size_t i;
+
+	(void)state;
+	c = load_text("[recipient = B\xc3\xbc" "cher.Example]\n"
+	    "[recipient = J@xn--MLLER-kva.example]\n", &e);
+	assert_string_equal(e.buf, "");
+	assert_non_null(c);
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		print_message("idn row %zu\n", i);
+		assert_section(sel(c, rows[i].rcpt, NULL, NULL, NULL),
+		    rows[i].want);
+	}
+	config_unref(c);
+	/* the same domain twice, written two ways: a dead section */
+	assert_null(load_text("[recipient = b\xc3\xbc" "cher.example]\n"
+	    "[recipient = xn--bcher-kva.example]\n", &e));
+	assert_non_null(strstr(e.buf, ":2: recipient: xn--bcher-kva.example "
+	    "never gets this section: the section at line 1 comes first"));
+	unlink(path);
+}
+
 static void
 test_section_select(void **state)
 {
@@ -1307,6 +1358,7 @@ main(void)
 		cmocka_unit_test(test_section_options),
 		cmocka_unit_test(test_section_select),
 		cmocka_unit_test(test_section_many),
+		cmocka_unit_test(test_section_idn),
 		cmocka_unit_test(test_section_global_same),
 		cmocka_unit_test(test_section_recipient_forms),
 		cmocka_unit_test(test_section_dump),
