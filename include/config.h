@@ -188,6 +188,9 @@ struct config_keys {
  */
 struct config *config_select(struct config *c, const struct config_keys *k);
 
+/* config_recipient_sections - has the file [recipient = ...] sections? */
+int config_recipient_sections(const struct config *c);
+
 typedef void config_err_fn(void *arg, const char *msg);
 
 /*

@@ -1639,6 +1639,17 @@ config_select(struct config *c, const struct config_keys *k)
 	return best == SIZE_MAX ? c : c->sections[best].cfg;
 }
 
+int
+config_recipient_sections(const struct config *c)
+{
+	const struct section_index *ix;
+
+	if (c->root != NULL)
+		c = c->root;
+	ix = c->sindex;
+	return ix != NULL && (ix->addrs.n > 0 || ix->domains.n > 0);
+}
+
 static void config_free(struct config *);
 
 static void
@@ -1889,7 +1900,7 @@ sections_shadowed(struct reader *r)
 	const struct config *c = r->c;
 	const struct config_section *sec;
 	struct rcpt_forms rf;
-	char msg[512], probe[300];
+	char msg[512], probe[1100];
 	size_t i, j, first;
 
 	for (i = 0; i < c->nsections; i++) {

@@ -981,6 +981,33 @@ run_checks(struct policy_check *pc)
 	evtimer_add(pc->ev, &tv);
 }
 
+/* how often the "no recipient for the sections" warning may repeat */
+#define RCPT_WARN_INTERVAL 600
+
+/*
+ * no_recipient_warning - a message's request without a recipient (DATA
+ * or END-OF-MESSAGE of a message with several: Postfix sends none) while
+ * recipient sections exist: they cannot apply, say why (at most one
+ * warning every RCPT_WARN_INTERVAL seconds)
+ */
+static void
+no_recipient_warning(const struct config *cfg, const char *st)
+{
+	static long long warned = -1;
+	char esc[LOG_ESC_SIZE];
+
+	if (!config_recipient_sections(cfg) ||
+	    !warn_due(&warned, RCPT_WARN_INTERVAL))
+		return;
+	log_warnx("a request at protocol_state=%s has no recipient (a "
+	    "message with several: Postfix sends none after RCPT), so no "
+	    "[recipient = ...] section can apply to it and the global "
+	    "settings do: ask spfpd in smtpd_recipient_restrictions (this "
+	    "warning is repeated at most every %d minutes)",
+	    log_escape(esc, sizeof(esc), *st ? st : "(none)", LOG_ESC_MAX),
+	    RCPT_WARN_INTERVAL / 60);
+}
+
 /*
  * select_config - the config for req: its section's, or the file's.  A
  * recipient counts from the RCPT stage on (Postfix sends none before;
@@ -995,6 +1022,8 @@ select_config(struct config *cfg, const struct policy_request *req)
 	k.recipient = codec_get(req, ATTR_RECIPIENT);
 	if (decision_stage(st) == STAGE_SESSION || strcasecmp(st, "MAIL") == 0)
 		k.recipient = NULL;
+	else if (*k.recipient == '\0')
+		no_recipient_warning(cfg, st);
 	k.policy_context = codec_get(req, ATTR_POLICY_CONTEXT);
 	k.server_address = codec_get(req, ATTR_SERVER_ADDRESS);
 	k.server_port = codec_get(req, ATTR_SERVER_PORT);

@@ -1678,6 +1678,22 @@ def t_sections_stage(ctx):
                              'recipient_count': '1'})],
         sections='[recipient = example.net]\nmail_from_reject = no\n'
         'helo_reject = no\n')
+    # DATA of a message with several recipients: Postfix sends none, no
+    # recipient section can apply: refused under the global settings,
+    # and one warning says why (not one per request)
+    data = {'rcpt': '', 'protocol_state': 'DATA', 'recipient_count': '2'}
+    log = ctx.expect('', [(ip, FAIL, GLOBAL_REFUSAL, data),
+                          (ip, FAIL, GLOBAL_REFUSAL, data)],
+                     sections='[recipient = example.net]\n'
+                     'mail_from_reject = no\n')
+    warn = [ln for ln in log.splitlines() if 'has no recipient' in ln]
+    check(len(warn) == 1 and 'warning: ' in warn[0] and
+          'protocol_state=DATA' in warn[0], 'warnings: %r' % warn)
+    # no recipient section: nothing to warn about
+    log = ctx.expect('', [(ip, FAIL, GLOBAL_REFUSAL, data)],
+                     sections='[server_port = 587]\n'
+                     'mail_from_reject = no\n')
+    check('has no recipient' not in log, log[-1000:])
 
 
 def t_sections_reload(ctx):
