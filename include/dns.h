@@ -103,11 +103,11 @@ struct dns_answer *dns_cache_get(const char *name, int type);
 struct dns_answer *dns_answer_ref(struct dns_answer *a);
 
 /*
- * dns_answer_addr - record i of an A or AAAA answer in cidr.h's 16-byte
- * form (IPv4-mapped for A); -1 for an answer of another type
+ * dns_answer_has_addr - is addr (cidr.h's 16-byte form, IPv4-mapped for
+ * A) one of the records of a, a successful A or AAAA answer?
  */
-int dns_answer_addr(const struct dns_answer *a, size_t i,
-    unsigned char out[16]);
+int dns_answer_has_addr(const struct dns_answer *a,
+    const unsigned char addr[16]);
 void dns_answer_unref(struct dns_answer *a);
 
 /*

@@ -199,14 +199,22 @@ dns_answer_unref(struct dns_answer *a)
 }
 
 int
-dns_answer_addr(const struct dns_answer *a, size_t i, unsigned char out[16])
+dns_answer_has_addr(const struct dns_answer *a, const unsigned char addr[16])
 {
-	if (a->type == DNS_T_A)
-		cidr_addr_v4(&a->rr[i].u.a, out);
-	else if (a->type == DNS_T_AAAA)
-		memcpy(out, &a->rr[i].u.aaaa, 16);
-	else
-		return -1;
+	unsigned char rec[16];
+	size_t i;
+
+	if (a->status != DNS_OK ||
+	    (a->type != DNS_T_A && a->type != DNS_T_AAAA))
+		return 0;
+	for (i = 0; i < a->n; i++) {
+		if (a->type == DNS_T_A)
+			cidr_addr_v4(&a->rr[i].u.a, rec);
+		else
+			memcpy(rec, &a->rr[i].u.aaaa, 16);
+		if (memcmp(rec, addr, 16) == 0)
+			return 1;
+	}
 	return 0;
 }
 

@@ -155,22 +155,17 @@ on_forward(void *arg, struct dns_answer *ans)
 {
 	struct fwd *f = arg;
 	struct iprev_check *c = f->c;
-	unsigned char a[16];
-	size_t i;
 
 	f->q = NULL;
 	c->pending--;
-	if (ans->status == DNS_OK) {
-		for (i = 0; i < ans->n; i++) {
-			if (dns_answer_addr(ans, i, a) == 0 &&
-			    memcmp(a, c->addr, 16) == 0) {
-				iprev_finish(c, IPREV_PASS, f->name, NULL);
-				return;
-			}
-		}
-	} else if (ans->status != DNS_NXDOMAIN && ans->status != DNS_NODATA) {
-		c->temp = 1;
+	if (dns_answer_has_addr(ans, c->addr)) {
+		iprev_finish(c, IPREV_PASS, f->name, NULL);
+		return;
 	}
+	/* a name that resolves elsewhere, or not at all: fail; else temp */
+	if (ans->status != DNS_OK && ans->status != DNS_NXDOMAIN &&
+	    ans->status != DNS_NODATA)
+		c->temp = 1;
 	if (c->pending == 0)
 		iprev_finish(c, c->temp ? IPREV_TEMPERROR : IPREV_FAIL,
 		    c->nfwd ? c->fwd[0].name : NULL, c->temp ?

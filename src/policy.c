@@ -541,14 +541,10 @@ static void
 on_helo_addr(void *arg, struct dns_answer *ans)
 {
 	struct policy_check *pc = arg;
-	unsigned char a[16];
-	size_t i;
 
 	pc->hq = NULL;
-	for (i = 0; ans->status == DNS_OK && i < ans->n; i++)
-		if (dns_answer_addr(ans, i, a) == 0 &&
-		    memcmp(a, pc->client, 16) == 0 && pc->f.skip == NULL)
-			pc->f.skip = "helo_whitelist";
+	if (dns_answer_has_addr(ans, pc->client) && pc->f.skip == NULL)
+		pc->f.skip = "helo_whitelist";
 	finish_if_done(pc);
 }
 
@@ -562,14 +558,10 @@ on_mx_addr(void *arg, struct dns_answer *ans)
 {
 	struct sub *s = arg;
 	struct policy_check *pc = s->pc;
-	unsigned char a[16];
-	size_t i;
 
 	pc->mxa[s->slot] = NULL;
-	for (i = 0; ans->status == DNS_OK && i < ans->n; i++)
-		if (dns_answer_addr(ans, i, a) == 0 &&
-		    memcmp(a, pc->client, 16) == 0)
-			pc->mx_trusted = 1;
+	if (dns_answer_has_addr(ans, pc->client))
+		pc->mx_trusted = 1;
 	finish_if_done(pc);
 }
 
