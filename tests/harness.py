@@ -24,6 +24,7 @@ Standard library only; the drivers run with /usr/bin/python3.
 import argparse
 import json
 import os
+import pwd
 import re
 import shutil
 import socket
@@ -650,6 +651,96 @@ alias_database =
 biff = no
 smtputf8_enable = no
 """
+
+
+def wait_port(port, what='a listener', timeout=20):
+    """Wait until something accepts TCP connections on 127.0.0.1:port."""
+    def listens():
+        try:
+            socket.create_connection(('127.0.0.1', port), 1).close()
+            return True
+        except OSError:
+            return False
+    wait_until(listens, timeout, '%s on port %d' % (what, port), 0.1)
+
+
+def pid_gone(pid, timeout):
+    """Has process pid exited (within timeout seconds)?"""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            os.kill(pid, 0)
+        except OSError:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+class Postfix:
+    """A private instance of Debian's postfix in dir: its own config
+    directory (etc), queue, data directory and mail folder (for
+    virtual(8), owned by nobody: self.nobody), the maillog in
+    dir/maillog (POSTFIX_MAIN_CF).  The caller writes main.cf and
+    master.cf (write), then start(ports) and, always, stop()."""
+
+    def __init__(self, dir):
+        self.dir = dir
+        self.etc = os.path.join(dir, 'etc')
+        self.started = False
+        os.makedirs(self.etc)
+        for d in ('queue', 'data', 'mail'):
+            os.makedirs(os.path.join(dir, d))
+        self.nobody = pwd.getpwnam('nobody')
+        pf = pwd.getpwnam('postfix')
+        os.chown(os.path.join(dir, 'data'), pf.pw_uid, pf.pw_gid)
+        os.chown(os.path.join(dir, 'mail'), self.nobody.pw_uid,
+                 self.nobody.pw_gid)
+
+    def write(self, main_cf, master_cf):
+        for name, text in (('main.cf', main_cf), ('master.cf', master_cf)):
+            with open(os.path.join(self.etc, name), 'w') as f:
+                f.write(text)
+
+    def start(self, ports):
+        """postfix start, then wait for smtpd on each of ports."""
+        self.started = True             # stop() even after a half start
+        r = subprocess.run(['postfix', '-c', self.etc, 'start'],
+                           capture_output=True, text=True, timeout=60)
+        if r.returncode != 0:
+            raise Fail('postfix start failed: %s %s\n%s' % (
+                r.stdout, r.stderr, self.maillog()[-2000:]))
+        for port in ports:
+            wait_port(port, 'smtpd')
+
+    def maillog(self):
+        try:
+            with open(os.path.join(self.dir, 'maillog')) as f:
+                return f.read()
+        except OSError:
+            return ''
+
+    def stop(self):
+        """postfix stop, and its master gone (killed after 20 s): the
+        problems, as a list."""
+        if not self.started:
+            return []
+        self.started = False
+        subprocess.run(['postfix', '-c', self.etc, 'stop'],
+                       capture_output=True, timeout=60)
+        # master waits for its children: wait for it to be gone
+        try:
+            with open(os.path.join(self.dir, 'queue', 'pid',
+                                   'master.pid')) as f:
+                pid = int(f.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            return []
+        if pid_gone(pid, 20):
+            return []
+        try:
+            os.kill(pid, 9)
+        except OSError:
+            pass
+        return ['postfix master %d did not stop' % pid]
 
 
 class Knot:

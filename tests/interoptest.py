@@ -56,21 +56,18 @@ Prints "ok NAME" / "FAIL NAME: why" and "interop: N passed, M failed".
 import email.utils
 import glob
 import os
-import pwd
 import re
 import shutil
 import signal
 import smtplib
-import socket
 import subprocess
 import sys
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from harness import (POSTFIX_MAIN_CF, POSTFIX_SERVICES,  # noqa: E402
-                     Daemon, Fail, Knot, Suite, arg_parser, check,
-                     free_port, stop_process, wait_until)
+                     Daemon, Fail, Knot, Postfix, Suite, arg_parser, check,
+                     free_port, stop_process, wait_port, wait_until)
 
 NS_ENV = 'SPFPD_INTEROP_NS'
 
@@ -257,16 +254,6 @@ def teardown_namespace(target):
 
 # ------------------------------------------------------------- the world
 
-def wait_port(port, what):
-    def listens():
-        try:
-            socket.create_connection(('127.0.0.1', port), 1).close()
-            return True
-        except OSError:
-            return False
-    wait_until(listens, 20, '%s on port %d' % (what, port), 0.1)
-
-
 class World:
     """knotd, Postfix, OpenDMARC and the spfpd daemons for the whole run."""
 
@@ -281,7 +268,7 @@ class World:
         self.opendmarc = None
         self.odlog = None
         self.daemons = {}
-        self.postfix_started = False
+        self.postfix = None
         self.ports = {}
         self.n = 0
 
@@ -333,32 +320,14 @@ class World:
             return ''
 
     def start_postfix(self):
-        etc = os.path.join(self.dir, 'etc')
-        os.makedirs(etc)
-        for d in ('queue', 'data', 'mail'):
-            os.makedirs(os.path.join(self.dir, d))
-        nobody = pwd.getpwnam('nobody')
-        pf = pwd.getpwnam('postfix')
-        os.chown(os.path.join(self.dir, 'data'), pf.pw_uid, pf.pw_gid)
-        os.chown(os.path.join(self.dir, 'mail'), nobody.pw_uid,
-                 nobody.pw_gid)
-        with open(os.path.join(etc, 'main.cf'), 'w') as f:
-            f.write(MAIN_CF.format(dir=self.dir, uid=nobody.pw_uid,
-                                   gid=nobody.pw_gid,
-                                   milter=self.milter_port))
-        with open(os.path.join(etc, 'master.cf'), 'w') as f:
-            f.write(MASTER_CF.format(ports=''.join(
-                SMTPD.format(port=self.ports[n], name='spfpd-' + n)
-                for n, _, _ in SERVICES)))
-        self.etc = etc
-        self.postfix_started = True
-        r = subprocess.run(['postfix', '-c', etc, 'start'],
-                           capture_output=True, text=True, timeout=60)
-        if r.returncode != 0:
-            raise Fail('postfix start failed: %s %s\n%s' % (
-                r.stdout, r.stderr, self.maillog()[-2000:]))
-        for port in self.ports.values():
-            wait_port(port, 'smtpd')
+        pf = self.postfix = Postfix(self.dir)
+        pf.write(MAIN_CF.format(dir=self.dir, uid=pf.nobody.pw_uid,
+                                gid=pf.nobody.pw_gid,
+                                milter=self.milter_port),
+                 MASTER_CF.format(ports=''.join(
+                     SMTPD.format(port=self.ports[n], name='spfpd-' + n)
+                     for n, _, _ in SERVICES)))
+        pf.start(self.ports.values())
 
     def start_spfpd(self, name, header, test_only):
         conf = os.path.join(self.dir, 'spfpd-%s.conf' % name)
@@ -371,11 +340,7 @@ class World:
             self.bin, conf, os.path.join(self.dir, 'spfpd-%s.log' % name))
 
     def maillog(self):
-        try:
-            with open(os.path.join(self.dir, 'maillog')) as f:
-                return f.read()
-        except OSError:
-            return ''
+        return self.postfix.maillog() if self.postfix else ''
 
     def delivered(self):
         return glob.glob(os.path.join(self.dir, 'mail', 'inbox', 'new', '*'))
@@ -429,23 +394,8 @@ class World:
 
     def stop(self):
         problems = []
-        if self.postfix_started:
-            subprocess.run(['postfix', '-c', self.etc, 'stop'],
-                           capture_output=True, timeout=60)
-            # master waits for its children: wait for it to be gone
-            pid = None
-            try:
-                with open(os.path.join(self.dir, 'queue', 'pid',
-                                       'master.pid')) as f:
-                    pid = int(f.read().split()[0])
-            except (OSError, ValueError, IndexError):
-                pass
-            if pid is not None and not gone(pid, 20):
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except OSError:
-                    pass
-                problems.append('postfix master %d did not stop' % pid)
+        if self.postfix is not None:
+            problems += self.postfix.stop()
         for name, d in self.daemons.items():
             d.terminate()
             problems += ['%s: %s' % (name, p) for p in
@@ -460,20 +410,6 @@ class World:
         if self.knot is not None:
             self.knot.stop()
         return problems
-
-
-def gone(pid, timeout):
-    """Has process pid exited (within timeout seconds)?"""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return True
-        except OSError:
-            return True
-        time.sleep(0.1)
-    return False
 
 
 # ------------------------------------------------------------- readers

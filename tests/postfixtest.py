@@ -24,21 +24,18 @@ Prints "ok NAME" / "FAIL NAME: why" and "postfix: N passed, M failed".
 """
 import glob
 import os
-import pwd
 import re
 import shutil
 import signal
 import smtplib
-import socket
 import subprocess
 import sys
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from harness import (POSTFIX_MAIN_CF, POSTFIX_SERVICES,  # noqa: E402
-                     Daemon, Fail, Knot, Suite, arg_parser, check,
-                     free_port, wait_until)
+                     Daemon, Fail, Knot, Postfix, Suite, arg_parser,
+                     check, free_port, wait_until)
 from spftest import ZONES  # noqa: E402
 
 MASTER_CF = """\
@@ -131,7 +128,7 @@ class World:
                 ports.append(p)
         self.p1, self.p2, self.p3, self.p4, self.p5 = ports
         self.daemon = None
-        self.postfix_started = False
+        self.postfix = None
 
     def write_conf(self, name, extra='user = nobody\n'):
         path = os.path.join(self.dir, name)
@@ -141,45 +138,26 @@ class World:
         return path
 
     def start_postfix(self):
-        etc = os.path.join(self.dir, 'etc')
-        os.makedirs(etc)
-        for d in ('queue', 'data', 'mail'):
-            os.makedirs(os.path.join(self.dir, d))
-        nobody = pwd.getpwnam('nobody')
-        pf = pwd.getpwnam('postfix')
-        os.chown(os.path.join(self.dir, 'data'), pf.pw_uid, pf.pw_gid)
-        os.chown(os.path.join(self.dir, 'mail'), nobody.pw_uid,
-                 nobody.pw_gid)
+        pf = self.postfix = Postfix(self.dir)
         self.spawnconf = self.write_conf('spawn.conf')
         # the README's lines, as they are: contrib/postfix/main.cf, and
         # the spawn entry of contrib/postfix/master.cf with our paths
-        with open(os.path.join(etc, 'main.cf'), 'w') as f:
-            f.write(MAIN_CF.format(dir=self.dir, uid=nobody.pw_uid,
-                                   gid=nobody.pw_gid))
-            f.write(contrib('main.cf'))
-            f.write(PASS_CLASS_CF)
-            f.write(POLICY_CONTEXT_CF.format())
+        main_cf = (MAIN_CF.format(dir=self.dir, uid=pf.nobody.pw_uid,
+                                  gid=pf.nobody.pw_gid) +
+                   contrib('main.cf') + PASS_CLASS_CF +
+                   POLICY_CONTEXT_CF.format())
         spawn = contrib('master.cf')
         spawn = must_replace(spawn, ' user=spfpd ', ' user=nobody ')
         spawn = must_replace(spawn, 'argv=/usr/local/sbin/spfpd --stdio',
                              'argv=%s --stdio -c %s' % (self.bin,
                                                         self.spawnconf))
-        with open(os.path.join(etc, 'master.cf'), 'w') as f:
-            f.write(MASTER_CF.format(p1='127.0.0.1:%d' % self.p1,
-                                     p2='127.0.0.1:%d' % self.p2,
-                                     p3='127.0.0.1:%d' % self.p3,
-                                     p4='127.0.0.1:%d' % self.p4,
-                                     p5='127.0.0.1:%d' % self.p5,
-                                     spawn=spawn))
-        self.etc = etc
-        r = subprocess.run(['postfix', '-c', etc, 'start'],
-                           capture_output=True, text=True, timeout=60)
-        self.postfix_started = True
-        if r.returncode != 0:
-            raise Fail('postfix start failed: %s %s\n%s' % (
-                r.stdout, r.stderr, self.maillog()[-2000:]))
-        for port in (self.p1, self.p2, self.p3, self.p4, self.p5):
-            wait_port(port)
+        pf.write(main_cf, MASTER_CF.format(p1='127.0.0.1:%d' % self.p1,
+                                           p2='127.0.0.1:%d' % self.p2,
+                                           p3='127.0.0.1:%d' % self.p3,
+                                           p4='127.0.0.1:%d' % self.p4,
+                                           p5='127.0.0.1:%d' % self.p5,
+                                           spawn=spawn))
+        pf.start((self.p1, self.p2, self.p3, self.p4, self.p5))
 
     def start_spfpd(self):
         self.conf = self.write_conf('spfpd.conf', self.daemon_extra(''))
@@ -209,11 +187,7 @@ class World:
         return self.daemon.log()
 
     def maillog(self):
-        try:
-            with open(os.path.join(self.dir, 'maillog')) as f:
-                return f.read()
-        except OSError:
-            return ''
+        return self.postfix.maillog() if self.postfix else ''
 
     def delivered(self):
         return sorted(glob.glob(os.path.join(self.dir, 'mail', 'inbox',
@@ -221,14 +195,8 @@ class World:
 
     def stop(self):
         problems = []
-        if self.postfix_started:
-            subprocess.run(['postfix', '-c', self.etc, 'stop'],
-                           capture_output=True, timeout=60)
-            # master waits for its children; make sure none outlive us
-            deadline = time.time() + 10
-            pidfile = os.path.join(self.dir, 'queue', 'pid', 'master.pid')
-            while os.path.exists(pidfile) and time.time() < deadline:
-                time.sleep(0.1)
+        if self.postfix is not None:
+            problems += self.postfix.stop()
         if self.daemon is not None:
             self.daemon.terminate()
             problems += self.daemon.reap(10) + self.daemon.problems()
@@ -247,16 +215,6 @@ class World:
             problems.append('spfpd processes left behind: %s' % left)
         shutil.rmtree(self.dir, ignore_errors=True)
         return problems
-
-
-def wait_port(port):
-    def listens():
-        try:
-            socket.create_connection(('127.0.0.1', port), 1).close()
-            return True
-        except OSError:
-            return False
-    wait_until(listens, 20, 'a listener on port %d' % port, 0.1)
 
 
 class Session:
