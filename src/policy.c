@@ -1006,13 +1006,14 @@ no_recipient_warning(const struct config *cfg, const char *st)
  * another client that does must not choose a section with it).
  */
 static struct config *
-select_config(struct config *cfg, const struct policy_request *req)
+select_config(struct config *cfg, const struct policy_request *req,
+    enum decision_stage stage)
 {
 	const char *st = codec_get(req, ATTR_PROTOCOL_STATE);
 	struct config_keys k;
 
 	k.recipient = codec_get(req, ATTR_RECIPIENT);
-	if (decision_stage(st) == STAGE_SESSION || strcasecmp(st, "MAIL") == 0)
+	if (stage == STAGE_SESSION || strcasecmp(st, "MAIL") == 0)
 		k.recipient = NULL;
 	else if (*k.recipient == '\0')
 		no_recipient_warning(cfg, st);
@@ -1039,8 +1040,8 @@ check_new(struct event_base *base, const struct policy_request *req,
 	if ((pc->ev = evtimer_new(base, on_event, pc)) == NULL)
 		fatalx("policy: out of memory (event)");
 	pc->req = req;
-	pc->cfg = config_ref(select_config(cfg, req));
 	pc->f.stage = decision_stage(codec_get(req, ATTR_PROTOCOL_STATE));
+	pc->cfg = config_ref(select_config(cfg, req, pc->f.stage));
 	pc->f.client = codec_get(req, ATTR_CLIENT_ADDRESS);
 	pc->f.helo = codec_get(req, ATTR_HELO_NAME);
 	pc->f.sender = codec_get(req, ATTR_SENDER);
