@@ -207,6 +207,15 @@ int config_set(struct config *c, const char *key, const char *value,
 
 /* domain_list_match - is name (any case) a listed domain or below one? */
 int domain_list_match(const struct domain_list *l, const char *name);
+/* domain_list_find - the first entry name is or is below, or -1 */
+long domain_list_find(const struct domain_list *l, const char *name);
+/*
+ * domain_list_find_host - the same for a host name from the DNS (a PTR
+ * name, to be trusted): one with an escaped byte ("a\\.lists.example.org"
+ * is the label "a.lists" under example.org) is no host name and is in
+ * no listed domain
+ */
+long domain_list_find_host(const struct domain_list *l, const char *name);
 
 /* reason_message placeholders, in the order of the arguments of reason() */
 #define REASON_KEYS { "rejectdefer", "spf", "url", "result", "identity", \

@@ -853,8 +853,8 @@ domain_parse(const char *s, char *out, size_t outsz)
 	return 0;
 }
 
-int
-domain_list_match(const struct domain_list *l, const char *name)
+long
+domain_list_find(const struct domain_list *l, const char *name)
 {
 	size_t i, n = strlen(name), dn;
 
@@ -865,9 +865,21 @@ domain_list_match(const struct domain_list *l, const char *name)
 		if (dn > n || strncasecmp(name + n - dn, l->v[i], dn) != 0)
 			continue;
 		if (dn == n || name[n - dn - 1] == '.')
-			return 1;
+			return (long)i;
 	}
-	return 0;
+	return -1;
+}
+
+int
+domain_list_match(const struct domain_list *l, const char *name)
+{
+	return domain_list_find(l, name) >= 0;
+}
+
+long
+domain_list_find_host(const struct domain_list *l, const char *name)
+{
+	return strchr(name, '\\') != NULL ? -1 : domain_list_find(l, name);
 }
 
 #define MAX_DOMAINS 64

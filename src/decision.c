@@ -318,7 +318,8 @@ decision_verdict(const struct config *cfg, const struct decision_facts *f)
 	vd.skip = f->skip;
 	if (vd.skip == NULL && f->iprev.checked &&
 	    f->iprev.o.result == IPREV_PASS && f->iprev.o.name &&
-	    domain_list_match(&cfg->ptr_domain_whitelist, f->iprev.o.name))
+	    domain_list_find_host(&cfg->ptr_domain_whitelist,
+	    f->iprev.o.name) >= 0)
 		vd.skip = "ptr_domain_whitelist";
 	if (vd.skip)
 		return vd;

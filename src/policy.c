@@ -746,6 +746,7 @@ trust_found(struct policy_check *pc)
 	const struct forwarder_list *fw = &pc->cfg->trusted_forwarders;
 	struct decision_override *o = &pc->f.over;
 	size_t i;
+	long k;
 
 	if (pc->fwd_cidr != NULL) {
 		/* "192.0.2.7", not "192.0.2.7/32": a token in the header */
@@ -759,16 +760,10 @@ trust_found(struct policy_check *pc)
 		o->name = pc->mx_domain;
 		return;
 	}
-	/* a PTR name "a\\.lists.example.org" is not below lists.example.org */
-	if (pc->fwd_name != NULL && strchr(pc->fwd_name, '\\') == NULL) {
-		for (i = 0; i < fw->ptr.n; i++) {
-			struct domain_list one = { &fw->ptr.v[i], 1 };
-
-			if (domain_list_match(&one, pc->fwd_name)) {
-				forwarder_found(pc, "ptr:", fw->ptr.v[i]);
-				return;
-			}
-		}
+	if (pc->fwd_name != NULL &&
+	    (k = domain_list_find_host(&fw->ptr, pc->fwd_name)) >= 0) {
+		forwarder_found(pc, "ptr:", fw->ptr.v[k]);
+		return;
 	}
 	for (i = 0; i < fw->spf.n && i < CONFIG_MAX_FORWARDERS; i++) {
 		if (pc->fwd_pass[i]) {

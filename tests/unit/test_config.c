@@ -908,6 +908,33 @@ assert_section(struct config *s, const char *want)
 }
 
 /*
+ * domain_list_find: which entry a name is at or below, on a label
+ * boundary; the _host variant refuses a name with an escaped byte, which
+ * a trusted PTR name must never be ("a\\.lists.example.org" is under
+ * example.org, not lists.example.org)
+ */
+static void
+test_domain_list_find(void **state)
+{
+	char *v[] = { "example.com", "lists.example.org" };
+	struct domain_list l = { v, 2 };
+
+	(void)state;
+	assert_int_equal(domain_list_find(&l, "example.com"), 0);
+	assert_int_equal(domain_list_find(&l, "A.Example.COM."), 0);
+	assert_int_equal(domain_list_find(&l, "x.lists.example.org"), 1);
+	assert_int_equal(domain_list_find(&l, "evillists.example.org"), -1);
+	assert_int_equal(domain_list_find(&l, "example.org"), -1);
+	assert_int_equal(domain_list_match(&l, "b.example.com"), 1);
+	assert_int_equal(domain_list_match(&l, "bexample.com"), 0);
+	assert_int_equal(domain_list_find_host(&l, "x.lists.example.org"), 1);
+	assert_int_equal(domain_list_find(&l, "a\\.lists.example.org"), 1);
+	assert_int_equal(domain_list_find_host(&l, "a\\.lists.example.org"),
+	    -1);
+	assert_int_equal(domain_list_find_host(&l, "x\\046y.example.com"), -1);
+}
+
+/*
  * A migrated Per_User file: thousands of sections, found through the
  * hash tables (grown many times over), the first that lists a name
  * winning, a section of another key before them still first
@@ -1358,6 +1385,7 @@ main(void)
 		cmocka_unit_test(test_section_options),
 		cmocka_unit_test(test_section_select),
 		cmocka_unit_test(test_section_many),
+		cmocka_unit_test(test_domain_list_find),
 		cmocka_unit_test(test_section_idn),
 		cmocka_unit_test(test_section_global_same),
 		cmocka_unit_test(test_section_recipient_forms),
